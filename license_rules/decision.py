@@ -1,0 +1,117 @@
+"""The decision: one row's resolved facts in, keep/drop with reasons and evidence out (pure).
+
+``decide`` is the only place where the policy turns facts into a verdict. It never looks at the
+network or the clock; the same facts and policy always give the same decision.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .cc import License
+from .policy import Policy
+from .reasons import KEEP_REASONS, SOURCE_REASONS, Reason, primary_reason
+from .signals import SourceVerdict
+
+__all__ = ["Decision", "decide", "license_reason", "LICENSE_EVIDENCE_NOTE"]
+
+LICENSE_EVIDENCE_NOTE = (
+    "LAION's LICENSE is the last Creative Commons link seen before the image on its page, cut at 80 "
+    "characters: page-level, position-dependent, weak evidence"
+)
+_MISSING_VALUES = {"", "?"}
+
+
+@dataclass(frozen=True)
+class Decision:
+    keep: bool
+    reason: Reason
+    reasons: tuple[Reason, ...]
+    evidence: tuple[Mapping[str, Any], ...]
+
+
+def license_reason(raw: str | None, lic: License | None, policy: Policy) -> Reason | None:
+    """The license's drop reason under ``policy``, or None when its class is kept."""
+    if lic is None:
+        if raw is None or raw.strip() in _MISSING_VALUES:
+            return Reason.LICENSE_MISSING
+        return Reason.LICENSE_UNRECOGNISED
+    if lic.license_class == "unknown":
+        return Reason.LICENSE_UNRECOGNISED
+    if lic.license_class not in policy.keep_classes:
+        return Reason.LICENSE_CLASS_NOT_ALLOWED
+    return None
+
+
+def license_evidence(raw: str | None, lic: License | None, carrier: str = "LICENSE column") -> dict[str, Any]:
+    ev: dict[str, Any] = {"source": "license", "carrier": carrier, "raw": raw}
+    if lic is not None:
+        ev.update(spdx=lic.spdx_id, license_class=lic.license_class, url=lic.canonical_url)
+        if lic.inferred:
+            ev["inferred"] = list(lic.inferred)
+    if carrier == "LICENSE column":
+        ev["note"] = LICENSE_EVIDENCE_NOTE
+    return ev
+
+
+def decide(
+    *,
+    policy: Policy,
+    license_raw: str | None,
+    license: License | None,
+    url_error: str | None = None,
+    verdicts: Mapping[str, SourceVerdict] | None = None,
+    license_carrier: str = "LICENSE column",
+) -> Decision:
+    """Decide one row.
+
+    ``verdicts`` maps source name -> verdict for the sources that were resolved for this row; a row
+    whose license already fails may carry none (the cheap-first funnel does not crawl for it).
+    Sources the policy does not use are ignored (but kept in the evidence, marked unused).
+    """
+    drops: list[Reason] = []
+    overridden: list[Reason] = []
+    evidence: list[Mapping[str, Any]] = []
+    if url_error:
+        drops.append(Reason.URL_INVALID)
+        evidence.append({"source": "url", "verdict": "invalid", "detail": url_error})
+    lic_reason = license_reason(license_raw, license, policy)
+    if lic_reason is not None:
+        drops.append(lic_reason)
+    evidence.append(license_evidence(license_raw, license, license_carrier))
+    unreachable_ignored = False
+    for name, verdict in (verdicts or {}).items():
+        ev = verdict.as_dict()
+        if not policy.uses(name):
+            ev["used"] = False
+            evidence.append(ev)
+            continue
+        evidence.append(ev)
+        if verdict.verdict == "deny":
+            reason = SOURCE_REASONS[name]
+            if policy.beats_license:
+                drops.append(reason)
+            else:
+                overridden.append(reason)
+        elif verdict.verdict == "unreachable":
+            if policy.on_unreachable == "drop":
+                drops.append(Reason.SOURCE_UNREACHABLE)
+            else:
+                unreachable_ignored = True
+        elif verdict.verdict == "missing" or (
+            name == "registry" and verdict.verdict == "not_checked" and policy.require_registry
+        ):
+            if policy.on_missing == "drop" or name == "registry":
+                drops.append(Reason.SIGNALS_MISSING)
+    if drops:
+        ordered = tuple(sorted(set(drops), key=list(Reason).index))
+        return Decision(False, primary_reason(ordered), ordered, tuple(evidence))
+    if overridden:
+        primary = Reason.KEPT_LICENSE_OVER_OPTOUT
+    elif unreachable_ignored:
+        primary = Reason.KEPT_UNREACHABLE_IGNORED
+    else:
+        primary = Reason.KEPT
+    assert primary in KEEP_REASONS
+    extra = tuple(sorted(set(overridden), key=list(Reason).index))
+    return Decision(True, primary, (primary,) + extra, tuple(evidence))

@@ -1,0 +1,105 @@
+"""Local opt-out lists: one entry per line, matched offline.
+
+An entry is one of
+  * a registered domain or host (``example.com``, ``cdn.example.net``): matches that host and every
+    subdomain of it (so ``example.com`` also covers ``img.example.com``);
+  * a URL prefix ending in ``*`` or ``/`` (``https://example.org/gallery/``): matches URLs that start
+    with it (scheme and host compared case-insensitively, the rest as written);
+  * an exact URL (``http://example.net/a.jpg``).
+``#`` starts a comment; blank lines are skipped. A bad line is a :class:`OptOutListError` naming the
+file and line number: a list that silently lost entries would silently allow.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from .urls import _normalise_host, split_url
+
+__all__ = ["OptOutList", "OptOutListError", "parse_optout_list"]
+
+
+class OptOutListError(ValueError):
+    pass
+
+
+@dataclass
+class OptOutList:
+    name: str
+    sha256: str
+    domains: set[str] = field(default_factory=set)
+    prefixes: list[str] = field(default_factory=list)
+    exact: set[str] = field(default_factory=set)
+    entries: int = 0
+
+    def match_host(self, host: str) -> str | None:
+        """The entry covering ``host`` (itself or a parent domain), or None."""
+        if not self.domains:
+            return None
+        labels = host.split(".")
+        for i in range(len(labels)):
+            candidate = ".".join(labels[i:])
+            if candidate in self.domains:
+                return candidate
+        return None
+
+    def match(self, url: str, host: str) -> str | None:
+        """The entry that covers this URL, or None. ``host`` is the normalised host of ``url``."""
+        hit = self.match_host(host)
+        if hit:
+            return hit
+        if url in self.exact:
+            return url
+        if self.prefixes:
+            norm = _lower_origin(url)
+            for prefix in self.prefixes:
+                if norm.startswith(prefix):
+                    return prefix + "*"
+        return None
+
+    def merged(self, other: "OptOutList") -> "OptOutList":
+        return OptOutList(
+            name=f"{self.name}+{other.name}",
+            sha256=hashlib.sha256((self.sha256 + other.sha256).encode()).hexdigest(),
+            domains=self.domains | other.domains,
+            prefixes=sorted(set(self.prefixes) | set(other.prefixes)),
+            exact=self.exact | other.exact,
+            entries=self.entries + other.entries,
+        )
+
+
+def _lower_origin(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    host, slash, path = rest.partition("/")
+    return f"{scheme.lower()}://{host.lower()}{slash}{path}"
+
+
+def parse_optout_list(text: str, name: str = "<opt-out list>") -> OptOutList:
+    out = OptOutList(name=name, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        entry = line.split("#", 1)[0].strip()
+        if not entry:
+            continue
+        out.entries += 1
+        if "://" in entry:
+            if entry.endswith("*"):
+                out.prefixes.append(_lower_origin(entry[:-1]))
+                continue
+            parts, why = split_url(entry)
+            if parts is None:
+                raise OptOutListError(f"{name}:{lineno}: {why}: {entry!r}")
+            if entry.endswith("/"):
+                out.prefixes.append(_lower_origin(entry))
+            else:
+                out.exact.add(entry)
+            continue
+        host = _normalise_host(entry.lstrip("*.").rstrip("/"))
+        if host is None:
+            raise OptOutListError(
+                f"{name}:{lineno}: not a domain, host, URL prefix or URL: {entry!r}"
+            )
+        out.domains.add(host)
+    out.prefixes.sort()
+    return out

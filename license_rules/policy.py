@@ -1,0 +1,228 @@
+"""The policy: which license classes are kept and which opt-out sources count, from a TOML file.
+
+The file is validated completely when it is loaded: an unknown key, a wrong type or an unknown
+value is a :class:`PolicyError` naming the file, the dotted key and what is allowed. Nothing is
+clamped or defaulted silently: every default is written in ``DEFAULTS`` below and in the shipped
+presets. ``load_policy("permissive")`` loads a shipped preset; anything else is read as a path.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from .cc import LICENSE_CLASSES
+
+__all__ = ["Policy", "PolicyError", "load_policy", "parse_policy", "PRESETS", "SOURCES", "DEFAULTS"]
+
+PRESETS = ("public-domain", "permissive", "open")
+#: Every opt-out source the pipeline knows, in the order the audit lists them.
+SOURCES = ("optout_list", "registry", "robots", "tdmrep", "content_usage", "content_signal", "ai_txt", "x_robots_tag")
+_ON_PROBLEM = ("drop", "ignore")
+
+DEFAULTS: dict[str, Any] = {
+    "name": None,
+    "description": "",
+    "license": {"keep": ["public-domain", "permissive"]},
+    "optout": {
+        "beats_license": True,
+        "on_unreachable": "drop",
+        "on_missing": "drop",
+        "sources": list(SOURCES),
+        "require_registry": False,
+    },
+    "robots": {"tokens": "default", "extra_tokens": [], "own_token": "license-filter", "wildcard_reserves": True},
+    "x_robots_tag": {"noindex_reserves": False},
+}
+
+# key -> (type, allowed values or None)
+_SCHEMA: dict[str, Any] = {
+    "name": (str, None),
+    "description": (str, None),
+    "license": {"keep": (list, LICENSE_CLASSES)},
+    "optout": {
+        "beats_license": (bool, None),
+        "on_unreachable": (str, _ON_PROBLEM),
+        "on_missing": (str, _ON_PROBLEM),
+        "sources": (list, SOURCES),
+        "require_registry": (bool, None),
+    },
+    "robots": {
+        "tokens": ((str, list), None),
+        "extra_tokens": (list, None),
+        "own_token": (str, None),
+        "wildcard_reserves": (bool, None),
+    },
+    "x_robots_tag": {"noindex_reserves": (bool, None)},
+}
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used; the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    description: str
+    keep_classes: frozenset[str]
+    beats_license: bool
+    on_unreachable: str
+    on_missing: str
+    sources: tuple[str, ...]
+    require_registry: bool
+    tokens: tuple[str, ...]
+    wildcard_reserves: bool
+    noindex_reserves: bool
+    sha256: str
+    source_path: str
+    text: str
+
+    @property
+    def policy_id(self) -> str:
+        return f"{self.name}@{self.sha256[:12]}"
+
+    def uses(self, source: str) -> bool:
+        return source in self.sources
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "id": self.policy_id,
+            "sha256": self.sha256,
+            "source": self.source_path,
+            "keep_classes": sorted(self.keep_classes),
+            "beats_license": self.beats_license,
+            "on_unreachable": self.on_unreachable,
+            "on_missing": self.on_missing,
+            "sources": list(self.sources),
+            "require_registry": self.require_registry,
+            "tokens": list(self.tokens),
+            "wildcard_reserves": self.wildcard_reserves,
+            "noindex_reserves": self.noindex_reserves,
+        }
+
+
+def _check(where: str, data: dict, schema: dict, dotted: str = "") -> None:
+    for key, value in data.items():
+        full = f"{dotted}{key}"
+        if key not in schema:
+            allowed = ", ".join(sorted(schema))
+            raise PolicyError(f"{where}: unknown key {full!r}; allowed keys here: {allowed}")
+        spec = schema[key]
+        if isinstance(spec, dict):
+            if not isinstance(value, dict):
+                raise PolicyError(f"{where}: {full!r} must be a table ([{full}]), got {type(value).__name__}")
+            _check(where, value, spec, full + ".")
+            continue
+        typ, allowed = spec
+        if isinstance(value, bool) and typ is not bool and bool not in (typ if isinstance(typ, tuple) else (typ,)):
+            raise PolicyError(f"{where}: {full!r} must be {_type_name(typ)}, got a boolean")
+        if not isinstance(value, typ):
+            raise PolicyError(f"{where}: {full!r} must be {_type_name(typ)}, got {type(value).__name__} {value!r}")
+        if isinstance(value, list):
+            for item in value:
+                if not isinstance(item, str):
+                    raise PolicyError(f"{where}: {full!r} must be a list of strings, got item {item!r}")
+                if allowed is not None and item not in allowed:
+                    raise PolicyError(f"{where}: {full!r} has unknown value {item!r}; allowed: {', '.join(allowed)}")
+            if len(set(value)) != len(value):
+                raise PolicyError(f"{where}: {full!r} lists a value twice: {value!r}")
+        elif allowed is not None and value not in allowed:
+            raise PolicyError(f"{where}: {full!r} has unknown value {value!r}; allowed: {', '.join(allowed)}")
+
+
+def _type_name(typ) -> str:
+    names = {str: "a string", bool: "true or false", list: "a list", int: "an integer"}
+    if isinstance(typ, tuple):
+        return " or ".join(names[t] for t in typ)
+    return names[typ]
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def parse_policy(text: str, where: str = "<policy>") -> Policy:
+    """Validate and build a policy from TOML text; ``where`` names the file in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{where}: not valid TOML: {exc}") from None
+    _check(where, data, _SCHEMA)
+    if "name" not in data:
+        raise PolicyError(f"{where}: missing required key 'name'")
+    merged = _merge(DEFAULTS, data)
+    keep = merged["license"]["keep"]
+    if "unknown" in keep:
+        raise PolicyError(f"{where}: 'license.keep' may not contain 'unknown': an unknown license always drops (fail closed)")
+    from .tokens import load_ai_tokens
+
+    robots = merged["robots"]
+    own = robots["own_token"].strip()
+    if not own:
+        raise PolicyError(f"{where}: 'robots.own_token' must not be empty")
+    if robots["tokens"] == "default":
+        tokens = list(load_ai_tokens(own))
+    elif isinstance(robots["tokens"], list):
+        tokens = list(robots["tokens"]) + [own, "*"]
+    else:
+        raise PolicyError(f"{where}: 'robots.tokens' must be \"default\" or a list of product tokens, got {robots['tokens']!r}")
+    for tok in robots["extra_tokens"]:
+        if not isinstance(tok, str) or not tok.strip():
+            raise PolicyError(f"{where}: 'robots.extra_tokens' has an empty or non-string token {tok!r}")
+    tokens += robots["extra_tokens"]
+    seen: dict[str, str] = {}
+    for tok in tokens:
+        seen.setdefault(tok.lower(), tok)
+    return Policy(
+        name=merged["name"],
+        description=merged["description"],
+        keep_classes=frozenset(keep),
+        beats_license=merged["optout"]["beats_license"],
+        on_unreachable=merged["optout"]["on_unreachable"],
+        on_missing=merged["optout"]["on_missing"],
+        sources=tuple(s for s in SOURCES if s in merged["optout"]["sources"]),
+        require_registry=merged["optout"]["require_registry"],
+        tokens=tuple(seen.values()),
+        wildcard_reserves=robots["wildcard_reserves"],
+        noindex_reserves=merged["x_robots_tag"]["noindex_reserves"],
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        source_path=where,
+        text=text,
+    )
+
+
+def load_policy(spec: str | None = None) -> Policy:
+    """Load a shipped preset by name (default ``permissive``) or a TOML file by path."""
+    spec = spec or "permissive"
+    if spec in PRESETS:
+        text = resources.files("license_rules").joinpath("policies", f"{spec}.toml").read_text("utf-8")
+        return parse_policy(text, where=f"preset:{spec}")
+    path = Path(spec)
+    if not path.exists():
+        raise PolicyError(f"policy {spec!r}: no such file, and not a preset (presets: {', '.join(PRESETS)})")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PolicyError(f"policy {spec}: cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"policy {spec}: not UTF-8 text (byte {exc.start})") from None
+    return parse_policy(text, where=str(path))

@@ -1,0 +1,328 @@
+"""From recorded fetches to per-source verdicts for one image URL (pure).
+
+The crawl stage records, per authority, the fetch of ``/robots.txt``, ``/ai.txt`` and
+``/.well-known/tdmrep.json`` (and optionally, per image URL, its response headers and a registry
+answer). This module turns those records into one :class:`SourceVerdict` per opt-out source for a
+given URL path. Each verdict carries its evidence: the file or header it came from, the raw line
+or value, the HTTP status, the fetch time and the body's sha256.
+
+Verdicts: ``deny`` (the source reserves AI training), ``allow`` (the source was read and reserves
+nothing for this URL), ``unknown`` (the source says nothing: no file, no matching rule),
+``unreachable`` (the source could not be read; fails closed under the default policy),
+``missing`` (the snapshot has no record for it; fails closed), ``not_checked`` (an optional per-URL
+check that was not run; recorded, not a drop unless the policy requires it).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+from .aipref import content_signal_verdict, content_usage_verdict, parse_content_usage
+from .aitxt import parse_ai_txt
+from .links import parse_link_licenses
+from .robots import parse_robots
+from .tdmrep import parse_tdm_headers, parse_tdmrep_json
+from .xrobots import parse_x_robots_tag
+
+__all__ = ["SourceVerdict", "AuthoritySignals", "UrlSignals", "FILE_KINDS", "UNREACHABLE_OUTCOMES"]
+
+FILE_KINDS = ("robots", "ai_txt", "tdmrep")
+UNREACHABLE_OUTCOMES = frozenset({"unreachable", "bot-wall", "blocked-address", "too-large"})
+
+
+@dataclass(frozen=True)
+class SourceVerdict:
+    source: str
+    verdict: str  # deny | allow | unknown | unreachable | missing | not_checked
+    detail: str = ""
+    tokens: tuple[str, ...] = ()
+    url: str | None = None
+    status: int | None = None
+    fetched_at: str | None = None
+    sha256: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"source": self.source, "verdict": self.verdict}
+        if self.detail:
+            out["detail"] = self.detail
+        if self.tokens:
+            out["tokens"] = list(self.tokens)
+        for key in ("url", "status", "fetched_at", "sha256"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+def _when(value) -> str | None:
+    if value is None:
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+def _provenance(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "url": record.get("url"),
+        "status": record.get("status"),
+        "fetched_at": _when(record.get("fetched_at")),
+        "sha256": record.get("sha256"),
+    }
+
+
+def _fetch_problem(source: str, record: Mapping[str, Any]) -> SourceVerdict:
+    outcome = record.get("outcome")
+    error = record.get("error") or ""
+    detail = f"{outcome}" + (f": {error}" if error else "")
+    if record.get("final_url") and record.get("final_url") != record.get("url"):
+        detail += f" (redirected to {record.get('final_url')})"
+    return SourceVerdict(source, "unreachable", detail, **_provenance(record))
+
+
+class AuthoritySignals:
+    """The parsed files of one authority; evaluate any number of URL paths against them."""
+
+    def __init__(self, authority: str, records: Mapping[str, Mapping[str, Any]], tokens: Sequence[str],
+                 wildcard_reserves: bool = True):
+        self.authority = authority
+        self.records = records
+        self.tokens = tuple(tokens)
+        self.wildcard_reserves = wildcard_reserves
+        robots_rec = records.get("robots")
+        self._robots = None
+        if robots_rec is not None and robots_rec.get("outcome") == "ok":
+            self._robots = parse_robots(robots_rec.get("body") or b"")
+        ai_rec = records.get("ai_txt")
+        self._aitxt = None
+        if ai_rec is not None and ai_rec.get("outcome") == "ok":
+            self._aitxt = parse_ai_txt(ai_rec.get("body") or b"")
+        tdm_rec = records.get("tdmrep")
+        self._tdmrep = None
+        if tdm_rec is not None and tdm_rec.get("outcome") in ("ok", "invalid"):
+            self._tdmrep = parse_tdmrep_json(tdm_rec.get("body") or b"")
+        self._robots_verdicts: dict[str, tuple[SourceVerdict, ...]] = {}
+
+    # -- robots.txt and the lines it carries -------------------------------------------------
+    def _robots_sources(self, path: str) -> tuple[SourceVerdict, ...]:
+        cached = self._robots_verdicts.get(path)
+        if cached is not None:
+            return cached
+        rec = self.records.get("robots")
+        names = ("robots", "content_usage", "content_signal")
+        if rec is None:
+            out = tuple(SourceVerdict(n, "missing", f"no robots.txt record for {self.authority} in the snapshot") for n in names)
+        elif rec.get("outcome") == "not-found":
+            prov = _provenance(rec)
+            out = tuple(SourceVerdict(n, "unknown", f"robots.txt not found (HTTP {rec.get('status')}): no rules", **prov) for n in names)
+        elif rec.get("outcome") != "ok":
+            bad = _fetch_problem("robots", rec)
+            out = tuple(SourceVerdict(n, bad.verdict, "robots.txt " + bad.detail, url=bad.url, status=bad.status,
+                                      fetched_at=bad.fetched_at, sha256=bad.sha256) for n in names)
+        else:
+            out = self._evaluate_robots(path, rec)
+        if len(self._robots_verdicts) < 4096:
+            self._robots_verdicts[path] = out
+        return out
+
+    def _evaluate_robots(self, path: str, rec: Mapping[str, Any]) -> tuple[SourceVerdict, ...]:
+        robots = self._robots
+        prov = _provenance(rec)
+        denied: list[str] = []
+        rules: dict[str, str] = {}
+        for token in self.tokens:
+            m = robots.match(path, token)
+            if m.allowed:
+                continue
+            if m.group == "*" and token != "*" and not self.wildcard_reserves:
+                continue
+            if token == "*" and not self.wildcard_reserves:
+                continue
+            denied.append(token)
+            rules.setdefault(f"{m.rule} (group {m.group})", token)
+        trunc = " (body truncated at the parse limit)" if robots.truncated else ""
+        if denied:
+            detail = "; ".join(rules) + trunc
+            robots_v = SourceVerdict("robots", "deny", detail, tuple(denied), **prov)
+        else:
+            robots_v = SourceVerdict("robots", "allow", "no rule disallows the path for any evaluated token" + trunc, **prov)
+        # Content-Usage (IETF aipref) lines, group- and path-scoped.
+        cu_deny, cu_allow, cu_raw = [], [], ""
+        for token in self.tokens:
+            cu = robots.content_usage(path, token)
+            if cu is None:
+                continue
+            cu_raw = cu.raw
+            if cu.verdict == "deny":
+                cu_deny.append(token)
+            elif cu.verdict == "allow":
+                cu_allow.append(token)
+        if cu_deny:
+            cu_v = SourceVerdict("content_usage", "deny", f"Content-Usage: {cu_raw}", tuple(cu_deny), **prov)
+        elif cu_allow:
+            cu_v = SourceVerdict("content_usage", "allow", f"Content-Usage: {cu_raw}", **prov)
+        else:
+            cu_v = SourceVerdict("content_usage", "unknown", "no Content-Usage statement applies" if not cu_raw else f"Content-Usage: {cu_raw} (no train-ai preference)", **prov)
+        # Cloudflare Content-Signal lines.
+        cs_deny, cs_raw, cs_allow = [], "", False
+        for token in self.tokens:
+            got = robots.content_signal(token)
+            if got is None:
+                continue
+            parsed, raw = got
+            cs_raw = raw
+            verdict = content_signal_verdict(parsed)
+            if verdict == "deny":
+                cs_deny.append(token)
+            elif verdict == "allow":
+                cs_allow = True
+        if cs_deny:
+            cs_v = SourceVerdict("content_signal", "deny", f"Content-Signal: {cs_raw}", tuple(cs_deny), **prov)
+        elif cs_allow:
+            cs_v = SourceVerdict("content_signal", "allow", f"Content-Signal: {cs_raw}", **prov)
+        else:
+            cs_v = SourceVerdict("content_signal", "unknown", "no Content-Signal line applies" if not cs_raw else f"Content-Signal: {cs_raw} (no ai-train preference)", **prov)
+        return robots_v, cu_v, cs_v
+
+    # -- ai.txt --------------------------------------------------------------------------------
+    def _aitxt_source(self, path: str) -> SourceVerdict:
+        rec = self.records.get("ai_txt")
+        if rec is None:
+            return SourceVerdict("ai_txt", "missing", f"no ai.txt record for {self.authority} in the snapshot")
+        prov = _provenance(rec)
+        outcome = rec.get("outcome")
+        if outcome == "not-found":
+            return SourceVerdict("ai_txt", "unknown", f"ai.txt not found (HTTP {rec.get('status')})", **prov)
+        if outcome != "ok":
+            return _fetch_problem("ai_txt", rec)
+        if self._aitxt is None:
+            return SourceVerdict("ai_txt", "unknown", "/ai.txt is not REP-shaped (no User-Agent/Disallow lines): not an ai.txt opt-out", **prov)
+        denied, rule = [], ""
+        for token in self.tokens:
+            m = self._aitxt.match(path, token)
+            if not m.allowed:
+                denied.append(token)
+                rule = f"{m.rule} (group {m.group})"
+        if denied:
+            return SourceVerdict("ai_txt", "deny", rule, tuple(denied), **prov)
+        return SourceVerdict("ai_txt", "allow", "no ai.txt rule disallows the path", **prov)
+
+    # -- tdmrep.json ---------------------------------------------------------------------------
+    def _tdmrep_source(self, path: str) -> SourceVerdict:
+        rec = self.records.get("tdmrep")
+        if rec is None:
+            return SourceVerdict("tdmrep", "missing", f"no tdmrep.json record for {self.authority} in the snapshot")
+        prov = _provenance(rec)
+        outcome = rec.get("outcome")
+        if outcome == "not-found":
+            return SourceVerdict("tdmrep", "unknown", f"tdmrep.json not found (HTTP {rec.get('status')})", **prov)
+        if outcome not in ("ok", "invalid"):
+            return _fetch_problem("tdmrep", rec)
+        tdm = self._tdmrep
+        if tdm is None or not tdm.valid:
+            errors = "; ".join(tdm.errors) if tdm is not None else "unparseable"
+            return SourceVerdict("tdmrep", "unknown", f"invalid tdmrep.json ({errors}): protocol error, reservation unset", **prov)
+        rule = tdm.lookup(path)
+        if rule is None:
+            return SourceVerdict("tdmrep", "unknown", "no tdmrep.json rule matches the path", **prov)
+        detail = f"rule #{rule.index} location {rule.location!r}: tdm-reservation={rule.reservation}"
+        if rule.policy:
+            detail += f", tdm-policy={rule.policy}"
+        if rule.reservation == 1:
+            return SourceVerdict("tdmrep", "deny", detail, **prov)
+        if rule.reservation == 0:
+            return SourceVerdict("tdmrep", "allow", detail, **prov)
+        return SourceVerdict("tdmrep", "unknown", detail, **prov)
+
+    def evaluate(self, path: str) -> dict[str, SourceVerdict]:
+        robots_v, cu_v, cs_v = self._robots_sources(path)
+        return {
+            "robots": robots_v,
+            "content_usage": cu_v,
+            "content_signal": cs_v,
+            "ai_txt": self._aitxt_source(path),
+            "tdmrep": self._tdmrep_source(path),
+        }
+
+
+def missing_authority(authority: str) -> dict[str, SourceVerdict]:
+    why = f"no record for {authority} in the signals snapshot (not crawled)"
+    return {name: SourceVerdict(name, "missing", why) for name in ("robots", "content_usage", "content_signal", "ai_txt", "tdmrep")}
+
+
+@dataclass(frozen=True)
+class HeaderFacts:
+    """What one image URL's response headers say (from a ``--check-headers`` record)."""
+
+    verdicts: dict[str, SourceVerdict]
+    license_urls: tuple[str, ...]
+
+
+class UrlSignals:
+    """Per-URL evidence: response headers of the image (optional) and a registry answer."""
+
+    @staticmethod
+    def from_headers(record: Mapping[str, Any] | None, tokens: Sequence[str], noindex_reserves: bool) -> HeaderFacts:
+        if record is None:
+            why = "image headers not checked (crawl without --check-headers)"
+            return HeaderFacts({"x_robots_tag": SourceVerdict("x_robots_tag", "not_checked", why)}, ())
+        prov = _provenance(record)
+        if record.get("outcome") not in ("ok", "not-found"):
+            return HeaderFacts({"x_robots_tag": _fetch_problem("x_robots_tag", record)}, ())
+        pairs = [tuple(p) for p in json.loads(record.get("headers_json") or "[]")]
+        values = lambda name: [v for k, v in pairs if k.lower() == name]  # noqa: E731
+        verdicts: dict[str, SourceVerdict] = {}
+        xrt_values = values("x-robots-tag")
+        xrt = parse_x_robots_tag(xrt_values)
+        denied, directives = [], set()
+        for token in tokens:
+            hit = xrt.reserves(token, noindex_reserves)
+            if hit:
+                denied.append(token)
+                directives.update(hit)
+        raw = " | ".join(xrt_values)
+        if denied:
+            verdicts["x_robots_tag"] = SourceVerdict("x_robots_tag", "deny", f"X-Robots-Tag: {raw} -> {', '.join(sorted(directives))}", tuple(denied), **prov)
+        elif xrt_values:
+            verdicts["x_robots_tag"] = SourceVerdict("x_robots_tag", "allow", f"X-Robots-Tag: {raw}", **prov)
+        else:
+            verdicts["x_robots_tag"] = SourceVerdict("x_robots_tag", "unknown", "no X-Robots-Tag header", **prov)
+        reservation, policy_url, errors = parse_tdm_headers(pairs)
+        if reservation is not None:
+            detail = f"tdm-reservation: {reservation} (response header)" + (f", tdm-policy: {policy_url}" if policy_url else "")
+            verdicts["tdmrep"] = SourceVerdict("tdmrep", "deny" if reservation == 1 else "allow", detail, **prov)
+        cu_values = values("content-usage")
+        if cu_values:
+            worst = "unknown"
+            for value in cu_values:
+                v = content_usage_verdict(parse_content_usage(value))
+                if v == "deny" or (v == "allow" and worst == "unknown"):
+                    worst = v
+            verdicts["content_usage"] = SourceVerdict("content_usage", worst, "Content-Usage header: " + " | ".join(cu_values), **prov)
+        return HeaderFacts(verdicts, parse_link_licenses(values("link")))
+
+    @staticmethod
+    def from_registry(record: Mapping[str, Any] | None) -> SourceVerdict:
+        if record is None:
+            return SourceVerdict("registry", "not_checked", "no registry answer for this URL (crawl without --registry)")
+        prov = _provenance(record)
+        if record.get("outcome") != "ok":
+            return _fetch_problem("registry", record)
+        answer = json.loads(record.get("body") or b"{}")
+        if answer.get("opt_out"):
+            return SourceVerdict("registry", "deny", "registry: optOut=true", **prov)
+        return SourceVerdict("registry", "allow", f"registry: optOut=false, optIn={bool(answer.get('opt_in'))}", **prov)
+
+
+def combine_sources(*groups: Mapping[str, SourceVerdict] | Iterable[SourceVerdict]) -> dict[str, SourceVerdict]:
+    """Merge verdicts of the same source from several carriers: deny > unreachable > missing > allow > unknown > not_checked."""
+    rank = {"deny": 0, "unreachable": 1, "missing": 2, "allow": 3, "unknown": 4, "not_checked": 5}
+    out: dict[str, SourceVerdict] = {}
+    for group in groups:
+        items = group.values() if isinstance(group, Mapping) else group
+        for v in items:
+            cur = out.get(v.source)
+            if cur is None or rank[v.verdict] < rank[cur.verdict]:
+                out[v.source] = v
+    return out

@@ -1,0 +1,137 @@
+"""URL, authority and registered-domain helpers (pure, offline).
+
+An *authority* is what robots.txt, ai.txt and tdmrep.json belong to: scheme, host and port
+(RFC 9309 section 2.3: one file per scheme+host+port). We write it ``scheme://host[:port]`` with
+the host lower-cased, IDNs in punycode (A-labels) and the default port omitted, so that the crawl
+and the filter agree on one key.
+
+Registered domains (``images.example.co.uk`` -> ``example.co.uk``) come from tldextract built
+with ``suffix_list_urls=()`` so that it uses the public suffix list snapshot shipped inside the
+package and never fetches.
+"""
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+__all__ = ["UrlParts", "split_url", "authority_of", "registered_domain", "is_ip_literal", "MAX_URL_LENGTH"]
+
+#: URLs longer than this are refused as invalid (browsers and crawlers cap far lower in practice).
+MAX_URL_LENGTH = 8192
+
+_HOST_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class UrlParts:
+    scheme: str
+    host: str  # lower-case, punycode; IPv6 literals without brackets
+    port: int | None  # None when the default for the scheme
+    path: str  # path plus "?query", at least "/"; no fragment
+    authority: str  # scheme://host[:port]
+
+
+def _normalise_host(host: str) -> str | None:
+    host = host.strip().rstrip(".").lower()
+    if not host:
+        return None
+    if host.startswith("[") and host.endswith("]"):
+        try:
+            return str(ipaddress.IPv6Address(host[1:-1]))
+        except ValueError:
+            return None
+    try:
+        ipaddress.IPv4Address(host)
+        return host
+    except ValueError:
+        pass
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    labels = host.split(".")
+    if len(host) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+        return None
+    return host
+
+
+@functools.lru_cache(maxsize=262144)
+def split_url(url: str | None) -> tuple[UrlParts | None, str | None]:
+    """Split an image URL; returns ``(parts, None)`` or ``(None, why_invalid)``."""
+    if url is None:
+        return None, "null URL"
+    text = url.strip()
+    if not text:
+        return None, "empty URL"
+    if len(text) > MAX_URL_LENGTH:
+        return None, f"URL longer than {MAX_URL_LENGTH} characters"
+    if any(ch in text for ch in " \t\r\n"):
+        return None, "URL contains white space"
+    try:
+        parsed = urlsplit(text)
+    except ValueError as exc:
+        return None, f"malformed URL: {exc}"
+    scheme = parsed.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        return None, f"not an http(s) URL (scheme {scheme or 'missing'!r})"
+    netloc = parsed.netloc.rsplit("@", 1)[-1]
+    if netloc.startswith("["):
+        end = netloc.find("]")
+        raw_host, rest = netloc[: end + 1], netloc[end + 1 :]
+    else:
+        raw_host, _, port_text = netloc.partition(":")
+        rest = ":" + port_text if _ else ""
+    port: int | None = None
+    if rest:
+        if not rest.startswith(":") or not rest[1:].isdigit() or not 0 < int(rest[1:]) < 65536:
+            return None, f"bad port in {netloc!r}"
+        port = int(rest[1:])
+    host = _normalise_host(raw_host)
+    if host is None:
+        return None, f"bad host {raw_host!r}"
+    if port == _DEFAULT_PORTS[scheme]:
+        port = None
+    path = parsed.path or "/"
+    if parsed.query:
+        path += "?" + parsed.query
+    shown_host = f"[{host}]" if ":" in host else host
+    authority = f"{scheme}://{shown_host}" + (f":{port}" if port is not None else "")
+    return UrlParts(scheme, host, port, path, authority), None
+
+
+def authority_of(url: str | None) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL, or None when the URL is not usable."""
+    parts, _ = split_url(url)
+    return parts.authority if parts else None
+
+
+def is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
+@functools.lru_cache(maxsize=1)
+def _extractor():
+    import tldextract  # local import: only loaded where registered domains are needed
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+@functools.lru_cache(maxsize=262144)
+def registered_domain(host: str) -> str:
+    """The registered domain (eTLD+1) of a host; the host itself for IPs and bare suffixes."""
+    host = host.lower().rstrip(".")
+    if is_ip_literal(host):
+        return host
+    ext = _extractor()(host)
+    if ext.domain and ext.suffix:
+        return f"{ext.domain}.{ext.suffix}"
+    return host

@@ -1,0 +1,185 @@
+"""The ``license-filter`` command line.
+
+    license-filter run                       # the sample job, offline, into ./license-filter-out/
+    license-filter run --input GLOB --output DIR [...]      # crawl, then filter
+    license-filter crawl --input GLOB --signals-out DIR [...]
+    license-filter filter --input GLOB --output DIR [--signals DIR] [...]
+    license-filter report OUT
+    license-filter explain URL --signals DIR [...]
+
+Unrecognised ``--flags`` are Beam pipeline options (``--runner=...``); unknown ones are refused.
+Exit codes: 0 done and accounted; 2 a usage or input mistake (one line on stderr, no traceback);
+3 the run finished but some rows could not be read (counted as errors in the manifest).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["main", "UserError"]
+
+EXIT_OK, EXIT_USAGE, EXIT_ROW_ERRORS = 0, 2, 3
+VERSION = "0.1.0"
+
+
+class UserError(Exception):
+    """A mistake the user can fix; printed as one line."""
+
+
+def sample_dir() -> Path:
+    here = Path(__file__).resolve().parent.parent / "sample_data"
+    return here if here.is_dir() else Path.cwd() / "sample_data"
+
+
+def _duration(text: str) -> dt.timedelta:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        if text[-1] in units:
+            value = float(text[:-1]) * units[text[-1]]
+        else:
+            value = float(text)
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 24h, 30m, 7d)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"duration must not be negative: {text!r}")
+    return dt.timedelta(seconds=value)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1: {text!r}")
+    return value
+
+
+def _nonneg_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
+    return value
+
+
+def _add_input_args(p: argparse.ArgumentParser, required: bool) -> None:
+    p.add_argument("--input", action="append", required=required, metavar="GLOB",
+                   help="input parquet shards: a path or glob on any Beam filesystem (repeatable)")
+    p.add_argument("--columns", default="laion", metavar="PRESET",
+                   help="column names: laion (default), laion-joined, img2dataset, datacomp")
+    p.add_argument("--url-col", help="override the URL column name")
+    p.add_argument("--caption-col", help="override the caption column name")
+    p.add_argument("--license-col", help="override the license column name")
+    p.add_argument("--policy", default="permissive", metavar="FILE|PRESET",
+                   help="policy TOML file or preset: public-domain, permissive (default), open")
+    p.add_argument("--full-audit", action="store_true",
+                   help="resolve signals for every row, not only rows whose license can be kept")
+    p.add_argument("--batch-rows", type=_positive_int, default=65536, help=argparse.SUPPRESS)
+
+
+def _add_filter_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--optout-list", action="append", default=[], metavar="FILE",
+                   help="opt-out list: one domain, host, URL prefix or URL per line (repeatable)")
+    p.add_argument("--write-rejected", action="store_true", help="also write rejected rows with their reasons")
+    p.add_argument("--no-report", action="store_true", help="do not write audit/report.html")
+    p.add_argument("--quiet", action="store_true", help="no summary on stdout")
+
+
+def _add_crawl_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--user-agent", default=None, help="User-Agent with your product token and a contact URL")
+    p.add_argument("--concurrency", type=_positive_int, default=32, help="requests in flight per worker (32)")
+    p.add_argument("--min-interval", type=_nonneg_float, default=1.0,
+                   help="seconds between two requests to one authority (1.0)")
+    p.add_argument("--timeout", type=_nonneg_float, default=10.0, help="read timeout per request, seconds (10)")
+    p.add_argument("--deadline", type=_nonneg_float, default=20.0, help="total time per request, seconds (20)")
+    p.add_argument("--max-age", type=_duration, default=dt.timedelta(hours=24),
+                   help="reuse records of an existing snapshot younger than this (24h)")
+    p.add_argument("--reuse", metavar="DIR", help="snapshot to reuse fresh records from (default: --signals-out)")
+    p.add_argument("--check-headers", action="store_true",
+                   help="also fetch each candidate image URL's headers (X-Robots-Tag, TDMRep, Content-Usage, Link)")
+    p.add_argument("--registry", action="store_true", help="query an opt-out registry (Spawning API shape)")
+    p.add_argument("--registry-endpoint", help="registry endpoint URL")
+    p.add_argument("--registry-key", help="registry API key (default: $SPAWNING_API_KEY)")
+    p.add_argument("--allow-private-addresses", action="store_true",
+                   help="allow fetching private/loopback addresses (tests and fixture webs only)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="license-filter", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
+    parser.add_argument("--version", action="version", version=f"license-filter {VERSION}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress and Beam's own messages")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", allow_abbrev=False, help="crawl then filter (no arguments: the offline sample job)")
+    _add_input_args(run, required=False)
+    _add_filter_args(run)
+    _add_crawl_args(run)
+    run.add_argument("--output", default="license-filter-out", help="output directory (./license-filter-out)")
+    run.add_argument("--signals", metavar="DIR", help="use this recorded snapshot instead of crawling")
+    run.add_argument("--signals-out", metavar="DIR", help="where the crawl writes its snapshot (OUT/signals)")
+
+    flt = sub.add_parser("filter", allow_abbrev=False, help="filter shards with a signals snapshot")
+    _add_input_args(flt, required=True)
+    _add_filter_args(flt)
+    flt.add_argument("--output", required=True, help="output directory")
+    flt.add_argument("--signals", metavar="DIR", help="signals snapshot directory (without it every row whose "
+                     "license passes drops as signals_missing)")
+
+    crawl = sub.add_parser("crawl", allow_abbrev=False, help="fetch each authority's signals once into a snapshot")
+    _add_input_args(crawl, required=True)
+    _add_crawl_args(crawl)
+    crawl.add_argument("--signals-out", required=True, metavar="DIR", help="snapshot directory to write")
+
+    rep = sub.add_parser("report", allow_abbrev=False, help="(re)write OUT/audit/report.html from a run's audit")
+    rep.add_argument("output", help="a run's output directory")
+
+    exp = sub.add_parser("explain", allow_abbrev=False, help="explain the decision for one image URL")
+    exp.add_argument("url", nargs="?", help="image URL")
+    exp.add_argument("--signals", metavar="DIR", help="signals snapshot directory")
+    exp.add_argument("--policy", default="permissive", metavar="FILE|PRESET")
+    exp.add_argument("--optout-list", action="append", default=[], metavar="FILE")
+    exp.add_argument("--license", help="the row's LICENSE value (default: looked up with --row-of)")
+    exp.add_argument("--row-of", metavar="GLOB", help="shards to find the URL's row in (its LICENSE is used)")
+    exp.add_argument("--columns", default="laion", metavar="PRESET")
+    exp.add_argument("--json", action="store_true", help="print the decision as JSON")
+    return parser
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        for name in ("apache_beam", "root"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        logging.getLogger().setLevel(logging.ERROR)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        from . import commands
+
+        if args.command in ("report", "explain") and extra:
+            raise UserError(f"unknown option(s) for {args.command}: {' '.join(extra)}")
+        handler = {"run": commands.cmd_run, "filter": commands.cmd_filter, "crawl": commands.cmd_crawl,
+                   "report": commands.cmd_report, "explain": commands.cmd_explain}[args.command]
+        return handler(args, extra)
+    except UserError as exc:
+        print(f"license-filter: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("license-filter: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""What each ``license-filter`` subcommand does (thin: it validates, builds a pipeline, reports)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from license_rules.optout import OptOutList, OptOutListError, parse_optout_list
+from license_rules.policy import Policy, PolicyError, load_policy
+
+from .cli import EXIT_OK, EXIT_ROW_ERRORS, VERSION, UserError, sample_dir
+
+__all__ = ["cmd_run", "cmd_filter", "cmd_crawl", "cmd_report", "cmd_explain", "load_optout_lists"]
+
+
+def _policy(spec: str) -> Policy:
+    try:
+        return load_policy(spec)
+    except PolicyError as exc:
+        raise UserError(str(exc)) from None
+
+
+def load_optout_lists(paths: list[str]) -> tuple[OptOutList | None, list[dict]]:
+    merged, info = None, []
+    for path in paths:
+        try:
+            text = Path(path).read_text("utf-8")
+        except FileNotFoundError:
+            raise UserError(f"--optout-list {path}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"--optout-list {path}: cannot read as UTF-8 text: {exc}") from None
+        try:
+            lst = parse_optout_list(text, name=path)
+        except OptOutListError as exc:
+            raise UserError(f"--optout-list {exc}") from None
+        info.append({"path": path, "sha256": lst.sha256, "entries": lst.entries})
+        merged = lst if merged is None else merged.merged(lst)
+    return merged, info
+
+
+def _columns(args):
+    from transforms.columns import ColumnError, column_map
+
+    try:
+        return column_map(args.columns, args.url_col, args.caption_col, args.license_col)
+    except ColumnError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _inputs(patterns: list[str]) -> list[str]:
+    from transforms.shards import InputError, expand_inputs
+
+    try:
+        return expand_inputs(patterns)
+    except InputError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _beam_options(extra: list[str]):
+    from .beam_options import BeamOptionsError, pipeline_options
+
+    try:
+        return pipeline_options(extra)
+    except BeamOptionsError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _check_writable(directory: str, flag: str) -> None:
+    if "://" in directory:
+        return
+    try:
+        os.makedirs(directory, exist_ok=True)
+        probe = Path(directory) / f".license-filter-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"{flag} {directory}: not writable: {exc.strerror or exc}") from None
+
+
+def _snapshot_info(signals_dir: str | None) -> dict | None:
+    if not signals_dir:
+        return None
+    from transforms.snapshot import SnapshotError, read_snapshot
+
+    try:
+        read_snapshot(signals_dir)
+    except SnapshotError as exc:
+        raise UserError(f"--signals {signals_dir}: {exc}") from None
+    manifest = Path(signals_dir) / "snapshot.json"
+    info = {"dir": signals_dir}
+    if manifest.exists():
+        info.update(json.loads(manifest.read_text("utf-8")))
+    files = []
+    import hashlib
+
+    for f in sorted(Path(signals_dir).glob("signals-*.parquet")):
+        files.append({"file": f.name, "sha256": hashlib.sha256(f.read_bytes()).hexdigest()})
+    info["files"] = files
+    return info
+
+
+def _filter(args, extra, files, signals_dir, policy) -> int:
+    from transforms.filtering import FilterConfig
+
+    from .filter_pipeline import run_filter
+    from .postrun import after_filter
+
+    optout, optout_info = load_optout_lists(args.optout_list)
+    _check_writable(args.output, "--output")
+    options = _beam_options(extra)
+    cmap = _columns(args)
+    snapshot = _snapshot_info(signals_dir)
+    config = FilterConfig(output=args.output, columns=cmap, policy=policy, signals_dir=signals_dir, optout=optout,
+                          write_rejected=args.write_rejected, full_audit=args.full_audit, batch_rows=args.batch_rows)
+    context = {
+        "version": VERSION,
+        "options": {"command": args.command, "input": args.input, "output": args.output, "signals": signals_dir,
+                    "optout_lists": args.optout_list, "write_rejected": args.write_rejected,
+                    "full_audit": args.full_audit, "columns": args.columns, "beam": extra,
+                    "runner": options.get_all_options()["runner"]},
+        "policy": policy.as_dict(),
+        "signals": snapshot,
+        "optout_lists": optout_info,
+        "columns": cmap.as_dict(),
+    }
+    run_filter(files, config, context, options)
+    return after_filter(args.output, quiet=args.quiet, report=not args.no_report)
+
+
+def cmd_filter(args, extra) -> int:
+    policy = _policy(args.policy)
+    files = _inputs(args.input)
+    return _filter(args, extra, files, args.signals, policy)
+
+
+def cmd_crawl(args, extra) -> int:
+    from .crawl_pipeline import run_crawl
+
+    policy = _policy(args.policy)
+    files = _inputs(args.input)
+    _check_writable(args.signals_out, "--signals-out")
+    options = _beam_options(extra)
+    summary = run_crawl(args, files, policy, _columns(args), options)
+    print(summary, file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_run(args, extra) -> int:
+    policy = _policy(args.policy)
+    if not args.input:
+        sample = sample_dir()
+        if not sample.is_dir():
+            raise UserError("no --input given and no sample_data/ found (run from the repository checkout)")
+        args.input = [str(sample / "shards" / "*.parquet")]
+        if not args.signals:
+            args.signals = str(sample / "signals")
+        if not args.optout_list:
+            args.optout_list = [str(sample / "optout.txt")]
+        args.write_rejected = True
+        files = _inputs(args.input)
+        return _filter(args, extra, files, args.signals, policy)
+    files = _inputs(args.input)
+    signals = args.signals
+    if not signals:
+        from .crawl_pipeline import run_crawl
+
+        args.signals_out = args.signals_out or os.path.join(args.output, "signals")
+        _check_writable(args.signals_out, "--signals-out")
+        crawl_summary = run_crawl(args, files, policy, _columns(args), _beam_options(extra))
+        if not args.quiet:
+            print(crawl_summary)
+        signals = args.signals_out
+    return _filter(args, extra, files, signals, policy)
+
+
+def cmd_report(args, extra) -> int:
+    from .postrun import write_report
+
+    out = Path(args.output)
+    if not (out / "audit" / "summary.json").exists() or not (out / "manifest.json").exists():
+        raise UserError(f"{out}: not a license-filter output directory (no audit/summary.json and manifest.json)")
+    path = write_report(str(out))
+    print(path)
+    return EXIT_OK
+
+
+def cmd_explain(args, extra) -> int:
+    from .explain import explain
+
+    return explain(args)

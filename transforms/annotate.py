@@ -1,0 +1,99 @@
+"""Per-batch annotation, vectorised: license facts per distinct LICENSE value, URL facts per
+distinct scheme+netloc, mapped back to rows with ``take``.
+
+Adds the public columns ``lf_license_spdx``, ``lf_license_class``, ``lf_license_url`` and the
+internal ones (``_lf_`` prefix, dropped before writing): ``_lf_url_error``, ``_lf_authority``, ``_lf_host``, ``_lf_path``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from license_rules.cc import parse_license
+from license_rules.urls import MAX_URL_LENGTH, split_url
+
+__all__ = ["annotate_table", "distinct_licenses", "INTERNAL_PREFIX"]
+
+INTERNAL_PREFIX = "_lf_"
+_URL_RE = r"^(?P<origin>[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)(?P<rest>[^#]*)"
+
+
+def _as_plain_strings(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
+    if pa.types.is_null(arr.type):
+        arr = pa.nulls(len(arr), pa.string())
+    if pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.string())
+    return arr
+
+
+def distinct_licenses(table: pa.Table, license_column: str | None):
+    """``(values, indices)``: the batch's distinct LICENSE values and each row's index into them."""
+    if license_column is None:
+        return [None], np.zeros(table.num_rows, dtype=np.int32)
+    arr = _as_plain_strings(table.column(license_column))
+    enc = pc.dictionary_encode(arr, null_encoding="encode")
+    values = enc.dictionary.to_pylist()
+    indices = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+    return values, indices
+
+
+def annotate_table(table: pa.Table, url_column: str, license_column: str | None) -> pa.Table:
+    n = table.num_rows
+    # --- license, once per distinct value -----------------------------------------------------
+    values, lic_idx = distinct_licenses(table, license_column)
+    parsed = [parse_license(v) for v in values]
+    spdx = pa.array([p.spdx_id if p else None for p in parsed], pa.string())
+    klass = pa.array([p.license_class if p else None for p in parsed], pa.string())
+    url = pa.array([p.canonical_url if p else None for p in parsed], pa.string())
+    idx = pa.array(lic_idx, pa.int32())
+    # --- URL, once per distinct origin ----------------------------------------------------------
+    urls = _as_plain_strings(table.column(url_column))
+    parts = pc.extract_regex(pc.fill_null(urls, ""), _URL_RE)
+    origin = pc.struct_field(parts, [0])
+    rest = pc.struct_field(parts, [1])
+    enc = pc.dictionary_encode(origin)
+    origins = enc.dictionary.to_pylist()
+    o_idx = enc.indices
+    o_auth, o_host, o_err = [], [], []
+    for o in origins:
+        p, why = split_url(o + "/")
+        o_auth.append(p.authority if p else None)
+        o_host.append(p.host if p else None)
+        o_err.append(why)
+    authority = pc.take(pa.array(o_auth, pa.string()), o_idx)
+    host = pc.take(pa.array(o_host, pa.string()), o_idx)
+    err = pc.take(pa.array(o_err, pa.string()), o_idx)
+    # Row-level checks the origin cannot see.
+    is_null = pc.is_null(urls)
+    no_match = pc.and_(pc.invert(is_null), pc.is_null(origin))
+    too_long = pc.greater(pc.fill_null(pc.utf8_length(urls), 0), MAX_URL_LENGTH)
+    has_space = pc.fill_null(pc.match_substring_regex(urls, r"\s"), False)
+    scheme_ok = pc.fill_null(pc.match_substring_regex(urls, r"^(?i)https?://"), False)
+    err = pc.if_else(is_null, pa.scalar("null URL"), err)
+    err = pc.if_else(pc.and_(no_match, pc.invert(is_null)), pa.scalar("not an absolute http(s) URL"), err)
+    err = pc.if_else(pc.and_(pc.invert(scheme_ok), pc.invert(is_null)), pc.fill_null(err, "not an http(s) URL"), err)
+    err = pc.if_else(has_space, pa.scalar("URL contains white space"), err)
+    err = pc.if_else(too_long, pa.scalar(f"URL longer than {MAX_URL_LENGTH} characters"), err)
+    ok = pc.is_null(err)
+    authority = pc.if_else(ok, authority, pa.scalar(None, pa.string()))
+    path = pc.if_else(ok, pc.if_else(pc.equal(rest, ""), pa.scalar("/"), rest), pa.scalar(None, pa.string()))
+    cols = {
+        "lf_license_spdx": pc.take(spdx, idx),
+        "lf_license_class": pc.take(klass, idx),
+        "lf_license_url": pc.take(url, idx),
+        "_lf_url_error": err,
+        "_lf_authority": authority,
+        "_lf_host": pc.if_else(ok, host, pa.scalar(None, pa.string())),
+        "_lf_path": path,
+    }
+    out = table
+    for name, col in cols.items():
+        if name in out.column_names:
+            out = out.drop_columns([name])
+        out = out.append_column(name, col if len(col) == n else pa.nulls(n, pa.string()))
+    return out

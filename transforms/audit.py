@@ -1,0 +1,112 @@
+"""The run's audit as files: ``audit/summary.json`` and ``manifest.json``.
+
+``build_audit`` is a plain function from the pipeline's merged statistics, host rankings and
+output-file records to the two documents; ``WriteAudit`` runs it inside the pipeline (so it works
+on remote runners) and writes both atomically.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from typing import Any
+
+import apache_beam as beam
+
+from license_rules.reasons import KEEP_REASONS, REASON_DOCS, Reason
+
+from .fileio import join, write_bytes_atomic
+
+__all__ = ["build_audit", "WriteAudit", "accounting"]
+
+
+def accounting(stats: dict[str, Any]) -> dict[str, Any]:
+    ok = stats["kept"] + stats["rejected"] + stats["errors"] == stats["input_rows"] and stats["unknown_row_shards"] == 0
+    return {
+        "input_rows": stats["input_rows"], "kept": stats["kept"], "rejected": stats["rejected"],
+        "errors": stats["errors"], "shards_with_unknown_rows": stats["unknown_row_shards"],
+        "check": "kept + rejected + errors == input_rows", "ok": ok,
+    }
+
+
+def build_audit(stats: dict[str, Any], hosts: dict[str, Any], outputs: list[dict], context: dict[str, Any]) -> tuple[dict, dict]:
+    acct = accounting(stats)
+    by_reason = {r.value: stats["by_reason"].get(r.value, 0) for r in Reason if stats["by_reason"].get(r.value)}
+    summary = {
+        "accounting": acct,
+        "funnel": [
+            {"stage": "input", "rows": stats["input_rows"]},
+            {"stage": "readable", "rows": stats["input_rows"] - stats["errors"]},
+            {"stage": "license allowed", "rows": stats["license_allowed"]},
+            {"stage": "not reserved", "rows": stats["not_reserved"]},
+            {"stage": "kept", "rows": stats["kept"]},
+        ],
+        "by_reason": by_reason,
+        "by_reason_all": dict(sorted(stats["by_reason_all"].items(), key=lambda kv: -kv[1])),
+        "reason_docs": {r.value: REASON_DOCS[r] for r in Reason},
+        "keep_reasons": sorted(r.value for r in KEEP_REASONS),
+        "by_license_class": dict(sorted(stats["by_class"].items(), key=lambda kv: -kv[1])),
+        "by_spdx": dict(sorted(stats["by_spdx"].items(), key=lambda kv: -kv[1])),
+        "kept_by_license_class": dict(sorted(stats["kept_by_class"].items(), key=lambda kv: -kv[1])),
+        "kept_by_spdx": dict(sorted(stats["kept_by_spdx"].items(), key=lambda kv: -kv[1])),
+        "by_license_source": stats["by_license_source"],
+        "drops_by_source": dict(sorted(stats["by_source"].items(), key=lambda kv: -kv[1])),
+        "drops_by_token": dict(sorted(stats["by_token"].items(), key=lambda kv: -kv[1])),
+        "by_shard": [dict(shard=k, **v) for k, v in sorted(stats["shards"].items())],
+        "top_hosts_by_drops": hosts.get("hosts_by_drops", []),
+        "top_hosts_by_optout": hosts.get("hosts_by_optout", []),
+        "top_domains_by_optout": hosts.get("domains_by_optout", []),
+        "unreachable_authorities": [dict(authority=a, **v) for a, v in sorted(stats["unreachable"].items(), key=lambda kv: -kv[1]["rows"])],
+        "errors": stats["error_messages"],
+        "policy": context.get("policy", {}).get("id"),
+    }
+    out_by_shard: dict[str, dict[str, Any]] = {}
+    for rec in outputs:
+        out_by_shard.setdefault(rec["shard"], {})[rec["kind"]] = {"path": rec["path"], "rows": rec["rows"]}
+    manifest = {
+        "tool": "license-filter",
+        "version": context.get("version"),
+        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat().replace("+00:00", "Z"),
+        "options": context.get("options", {}),
+        "policy": context.get("policy", {}),
+        "signals": context.get("signals"),
+        "optout_lists": context.get("optout_lists", []),
+        "columns": context.get("columns"),
+        "inputs": [{"path": k, "rows": v["input_rows"], "errors": v["errors"], **({"error": v["error"]} if "error" in v else {})}
+                   for k, v in sorted(stats["shards"].items())],
+        "outputs": [{"input": k, **v} for k, v in sorted(out_by_shard.items())],
+        "accounting": acct,
+        "summary": "audit/summary.json",
+    }
+    return summary, manifest
+
+
+def _dump(doc: dict) -> bytes:
+    return (json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n").encode("utf-8")
+
+
+def _write_audit(_, stats, hosts, outputs, output_dir, context):
+    summary, manifest = build_audit(stats, hosts, list(outputs), context)
+    write_bytes_atomic(join(output_dir, "audit", "summary.json"), _dump(summary))
+    write_bytes_atomic(join(output_dir, "manifest.json"), _dump(manifest))
+    return manifest["accounting"]
+
+
+class WriteAudit(beam.PTransform):
+    """(stats, hosts, outputs) PCollections -> writes summary.json and manifest.json; emits the accounting."""
+
+    def __init__(self, output_dir: str, context: dict[str, Any]):
+        super().__init__()
+        self._output = output_dir
+        self._context = context
+
+    def expand(self, pcolls):
+        stats, hosts, outputs = pcolls
+        root = stats.pipeline | "Once" >> beam.Create([None])
+        return root | "WriteAuditFiles" >> beam.Map(
+            _write_audit,
+            beam.pvalue.AsSingleton(stats),
+            beam.pvalue.AsSingleton(hosts),
+            beam.pvalue.AsList(outputs),
+            self._output,
+            self._context,
+        )

@@ -1,0 +1,75 @@
+"""Writing files atomically on any Beam filesystem: write to a temporary name beside the
+target, then rename over it. A failed or retried writer never leaves a partial file under the
+final name, and a rerun replaces files instead of adding to them."""
+from __future__ import annotations
+
+import os
+import posixpath
+import uuid
+
+__all__ = ["join", "temp_name", "open_for_write", "publish", "discard", "write_bytes_atomic", "makedirs"]
+
+
+def _is_local(path: str) -> bool:
+    return "://" not in path
+
+
+def join(base: str, *parts: str) -> str:
+    if _is_local(base):
+        return os.path.join(base, *parts)
+    return posixpath.join(base, *parts)
+
+
+def makedirs(path: str) -> None:
+    if _is_local(path):
+        os.makedirs(path, exist_ok=True)
+
+
+def temp_name(final: str) -> str:
+    head, tail = (os.path.split(final) if _is_local(final) else posixpath.split(final))
+    return join(head, f".{tail}.tmp-{uuid.uuid4().hex[:12]}")
+
+
+def open_for_write(path: str):
+    if _is_local(path):
+        makedirs(os.path.dirname(path) or ".")
+        return open(path, "wb")
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems.create(path)
+
+
+def publish(tmp: str, final: str) -> None:
+    if _is_local(final):
+        os.replace(tmp, final)
+        return
+    from apache_beam.io.filesystems import FileSystems
+
+    if FileSystems.exists(final):
+        FileSystems.delete([final])
+    FileSystems.rename([tmp], [final])
+
+
+def discard(path: str) -> None:
+    try:
+        if _is_local(path):
+            if os.path.exists(path):
+                os.remove(path)
+        else:
+            from apache_beam.io.filesystems import FileSystems
+
+            if FileSystems.exists(path):
+                FileSystems.delete([path])
+    except OSError:
+        pass  # best effort: a leftover temp name is hidden (dot-prefixed) and never read as output
+
+
+def write_bytes_atomic(final: str, data: bytes) -> None:
+    tmp = temp_name(final)
+    try:
+        with open_for_write(tmp) as fh:
+            fh.write(data)
+        publish(tmp, final)
+    except BaseException:
+        discard(tmp)
+        raise

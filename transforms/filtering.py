@@ -1,0 +1,247 @@
+"""The filter stage as Beam PTransforms over Arrow batches.
+
+    files ─ ReadShards ─ AnnotateRows ─ ApplyPolicy ─┬─ WriteShards ─────────────┐
+                                                      ├─ SummariseRun ─ summary ──┼─ WriteAudit
+                                                      └─ (hosts) CombinePerKey ───┘
+
+Each PTransform only wires plain functions from ``shards``, ``annotate``, ``decide``, ``write`` and
+``stats`` together. Elements are :class:`~transforms.shards.ShardBatch` objects carrying a
+``pyarrow.Table``; per-row Python work happens only per distinct value.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from license_rules.optout import OptOutList
+from license_rules.policy import Policy
+
+from .annotate import annotate_table
+from .columns import ColumnMap
+from .decide import BatchDecider, SignalsIndex
+from .shards import ShardBatch, iter_shard_batches
+from .stats import batch_stats, host_pairs, merge_stats
+from .write import ShardWriter
+
+__all__ = ["ReadShards", "AnnotateRows", "ApplyPolicy", "WriteShards", "SummariseRun", "TopHosts", "FilterShards",
+           "FilterConfig"]
+
+log = logging.getLogger(__name__)
+NAMESPACE = "license_filter"
+
+
+@dataclass(frozen=True)
+class FilterConfig:
+    """Everything the filter's workers need; plain data so it pickles to any runner."""
+
+    output: str
+    columns: ColumnMap
+    policy: Policy
+    signals_dir: str | None = None
+    optout: OptOutList | None = None
+    write_rejected: bool = False
+    full_audit: bool = False
+    batch_rows: int = 65536
+    top_hosts: int = 50
+
+
+class _ReadShardFn(beam.DoFn):
+    def __init__(self, names: dict[str, str], columns: ColumnMap, batch_rows: int):
+        self._names = names
+        self._columns = columns
+        self._batch_rows = batch_rows
+        self._rows = Metrics.counter(NAMESPACE, "rows_read")
+        self._errors = Metrics.counter(NAMESPACE, "rows_unreadable")
+
+    def process(self, path: str):
+        for batch in iter_shard_batches(path, self._names[path], self._columns, self._batch_rows):
+            self._rows.inc(batch.rows)
+            self._errors.inc(batch.error_rows)
+            if batch.error:
+                log.warning("%s", batch.error)
+            yield batch
+
+
+class ReadShards(beam.PTransform):
+    """PCollection[str path] -> PCollection[ShardBatch], row group by row group."""
+
+    def __init__(self, names: dict[str, str], columns: ColumnMap, batch_rows: int = 65536):
+        super().__init__()
+        if batch_rows < 1:
+            raise ValueError(f"batch_rows must be >= 1, got {batch_rows}")
+        self._fn = _ReadShardFn(names, columns, batch_rows)
+
+    def expand(self, paths):
+        return paths | "ReadRowGroups" >> beam.ParDo(self._fn)
+
+
+def _annotate(batch: ShardBatch, url_column: str) -> ShardBatch:
+    if batch.table is None:
+        return batch
+    return replace(batch, table=annotate_table(batch.table, url_column, batch.license_column))
+
+
+class AnnotateRows(beam.PTransform):
+    """Adds license facts (per distinct LICENSE) and URL facts (per distinct origin) to each batch."""
+
+    def __init__(self, columns: ColumnMap):
+        super().__init__()
+        self._url = columns.url
+
+    def expand(self, batches):
+        return batches | "AnnotateBatch" >> beam.Map(_annotate, self._url)
+
+
+class _ApplyPolicyFn(beam.DoFn):
+    def __init__(self, config: FilterConfig):
+        self._config = config
+        self._decider: BatchDecider | None = None
+        self._kept = Metrics.counter(NAMESPACE, "rows_kept")
+        self._rejected = Metrics.counter(NAMESPACE, "rows_rejected")
+
+    def setup(self):
+        from .snapshot import read_snapshot
+
+        cfg = self._config
+        table = read_snapshot(cfg.signals_dir) if cfg.signals_dir else None
+        self._decider = BatchDecider(cfg.policy, SignalsIndex(table), cfg.optout, cfg.full_audit)
+
+    def process(self, batch: ShardBatch):
+        if batch.table is not None:
+            batch = replace(batch, table=self._decider.decide_table(batch.table, batch.license_column,
+                                                                      self._config.columns.url))
+            stats = batch_stats(batch)
+            self._kept.inc(stats["kept"])
+            self._rejected.inc(stats["rejected"])
+            for reason, count in stats["by_reason"].items():
+                Metrics.counter(NAMESPACE, f"reason.{reason}").inc(count)
+            for source, count in stats["by_source"].items():
+                Metrics.counter(NAMESPACE, f"source.{source}").inc(count)
+            for klass, count in stats["by_class"].items():
+                Metrics.counter(NAMESPACE, f"license_class.{klass}").inc(count)
+        yield batch
+
+
+class ApplyPolicy(beam.PTransform):
+    """Joins each annotated batch with the signals snapshot and opt-out list and decides every row."""
+
+    def __init__(self, config: FilterConfig):
+        super().__init__()
+        self._config = config
+
+    def expand(self, batches):
+        return batches | "DecideBatch" >> beam.ParDo(_ApplyPolicyFn(self._config))
+
+
+class _WriteShardFn(beam.DoFn):
+    def __init__(self, config: FilterConfig):
+        self._config = config
+        self._writer: ShardWriter | None = None
+
+    def start_bundle(self):
+        cfg = self._config
+        self._writer = ShardWriter(cfg.output, cfg.write_rejected, cfg.columns.url, cfg.columns.caption)
+
+    def process(self, batch: ShardBatch):
+        try:
+            for out in self._writer.write(batch):
+                yield {"shard": out.shard, "kind": out.kind, "path": out.path, "rows": out.rows}
+        except BaseException:
+            self._writer.abort()
+            raise
+
+    def finish_bundle(self):
+        unfinished = self._writer.unfinished()
+        if unfinished:
+            self._writer.abort()
+            raise RuntimeError(f"bundle ended before the last batch of {unfinished}; nothing of them was published")
+
+
+class WriteShards(beam.PTransform):
+    """Writes kept (and optionally rejected) shards plus attribution files; emits one record per file."""
+
+    def __init__(self, config: FilterConfig):
+        super().__init__()
+        self._config = config
+
+    def expand(self, batches):
+        return batches | "WriteBatches" >> beam.ParDo(_WriteShardFn(self._config))
+
+
+class _MergeStats(beam.CombineFn):
+    def create_accumulator(self):
+        return merge_stats([])
+
+    def add_input(self, acc, batch):
+        return merge_stats([acc, batch_stats(batch)])
+
+    def merge_accumulators(self, accs):
+        return merge_stats(accs)
+
+    def extract_output(self, acc):
+        return acc
+
+
+class SummariseRun(beam.PTransform):
+    """Decided batches -> one merged stats dict (counts per reason, class, SPDX id, source, token, shard)."""
+
+    def expand(self, batches):
+        return batches | "MergeStats" >> beam.CombineGlobally(_MergeStats())
+
+
+def _sum_pairs(values):
+    drops = opt = 0
+    for d, o in values:
+        drops += d
+        opt += o
+    return drops, opt
+
+
+class TopHosts(beam.PTransform):
+    """Decided batches -> {"hosts_by_drops": [...], "hosts_by_optout": [...], "domains_by_optout": [...]}."""
+
+    def __init__(self, n: int = 50):
+        super().__init__()
+        self._n = n
+
+    def expand(self, batches):
+        per_key = (batches
+                   | "HostPairs" >> beam.FlatMap(lambda b: list(host_pairs(b)))
+                   | "SumPerHost" >> beam.CombinePerKey(_sum_pairs))
+        n = self._n
+        return (per_key
+                | "TopByKind" >> beam.combiners.ToList()
+                | "Rank" >> beam.Map(_rank, n))
+
+
+def _rank(items, n):
+    hosts = [(k[1], v) for k, v in items if k[0] == "host"]
+    domains = [(k[1], v) for k, v in items if k[0] == "domain"]
+    by = lambda rows, i: [{"name": name, "dropped": v[0], "opted_out": v[1]}  # noqa: E731
+                          for name, v in sorted(rows, key=lambda r: (-r[1][i], r[0]))[:n] if v[i] > 0]
+    return {"hosts_by_drops": by(hosts, 0), "hosts_by_optout": by(hosts, 1), "domains_by_optout": by(domains, 1)}
+
+
+class FilterShards(beam.PTransform):
+    """PCollection[str path] -> dict of PCollections: ``outputs`` (file records), ``stats`` and ``hosts``."""
+
+    def __init__(self, config: FilterConfig, names: dict[str, str]):
+        super().__init__()
+        self._config = config
+        self._names = names
+
+    def expand(self, paths):
+        cfg = self._config
+        decided = (paths
+                   | "SpreadShards" >> beam.Reshuffle()
+                   | "ReadShards" >> ReadShards(self._names, cfg.columns, cfg.batch_rows)
+                   | "AnnotateRows" >> AnnotateRows(cfg.columns)
+                   | "ApplyPolicy" >> ApplyPolicy(cfg))
+        outputs = decided | "WriteShards" >> WriteShards(cfg)
+        stats = decided | "SummariseRun" >> SummariseRun()
+        hosts = decided | "TopHosts" >> TopHosts(cfg.top_hosts)
+        return {"outputs": outputs, "stats": stats, "hosts": hosts}

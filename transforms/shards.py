@@ -1,0 +1,160 @@
+"""Reading input shards row group by row group, on any Beam filesystem (plain functions).
+
+A shard is read in batches of at most ``batch_rows`` rows, one row group at a time, so memory is
+bounded by the row-group size, never the file. A row group that cannot be decoded becomes an error
+batch that carries its row count (from the footer) and the error text: those rows are counted as
+errors, never lost silently. A file whose footer cannot be read is an error batch with unknown rows.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .columns import ColumnMap
+
+__all__ = ["ShardBatch", "iter_shard_batches", "shard_names", "open_input", "expand_inputs", "InputError"]
+
+
+class InputError(ValueError):
+    pass
+
+
+@dataclass
+class ShardBatch:
+    """One batch of one input shard flowing between the filter transforms."""
+
+    shard: str  # input path as given
+    name: str  # output file stem, unique within the run
+    index: int  # 0-based batch number within the shard
+    last: bool  # True on the shard's final batch
+    table: pa.Table | None  # None for an error batch
+    error_rows: int = 0  # rows that could not be read (known from the footer)
+    error: str | None = None
+    unknown_rows: bool = False  # the footer itself could not be read
+    license_column: str | None = None
+    extra: dict = field(default_factory=dict)  # per-step side facts (e.g. decision summaries)
+
+    @property
+    def rows(self) -> int:
+        return self.table.num_rows if self.table is not None else 0
+
+
+def expand_inputs(patterns: list[str]) -> list[str]:
+    """Expand globs on any Beam filesystem into a sorted, de-duplicated list of files."""
+    from apache_beam.io.filesystems import FileSystems
+
+    files: list[str] = []
+    for pattern in patterns:
+        try:
+            matches = FileSystems.match([pattern])[0].metadata_list
+        except Exception as exc:  # Beam raises BeamIOError and friends; name the pattern
+            raise InputError(f"--input {pattern!r}: cannot list: {exc}") from None
+        paths = sorted(m.path for m in matches if not m.path.endswith("/"))
+        if not paths:
+            raise InputError(f"--input {pattern!r} matches no files")
+        files.extend(paths)
+    seen: set[str] = set()
+    return [f for f in files if not (f in seen or seen.add(f))]
+
+
+def shard_names(files: list[str]) -> dict[str, str]:
+    """Deterministic output stems: the file's base name, plus a short path hash if two collide."""
+    stems: dict[str, list[str]] = {}
+    for path in files:
+        base = posixpath.basename(path.rstrip("/"))
+        stem = base[: -len(".parquet")] if base.endswith(".parquet") else base
+        stems.setdefault(stem, []).append(path)
+    out: dict[str, str] = {}
+    for stem, paths in stems.items():
+        for path in paths:
+            if len(paths) == 1:
+                out[path] = stem
+            else:
+                out[path] = f"{stem}-{hashlib.sha256(path.encode()).hexdigest()[:8]}"
+    return out
+
+
+def open_input(path: str):
+    """A seekable binary file object for ``path`` on any Beam filesystem (local files natively)."""
+    if "://" not in path:
+        return open(path, "rb")
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems.open(path, compression_type="uncompressed")
+
+
+def iter_shard_batches(path: str, name: str, cmap: ColumnMap, batch_rows: int = 65536) -> Iterator[ShardBatch]:
+    """Yield the shard's batches; the last one has ``last=True`` (an empty shard yields one empty batch)."""
+    try:
+        handle = open_input(path)
+    except (OSError, Exception) as exc:  # noqa: BLE001 - any open failure is this shard's error
+        yield ShardBatch(path, name, 0, True, None, error=f"{path}: cannot open: {exc}", unknown_rows=True)
+        return
+    with handle:
+        try:
+            pf = pq.ParquetFile(handle)
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid/OSError for corrupt footers
+            yield ShardBatch(path, name, 0, True, None, error=f"{path}: not a readable parquet file: {exc}", unknown_rows=True)
+            return
+        schema = pf.schema_arrow
+        names = schema.names
+        if cmap.url not in names:
+            yield ShardBatch(path, name, 0, True, None, error_rows=pf.metadata.num_rows,
+                             error=f"{path}: no URL column {cmap.url!r}; columns are {names} (use --columns or --url-col)")
+            return
+        lic_col = cmap.license_column(names)
+        if lic_col is None and cmap.license_required:
+            yield ShardBatch(path, name, 0, True, None, error_rows=pf.metadata.num_rows,
+                             error=f"{path}: no license column {' or '.join(cmap.license)!r}; columns are {names} "
+                                   f"(LAION-5B joined files have none: use --columns laion-joined)")
+            return
+        for col in [cmap.url] + ([lic_col] if lic_col else []):
+            typ = schema.field(col).type
+            if not (pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_null(typ)
+                    or (pa.types.is_dictionary(typ) and pa.types.is_string(typ.value_type))):
+                yield ShardBatch(path, name, 0, True, None, error_rows=pf.metadata.num_rows,
+                                 error=f"{path}: column {col!r} has type {typ}, expected a string column")
+                return
+        n_groups = pf.num_row_groups
+        if n_groups == 0:
+            yield ShardBatch(path, name, 0, True, schema.empty_table(), license_column=lic_col)
+            return
+        index = 0
+        for group in range(n_groups):
+            group_rows = pf.metadata.row_group(group).num_rows
+            last_group = group == n_groups - 1
+            try:
+                batches = list(_read_group(pf, group, batch_rows))
+            except Exception as exc:  # noqa: BLE001 - a damaged page: count its rows as errors
+                yield ShardBatch(path, name, index, last_group, None, error_rows=group_rows,
+                                 error=f"{path}: row group {group} ({group_rows} rows) unreadable: {exc}",
+                                 license_column=lic_col)
+                index += 1
+                continue
+            if not batches:
+                batches = [schema.empty_table()]
+            for j, table in enumerate(batches):
+                yield ShardBatch(path, name, index, last_group and j == len(batches) - 1, table, license_column=lic_col)
+                index += 1
+
+
+def _read_group(pf: pq.ParquetFile, group: int, batch_rows: int) -> Iterator[pa.Table]:
+    table = pf.read_row_group(group)
+    if table.num_rows <= batch_rows:
+        yield table
+        return
+    for start in range(0, table.num_rows, batch_rows):
+        yield table.slice(start, batch_rows)
+
+
+def file_size(path: str) -> int | None:
+    try:
+        return os.path.getsize(path) if "://" not in path else None
+    except OSError:
+        return None

@@ -1,0 +1,141 @@
+"""Writing decided batches as output shards (plain classes; the Beam step wraps them).
+
+One output file per input shard and kind (``kept``, ``rejected``, ``attribution``), named after the
+input shard, zstd-compressed, published atomically when the shard's last batch has been written.
+Kept shards hold every input column with its type plus the ``lf_`` columns; rejected shards add
+``lf_reasons`` (every contributing reason); attribution files list kept rows whose license requires
+attribution.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .annotate import INTERNAL_PREFIX
+from .fileio import discard, join, open_for_write, publish, temp_name
+from .shards import ShardBatch
+
+__all__ = ["ShardWriter", "OutputFile", "ATTRIBUTION_SCHEMA", "attribution_table", "output_tables"]
+
+ATTRIBUTION_SCHEMA = pa.schema([
+    ("url", pa.string()), ("caption", pa.string()), ("license_spdx", pa.string()), ("license_url", pa.string()),
+    ("license_class", pa.string()), ("license_source", pa.string()), ("license_raw", pa.string()),
+    ("creator", pa.string()), ("shard", pa.string()),
+])
+_ATTRIBUTION_CLASSES = ("permissive", "share-alike", "non-commercial", "no-derivatives", "restricted")
+
+
+@dataclass
+class OutputFile:
+    shard: str
+    kind: str
+    path: str
+    rows: int
+
+
+def output_tables(table: pa.Table, write_rejected: bool) -> dict[str, pa.Table]:
+    keep = table.column("_lf_keep")
+    public = [c for c in table.column_names if not c.startswith(INTERNAL_PREFIX)]
+    kept = table.filter(keep).select([c for c in public if c != "lf_reasons"])
+    out = {"kept": kept}
+    if write_rejected:
+        out["rejected"] = table.filter(pc.invert(keep)).select(public)
+    return out
+
+
+def attribution_table(kept: pa.Table, url_col: str, caption_col: str | None, license_col: str | None, shard: str) -> pa.Table:
+    mask = pc.is_in(kept.column("lf_license_class"), pa.array(_ATTRIBUTION_CLASSES))
+    rows = kept.filter(pc.fill_null(mask, False))
+    n = rows.num_rows
+
+    def col(name):
+        if name and name in rows.column_names:
+            arr = rows.column(name)
+            return arr.cast(pa.string()) if arr.type != pa.string() else arr
+        return pa.nulls(n, pa.string())
+
+    return pa.table({
+        "url": col(url_col), "caption": col(caption_col), "license_spdx": col("lf_license_spdx"),
+        "license_url": col("lf_license_url"), "license_class": col("lf_license_class"),
+        "license_source": col("lf_license_source"), "license_raw": col(license_col),
+        "creator": pa.nulls(n, pa.string()), "shard": pa.array([shard] * n, pa.string()),
+    }, schema=ATTRIBUTION_SCHEMA)
+
+
+@dataclass
+class _Open:
+    tmp: str
+    final: str
+    handle: object
+    writer: pq.ParquetWriter
+    rows: int = 0
+
+
+@dataclass
+class ShardWriter:
+    """Streams each shard's batches into temp files; publishes them on the shard's last batch."""
+
+    output: str
+    write_rejected: bool
+    url_col: str
+    caption_col: str | None
+    compression: str = "zstd"
+    _open: dict = field(default_factory=dict)
+    _next_index: dict = field(default_factory=dict)
+
+    def _writer(self, shard: str, kind: str, name: str, schema: pa.Schema) -> _Open:
+        key = (shard, kind)
+        cur = self._open.get(key)
+        if cur is None:
+            final = join(self.output, kind, f"{name}.parquet")
+            tmp = temp_name(final)
+            handle = open_for_write(tmp)
+            writer = pq.ParquetWriter(handle, schema, compression=self.compression)
+            cur = self._open[key] = _Open(tmp, final, handle, writer)
+        return cur
+
+    def write(self, batch: ShardBatch) -> list[OutputFile]:
+        expected = self._next_index.get(batch.shard, 0)
+        if batch.index != expected:
+            raise RuntimeError(f"{batch.shard}: batch {batch.index} arrived, expected {expected}; "
+                               "the runner split a shard across bundles")
+        self._next_index[batch.shard] = expected + 1
+        if batch.table is not None:
+            tables = output_tables(batch.table, self.write_rejected)
+            tables["attribution"] = attribution_table(tables["kept"], self.url_col, self.caption_col,
+                                                      batch.license_column, batch.shard)
+            for kind, table in tables.items():
+                w = self._writer(batch.shard, kind, batch.name, table.schema)
+                w.writer.write_table(table)
+                w.rows += table.num_rows
+        if not batch.last:
+            return []
+        del self._next_index[batch.shard]
+        return self._publish_shard(batch.shard)
+
+    def _publish_shard(self, shard: str) -> list[OutputFile]:
+        done = []
+        for key in [k for k in self._open if k[0] == shard]:
+            w = self._open.pop(key)
+            w.writer.close()
+            w.handle.close()
+            publish(w.tmp, w.final)
+            done.append(OutputFile(shard, key[1], w.final, w.rows))
+        return done
+
+    def unfinished(self) -> list[str]:
+        return sorted(self._next_index)
+
+    def abort(self) -> None:
+        for w in self._open.values():
+            try:
+                w.writer.close()
+                w.handle.close()
+            except Exception:  # noqa: BLE001 - closing a broken writer; the temp file is removed next
+                pass
+            discard(w.tmp)
+        self._open.clear()
+        self._next_index.clear()
