@@ -1,0 +1,134 @@
+"""How a fetched signal file is classified (pure; signals.md sections 3, 6 and 7).
+
+The fetcher (``transforms/fetch.py``) does the network work and hands the facts of one response
+(status, content type, the stored body, the kind of network error if any, whether the body was cut
+at the size cap) to :func:`classify`, which returns one of :data:`OUTCOMES`. The rule parsers only
+ever see bodies whose outcome is ``"ok"``; every other outcome is a decision on its own:
+
+=================  =========================================================================
+outcome            meaning for the rules
+=================  =========================================================================
+ok                 parse the body (it may be truncated: the ``truncated`` flag says so)
+not-found          the file is not implemented: no rules from this source (4xx, soft 404)
+unreachable        fail closed: treat the source as reserving (429, 5xx, timeout, TLS, ...)
+invalid            the file exists but is not in its format (tdmrep.json that is not JSON)
+too-large          the file was cut at the cap and cannot be used in part (tdmrep.json)
+bot-wall           robots.txt answered 2xx with an HTML page: fail closed like unreachable
+blocked-address    the fetcher refused to connect (private, loopback or metadata address)
+=================  =========================================================================
+"""
+from __future__ import annotations
+
+import json
+
+from license_rules import urls
+
+__all__ = [
+    "FILE_PATHS",
+    "KINDS",
+    "OUTCOMES",
+    "ERROR_KINDS",
+    "UNREACHABLE_ERROR_KINDS",
+    "authority_of",
+    "classify",
+    "looks_like_html",
+]
+
+#: Where each signal file lives on an authority.
+FILE_PATHS = {"robots": "/robots.txt", "ai_txt": "/ai.txt", "tdmrep": "/.well-known/tdmrep.json"}
+#: Every record kind: the three files plus the per-image header check.
+KINDS = ("robots", "ai_txt", "tdmrep", "headers")
+OUTCOMES = ("ok", "not-found", "unreachable", "invalid", "too-large", "bot-wall", "blocked-address")
+
+#: Network failures that mean "unreachable" (RFC 9309 2.3.1.4: assume complete disallow).
+UNREACHABLE_ERROR_KINDS = (
+    "timeout",  # connect, read or total deadline
+    "tls",  # certificate or handshake failure
+    "connection",  # refused, reset, DNS failure, proxy failure
+    "too-many-redirects",
+    "redirect-loop",
+    "bad-redirect",  # 3xx without a usable http(s) Location
+    "protocol",  # malformed HTTP response
+)
+#: Every value the fetcher may pass as ``error_kind``.
+ERROR_KINDS = UNREACHABLE_ERROR_KINDS + ("blocked-address",)
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+_BOM = b"\xef\xbb\xbf"
+
+
+def authority_of(url: str) -> str | None:
+    """``scheme://host[:port]`` (lower-case, punycode, default port omitted), or None.
+
+    Delegates to :func:`license_rules.urls.authority_of` so that the fetcher and the filter key
+    authorities identically.
+    """
+    return urls.authority_of(url)
+
+
+def looks_like_html(content_type: str | None, body_head: bytes) -> bool:
+    """True when the response is an HTML page: by content type, or by a body opening with markup.
+
+    Policy: any body whose first non-blank byte (after an optional UTF-8 BOM) is ``<`` counts as
+    markup; no robots.txt, ai.txt or JSON document starts with ``<``.
+    """
+    if content_type:
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        if media_type in _HTML_TYPES:
+            return True
+    head = body_head[:1024]
+    if head.startswith(_BOM):
+        head = head[len(_BOM) :]
+    return head.lstrip(b" \t\r\n\f\v").startswith(b"<")
+
+
+def _is_json(body: bytes) -> bool:
+    try:
+        json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return True
+
+
+def classify(
+    kind: str,
+    status: int | None,
+    content_type: str | None,
+    body_head: bytes,
+    error_kind: str | None,
+    truncated: bool,
+) -> str:
+    """The outcome of one fetch (one of :data:`OUTCOMES`).
+
+    ``body_head`` is the stored body (at least its first KiB; for ``tdmrep`` pass the whole stored
+    body, its JSON validity is checked). ``status`` is the final status after redirects, None when
+    no response arrived. A non-None ``error_kind`` (one of :data:`ERROR_KINDS`) wins over the status.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if error_kind is not None:
+        if error_kind == "blocked-address":
+            return "blocked-address"
+        if error_kind in UNREACHABLE_ERROR_KINDS:
+            return "unreachable"
+        raise ValueError(f"unknown error_kind {error_kind!r}; expected one of {', '.join(ERROR_KINDS)}")
+    if status is None:
+        raise ValueError("classify needs a status when error_kind is None")
+    if 200 <= status < 300:
+        if kind == "headers":
+            return "ok"
+        if looks_like_html(content_type, body_head):
+            # robots.txt: a bot wall or soft 404 must not read as an empty (allow-all) file.
+            # ai.txt / tdmrep.json: an HTML page is a soft 404, i.e. the file is not implemented.
+            return "bot-wall" if kind == "robots" else "not-found"
+        if kind == "tdmrep":
+            if truncated:
+                return "too-large"
+            if not _is_json(body_head):
+                return "invalid"
+        return "ok"
+    if 400 <= status < 500 and status != 429:
+        return "not-found"
+    # 429, 5xx, and anything else that is no answer: 1xx, a 3xx left over (redirects are followed
+    # by the fetcher, so a 3xx here has no usable Location), or a non-standard code.
+    return "unreachable"

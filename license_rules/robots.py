@@ -1,0 +1,610 @@
+"""robots.txt (RFC 9309) parsing and matching, with the AI opt-out lines found inside it.
+
+Public API::
+
+    MAX_ROBOTS_BYTES = 512 * 1024
+    parse_robots(body: bytes) -> RobotsTxt          # never raises on any bytes
+    RobotsTxt.truncated / .bom / .size               # facts about the body, for evidence
+    RobotsTxt.allowed(url_or_path, product_token) -> bool
+    RobotsTxt.match(url_or_path, product_token) -> RuleMatch     # which rule and group decided
+    RobotsTxt.disallowed_tokens(url_or_path, tokens) -> tuple[str, ...]
+    RobotsTxt.content_usage(url_or_path, product_token) -> ContentUsageMatch | None
+    RobotsTxt.content_signal(product_token) -> (dict, raw) | None
+    RobotsTxt.ai_training(url_or_path, product_token) -> RuleMatch | None  # DisallowAITraining drafts
+    RobotsTxt.groups() -> list[RobotsGroup]
+    RuleMatch, ContentUsageMatch, RobotsGroup, RobotsRule  (frozen dataclasses)
+    product_token_of(value) -> str | None           # how a User-agent value / token is normalised
+    request_path(url_or_path) -> str                # the normalised path+query that rules match
+    compile_pattern(pattern, case_insensitive=False) -> PathPattern   # reused by tdmrep / aitxt
+
+Why our own engine and not protego's ``can_fetch``: the pipeline needs, per row, *which* rule
+line and *which* group decided (evidence), and protego 0.7 exposes only a boolean. protego also
+matches user agents by substring (a ``User-agent: Google`` group captures ``Google-Extended``,
+``AI2Bot`` captures ``Ai2Bot-Dolma``), does not match ``Brightbot 1.0`` / ``iaskspider/2.0``
+lines, and fails open on a UTF-8 BOM. Where protego is right (grouping, longest match, wildcards,
+percent-encoding) the tests run it side by side as a differential oracle, and
+``tests/test_robots.py`` records protego's behaviour for every quirk.
+
+Decisions (RFC 9309 unless marked *policy*):
+
+* Decoding: UTF-8, BOM skipped (``bom`` recorded), invalid bytes replaced, never fails.
+  Lines end at CRLF, LF or CR.
+* Size: bodies over MAX_ROBOTS_BYTES are cut at the last line break before the limit (the partial
+  line is dropped); ``truncated`` and ``size`` (the original byte count) are recorded.
+* Directive names are case-insensitive; misspellings (``useragent``, ``user agent``,
+  ``dissallow``, ``disalow``...) come from ``data/robots_typos.toml``; a missing colon is
+  accepted when the first word(s) name a known directive (*policy*, as protego/Google).
+* Grouping: consecutive user-agent lines share a group; any group record (allow, disallow,
+  crawl-delay, content-usage, content-signal, DisallowAITraining, unknown ``field: value``)
+  ends the run of user-agent lines, so a later user-agent line starts a new group. Sitemap/Host
+  and lines that are not ``field: value`` affect nothing. Records before the first user-agent
+  are ignored (kept in ``orphan_lines`` for evidence). Non-rule records never end a group.
+* Product tokens (*policy* on the RFC): a User-agent value is reduced to its leading run of
+  letters, digits, ``_`` and ``-``, lower-cased (``Brightbot 1.0`` -> ``brightbot``,
+  ``iaskspider/2.0`` -> ``iaskspider``, ``AI2Bot`` -> ``ai2bot``; the RFC's letters-only run would
+  turn ``AI2Bot`` into ``AI``). ``*`` (alone or followed by whitespace) is the global group.
+  The caller's token is reduced the same way and matched by equality, never by substring.
+* All groups naming a token are merged; if any group names it, ``*`` is ignored entirely;
+  otherwise the ``*`` groups (merged) apply; otherwise everything is allowed.
+* Matching: the path includes the query; percent-encoding is normalised (escapes of unreserved
+  characters decoded, other escapes upper-cased, non-ASCII and unsafe characters encoded;
+  literal ``$``/``*`` in URLs compared as ``%24``/``%2A``). ``*`` matches any run, a final ``$``
+  anchors. The longest pattern (octets after normalisation, wildcards counted) wins; allow
+  wins a tie; empty Disallow/Allow are no-ops; ``/robots.txt`` is always allowed.
+* *policy*: a pattern that starts with neither ``/`` nor ``*`` gets a leading ``/``
+  (``Disallow: private/`` means ``/private/``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from license_rules import aipref
+from license_rules.tokens import read_data_toml
+
+__all__ = [
+    "MAX_ROBOTS_BYTES",
+    "RuleMatch",
+    "ContentUsageMatch",
+    "RobotsRule",
+    "RobotsGroup",
+    "RobotsTxt",
+    "PathPattern",
+    "parse_robots",
+    "parse_rep_text",
+    "decode_body",
+    "product_token_of",
+    "request_path",
+    "compile_pattern",
+]
+
+MAX_ROBOTS_BYTES = 512 * 1024
+
+# --------------------------------------------------------------------------------------------
+# Evidence records
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleMatch:
+    """The outcome of matching one path for one product token."""
+
+    allowed: bool
+    rule: str | None  # e.g. "Disallow: /private/"; None = no rule matched (allowed by default)
+    group: str | None  # user-agent value(s) of the group that applied; None = no group applied
+    line: int | None = None  # 1-based line number of ``rule`` in the (decoded) file
+
+
+@dataclass(frozen=True)
+class ContentUsageMatch:
+    """The Content-Usage statement(s) that apply to one path for one product token."""
+
+    path: str | None  # path scope as written ("/" ...); None for an unscoped (legacy) statement
+    prefs: dict[str, str] | None  # parsed dictionary; None = parse failure
+    raw: str  # the line(s) as written, newline-separated when several combine
+    verdict: str  # "deny" | "allow" | "unknown" for the train-ai purpose
+
+
+@dataclass(frozen=True)
+class RobotsRule:
+    allow: bool
+    pattern: str  # as written
+    line: int
+
+    @property
+    def text(self) -> str:
+        return f"{'Allow' if self.allow else 'Disallow'}: {self.pattern}"
+
+
+@dataclass(frozen=True)
+class RobotsGroup:
+    """One group as written in the file (before merging groups of the same token)."""
+
+    user_agents: tuple[str, ...]  # values as written
+    tokens: tuple[str | None, ...]  # normalised product token per user-agent (None = unusable)
+    rules: tuple[RobotsRule, ...]
+    # (directive, value, line) for every other record in the group: content-usage,
+    # content-signal, crawl-delay, disallowaitraining, allowaitraining, unknown fields.
+    records: tuple[tuple[str, str, int], ...]
+    line: int  # line of the first user-agent
+
+
+# --------------------------------------------------------------------------------------------
+# Normalisation helpers
+# --------------------------------------------------------------------------------------------
+
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+# Characters left literal when found literally: unreserved + reserved, minus "#", "$", "*".
+_LITERAL_OK = _UNRESERVED | frozenset(":/?[]@!&'()+,;=")
+_SIMPLE_PATH = re.compile(r"[A-Za-z0-9\-._~:/?\[\]@!&'()+,;=]*\Z")
+_HEX = frozenset("0123456789abcdefABCDEF")
+_URL_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*")
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _normalise(text: str, keep: frozenset[str] = frozenset()) -> str:
+    """Canonical percent-encoding of a path or pattern (see module docstring).
+
+    ``keep`` holds characters that stay literal (``*`` for patterns).
+    """
+    if _SIMPLE_PATH.match(text):
+        return text
+    data = text.encode("utf-8", "surrogatepass")
+    out: list[str] = []
+    i = 0
+    n = len(data)
+    while i < n:
+        b = data[i]
+        c = chr(b)
+        if c == "%" and i + 2 < n and chr(data[i + 1]) in _HEX and chr(data[i + 2]) in _HEX:
+            value = int(data[i + 1 : i + 3], 16)
+            dc = chr(value)
+            out.append(dc if dc in _UNRESERVED else f"%{value:02X}")
+            i += 3
+            continue
+        if b < 0x80 and (c in _LITERAL_OK or c in keep):
+            out.append(c)
+        else:
+            out.append(f"%{b:02X}")
+        i += 1
+    return "".join(out)
+
+
+def request_path(url_or_path: str) -> str:
+    """The normalised path+query of a URL or path, as robots rules are matched against it."""
+    s = url_or_path.split("#", 1)[0]
+    m = _URL_PREFIX.match(s)
+    if m:
+        s = s[m.end() :]
+    if not s.startswith("/"):
+        s = "/" + s
+    return _normalise(s)
+
+
+def product_token_of(value: str) -> str | None:
+    """Normalise a User-agent value or a caller's product token.
+
+    ``"*"`` (alone or followed by whitespace) -> ``"*"``; otherwise the leading run of letters,
+    digits, ``_`` and ``-``, lower-cased; None when there is no such run.
+    """
+    v = value.strip()
+    if v.startswith("*") and (len(v) == 1 or v[1].isspace()):
+        return "*"
+    m = _TOKEN_RUN.match(v)
+    return m.group(0).lower() if m else None
+
+
+class PathPattern:
+    """A compiled robots.txt path pattern: ``*`` wildcards and an optional final ``$``.
+
+    Matching is linear-time (greedy left-most search for each literal segment), so hostile
+    patterns such as ``/a*a*a*a*b`` cannot blow up.
+    """
+
+    __slots__ = ("raw", "normalised", "priority", "_first", "_middle", "_last", "_anchored", "_plain", "_ci")
+
+    def __init__(self, raw: str, case_insensitive: bool = False) -> None:
+        self.raw = raw
+        pattern = raw
+        anchored = pattern.endswith("$")
+        if anchored:
+            pattern = pattern[:-1]
+        if pattern and pattern[0] not in "/*":
+            pattern = "/" + pattern
+        norm = _normalise(pattern, keep=frozenset("*"))
+        if case_insensitive:
+            norm = norm.lower()
+        self.normalised = norm + ("$" if anchored else "")
+        # priority = octets of the normalised pattern, every wildcard counted (as Google/protego)
+        self.priority = len(self.normalised)
+        norm = re.sub(r"\*{2,}", "*", norm)
+        self._anchored = anchored
+        self._ci = case_insensitive
+        parts = norm.split("*")
+        self._plain = len(parts) == 1
+        self._first = parts[0]
+        self._middle = tuple(parts[1:-1])
+        self._last = parts[-1] if len(parts) > 1 else ""
+
+    def matches(self, path: str) -> bool:
+        """``path`` must already be normalised with :func:`request_path` (and lower-cased if
+        the pattern is case-insensitive: use :meth:`prepare`)."""
+        if self._plain:
+            return path == self._first if self._anchored else path.startswith(self._first)
+        if not path.startswith(self._first):
+            return False
+        pos = len(self._first)
+        for part in self._middle:
+            idx = path.find(part, pos)
+            if idx < 0:
+                return False
+            pos = idx + len(part)
+        last = self._last
+        if self._anchored:
+            return len(path) - len(last) >= pos and path.endswith(last)
+        return not last or path.find(last, pos) >= 0
+
+    def prepare(self, path: str) -> str:
+        return path.lower() if self._ci else path
+
+
+def compile_pattern(pattern: str, case_insensitive: bool = False) -> PathPattern:
+    return PathPattern(pattern, case_insensitive)
+
+
+# --------------------------------------------------------------------------------------------
+# Line parsing
+# --------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=None)
+def _directive_table() -> tuple[dict[str, str], dict[str, str], int]:
+    """alias -> canonical, canonical -> kind, max words in an alias."""
+    data = read_data_toml("robots_typos.toml")
+    aliases: dict[str, str] = {}
+    kinds: dict[str, str] = {}
+    for canonical, spec in data["directives"].items():
+        kind = spec["kind"]
+        if kind not in ("start-group", "member", "site-wide"):
+            raise ValueError(f"robots_typos.toml: directive {canonical!r} has kind {kind!r}; "
+                             "allowed: start-group, member, site-wide")
+        kinds[canonical] = kind
+        aliases[canonical] = canonical
+        for alias in spec.get("aliases", []):
+            aliases[" ".join(alias.lower().split())] = canonical
+    max_words = max(len(a.split()) for a in aliases)
+    return aliases, kinds, max_words
+
+
+def _split_directive(line: str) -> tuple[str, str, bool] | None:
+    """``line`` (comment removed, stripped, non-empty) -> (field, value, known)."""
+    aliases, _, max_words = _directive_table()
+    unknown: tuple[str, str, bool] | None = None
+    if ":" in line:
+        key, value = line.split(":", 1)
+        key = " ".join(key.lower().split())
+        if key in aliases:
+            return aliases[key], value.strip(), True
+        if key and " " not in key:
+            unknown = (key, value.strip(), False)
+    words = line.split(None, max_words)
+    for count in range(min(max_words, len(words)), 0, -1):
+        candidate = " ".join(words[:count]).lower()
+        if candidate in aliases:
+            rest = words[count] if len(words) > count else ""
+            return aliases[candidate], rest.strip(), True
+    return unknown
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def decode_body(body: bytes, limit: int | None = MAX_ROBOTS_BYTES) -> tuple[str, bool, bool, int]:
+    """(text, bom, truncated, size): decode as UTF-8, skip a BOM, replace invalid bytes,
+    cut at the last line break before ``limit`` bytes."""
+    if not isinstance(body, (bytes, bytearray, memoryview)):
+        raise TypeError(f"robots body must be bytes, got {type(body).__name__}")
+    body = bytes(body)
+    size = len(body)
+    truncated = False
+    if limit is not None and size > limit:
+        head = body[:limit]
+        cut = max(head.rfind(b"\n"), head.rfind(b"\r"))
+        body = head[: cut + 1] if cut >= 0 else b""
+        truncated = True
+    bom = body.startswith(b"\xef\xbb\xbf")
+    text = body.decode("utf-8-sig", errors="replace")
+    return text, bom, truncated, size
+
+
+@dataclass
+class _GroupBuilder:
+    line: int
+    user_agents: list[str] = field(default_factory=list)
+    rules: list[RobotsRule] = field(default_factory=list)
+    records: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def freeze(self) -> RobotsGroup:
+        return RobotsGroup(
+            user_agents=tuple(self.user_agents),
+            tokens=tuple(product_token_of(ua) for ua in self.user_agents),
+            rules=tuple(self.rules),
+            records=tuple(self.records),
+            line=self.line,
+        )
+
+
+def parse_rep_text(text: str) -> tuple[list[RobotsGroup], list[tuple[str, str, int]], list[str]]:
+    """Group a decoded REP file: (groups, orphan records before any user-agent, sitemaps)."""
+    _, kinds, _ = _directive_table()
+    groups: list[_GroupBuilder] = []
+    orphans: list[tuple[str, str, int]] = []
+    sitemaps: list[str] = []
+    current: _GroupBuilder | None = None
+    in_agent_run = False
+    for lineno, raw_line in enumerate(_LINE_BREAK.split(text), start=1):
+        line = raw_line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parsed = _split_directive(line)
+        if parsed is None:
+            continue
+        name, value, known = parsed
+        kind = kinds.get(name, "member") if known else "member"
+        if kind == "start-group":
+            if current is None or not in_agent_run:
+                current = _GroupBuilder(line=lineno)
+                groups.append(current)
+                in_agent_run = True
+            current.user_agents.append(value)
+            continue
+        if kind == "site-wide":
+            if name == "sitemap" and value:
+                sitemaps.append(value)
+            continue
+        # a group record
+        if current is None:
+            orphans.append((name, value, lineno))
+            continue
+        in_agent_run = False
+        if name in ("allow", "disallow"):
+            if value:
+                current.rules.append(RobotsRule(allow=name == "allow", pattern=value, line=lineno))
+        else:
+            current.records.append((name, value, lineno))
+    return [g.freeze() for g in groups], orphans, sitemaps
+
+
+# --------------------------------------------------------------------------------------------
+# Resolution and matching
+# --------------------------------------------------------------------------------------------
+
+
+class _Resolved:
+    """The merged view of all groups that apply to one product token.
+
+    Rules are indexed by their literal prefix (the text before the first ``*``): a rule can only
+    match a path that starts with it, so only the prefixes of the path are looked up. Cost per
+    path is O(distinct prefix lengths + candidate rules), not O(rules).
+    """
+
+    __slots__ = ("label", "records", "_by_prefix", "_lengths", "_ci")
+
+    def __init__(self, label: str, groups: list[RobotsGroup], case_insensitive: bool) -> None:
+        self.label = label
+        self._ci = case_insensitive
+        by_prefix: dict[str, list[tuple[tuple[int, bool, int], PathPattern, RobotsRule]]] = {}
+        for g in groups:
+            for r in g.rules:
+                pattern = compile_pattern(r.pattern, case_insensitive)
+                rank = (pattern.priority, r.allow, -r.line)  # longest, then allow, then first in file
+                by_prefix.setdefault(pattern._first, []).append((rank, pattern, r))
+        self._by_prefix = by_prefix
+        self._lengths = tuple(sorted({len(k) for k in by_prefix}))
+        self.records = tuple(rec for g in groups for rec in g.records)
+
+    def decide(self, path: str) -> RuleMatch:
+        if self._ci:
+            path = path.lower()
+        best = None
+        n = len(path)
+        by_prefix = self._by_prefix
+        for length in self._lengths:
+            if length > n:
+                break
+            entries = by_prefix.get(path[:length])
+            if entries is None:
+                continue
+            for entry in entries:
+                if (best is None or entry[0] > best[0]) and entry[1].matches(path):
+                    best = entry
+        if best is None:
+            return RuleMatch(allowed=True, rule=None, group=self.label, line=None)
+        rule = best[2]
+        return RuleMatch(allowed=rule.allow, rule=rule.text, group=self.label, line=rule.line)
+
+
+class RobotsTxt:
+    """A parsed robots.txt. Immutable after construction; lookups are cached per token."""
+
+    def __init__(
+        self,
+        groups: list[RobotsGroup],
+        orphans: list[tuple[str, str, int]] | None = None,
+        sitemaps: list[str] | None = None,
+        *,
+        truncated: bool = False,
+        bom: bool = False,
+        size: int = 0,
+        case_insensitive: bool = False,
+    ) -> None:
+        self.truncated = truncated
+        self.bom = bom
+        self.size = size
+        self.orphan_records: tuple[tuple[str, str, int], ...] = tuple(orphans or ())
+        self.sitemaps: tuple[str, ...] = tuple(sitemaps or ())
+        self._groups = tuple(groups)
+        self._ci = case_insensitive
+        self._cache: dict[str, _Resolved | None] = {}
+        self._by_token: dict[str, list[RobotsGroup]] = {}
+        for g in self._groups:
+            for tok in dict.fromkeys(t for t in g.tokens if t):
+                self._by_token.setdefault(tok, []).append(g)
+
+    # -- resolution ---------------------------------------------------------------------------
+    def _resolve(self, product_token: str) -> _Resolved | None:
+        try:
+            return self._cache[product_token]
+        except KeyError:
+            pass
+        token = product_token_of(product_token)
+        if token is None:
+            raise ValueError(
+                f"product token {product_token!r} has no token characters "
+                "(letters, digits, '_' or '-'), e.g. 'GPTBot'"
+            )
+        groups = self._by_token.get(token)
+        if not groups and token != "*":
+            groups = self._by_token.get("*")
+            token = "*"
+        resolved: _Resolved | None = None
+        if groups:
+            if token == "*":
+                label = "*"
+            else:
+                names = [ua.strip() for g in groups for ua, t in zip(g.user_agents, g.tokens) if t == token]
+                label = ", ".join(dict.fromkeys(names))
+            resolved = _Resolved(label, groups, self._ci)
+        self._cache[product_token] = resolved
+        return resolved
+
+    # -- allow / disallow ----------------------------------------------------------------------
+    def match(self, url_or_path: str, product_token: str) -> RuleMatch:
+        return self._match_path(request_path(url_or_path), product_token)
+
+    def _match_path(self, path: str, product_token: str) -> RuleMatch:
+        resolved = self._resolve(product_token)
+        if path == "/robots.txt" or path.startswith("/robots.txt?"):
+            return RuleMatch(allowed=True, rule=None, group=resolved.label if resolved else None)
+        if resolved is None:
+            return RuleMatch(allowed=True, rule=None, group=None)
+        return resolved.decide(path)
+
+    def allowed(self, url_or_path: str, product_token: str) -> bool:
+        return self.match(url_or_path, product_token).allowed
+
+    def disallowed_tokens(self, url_or_path: str, tokens: Iterable[str]) -> tuple[str, ...]:
+        """The tokens (as given, in order) for which the path is disallowed."""
+        path = request_path(url_or_path)
+        verdicts: dict[int, bool] = {}
+        out = []
+        for tok in tokens:
+            resolved = self._resolve(tok)
+            if resolved is None:
+                continue
+            key = id(resolved)
+            if key not in verdicts:
+                verdicts[key] = self._match_path(path, tok).allowed
+            if not verdicts[key]:
+                out.append(tok)
+        return tuple(out)
+
+    # -- opt-out records inside the group ------------------------------------------------------
+    def _records(self, product_token: str, name: str) -> list[tuple[str, int]]:
+        resolved = self._resolve(product_token)
+        if resolved is None:
+            return []
+        return [(value, line) for n, value, line in resolved.records if n == name]
+
+    def content_usage(self, url_or_path: str, product_token: str) -> ContentUsageMatch | None:
+        """Content-Usage statements (draft-ietf-aipref-attach) that apply to the path.
+
+        Longest path pattern wins; statements with equally long paths combine (any ``n`` ->
+        deny, else any ``y`` -> allow, else unknown). An unscoped (legacy) statement counts as
+        ``/``. None when no statement applies, or when the path is disallowed for the token
+        (the draft attaches no preference to resources that cannot be crawled).
+        """
+        statements = self._records(product_token, "content-usage")
+        if not statements:
+            return None
+        path = request_path(url_or_path)
+        best: list[tuple[str | None, str, int]] = []
+        best_priority = -1
+        for value, line in statements:
+            scope: str | None
+            if value.startswith("/"):
+                parts = value.split(None, 1)
+                scope, prefs_text = parts[0], (parts[1] if len(parts) > 1 else "")
+            else:
+                scope, prefs_text = None, value
+            pattern = compile_pattern(scope if scope is not None else "/", self._ci)
+            if not pattern.matches(pattern.prepare(path)):
+                continue
+            if pattern.priority > best_priority:
+                best, best_priority = [], pattern.priority
+            if pattern.priority == best_priority:
+                best.append((scope, prefs_text, line))
+        if not best:
+            return None
+        if not self._match_path(path, product_token).allowed:
+            return None
+        parsed = [(scope, aipref.parse_content_usage(text), text, line) for scope, text, line in best]
+        verdicts = [aipref.content_usage_verdict(p) for _, p, _, _ in parsed]
+        verdict = "deny" if "deny" in verdicts else "allow" if "allow" in verdicts else "unknown"
+        decisive = parsed[verdicts.index(verdict)] if verdict != "unknown" else parsed[0]
+        raw = "\n".join(
+            f"Content-Usage: {scope + ' ' if scope else ''}{text}".rstrip() for scope, _, text, _ in parsed
+        )
+        return ContentUsageMatch(path=decisive[0], prefs=decisive[1], raw=raw, verdict=verdict)
+
+    def content_signal(self, product_token: str) -> tuple[dict[str, str], str] | None:
+        """Cloudflare Content-Signal lines of the group that applies: (parsed, raw lines).
+
+        Several lines merge key by key; a ``no`` for a key wins over ``yes``.
+        """
+        lines = self._records(product_token, "content-signal")
+        if not lines:
+            return None
+        merged: dict[str, str] = {}
+        for value, _ in lines:
+            for key, val in aipref.parse_content_signal(value).items():
+                if merged.get(key) != "no":
+                    merged[key] = val
+        raw = "\n".join(f"Content-Signal: {value}" for value, _ in lines)
+        return merged, raw
+
+    def ai_training(self, url_or_path: str, product_token: str) -> RuleMatch | None:
+        """Expired-draft ``DisallowAITraining:`` / ``AllowAITraining:`` lines as path rules of the
+        group that applies (longest match, allow wins a tie). None if the group has none."""
+        lines = [(False, v, ln) for v, ln in self._records(product_token, "disallowaitraining") if v]
+        lines += [(True, v, ln) for v, ln in self._records(product_token, "allowaitraining") if v]
+        if not lines:
+            return None
+        resolved = self._resolve(product_token)
+        path = request_path(url_or_path)
+        compiled = sorted(
+            ((compile_pattern(v, self._ci), allow, v, ln) for allow, v, ln in lines),
+            key=lambda t: (-t[0].priority, not t[1], t[3]),
+        )
+        for pattern, allow, value, line in compiled:
+            if pattern.matches(pattern.prepare(path)):
+                name = "AllowAITraining" if allow else "DisallowAITraining"
+                return RuleMatch(allowed=allow, rule=f"{name}: {value}", group=resolved.label if resolved else None, line=line)
+        return RuleMatch(allowed=True, rule=None, group=resolved.label if resolved else None)
+
+    def groups(self) -> list[RobotsGroup]:
+        return list(self._groups)
+
+    def __repr__(self) -> str:
+        return (f"RobotsTxt(groups={len(self._groups)}, size={self.size}, "
+                f"truncated={self.truncated}, bom={self.bom})")
+
+
+def parse_robots(body: bytes) -> RobotsTxt:
+    """Parse a robots.txt body (bytes as fetched). Never raises on content."""
+    text, bom, truncated, size = decode_body(body, MAX_ROBOTS_BYTES)
+    groups, orphans, sitemaps = parse_rep_text(text)
+    return RobotsTxt(groups, orphans, sitemaps, truncated=truncated, bom=bom, size=size)

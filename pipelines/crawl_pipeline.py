@@ -1,0 +1,139 @@
+"""The crawl stage's pipeline: shards -> candidate authorities -> fetch once each -> signals snapshot."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from pathlib import Path
+
+import apache_beam as beam
+
+from transforms.crawl import (CheckHeaders, CrawlAuthorities, CrawlConfig, QueryRegistry, SelectCandidates,
+                              WriteSnapshotParts, write_part)
+from transforms.fileio import write_bytes_atomic
+from transforms.filtering import AnnotateRows, ReadShards
+from transforms.shards import shard_names
+
+from .cli import UserError
+
+__all__ = ["run_crawl", "build_crawl", "fetch_config_from_args"]
+
+log = logging.getLogger(__name__)
+DEFAULT_UA = "license-filter/0.1 (+https://github.com/license-filter/license-filter)"
+
+
+def fetch_config_from_args(args):
+    from transforms.fetch import FetchConfig
+
+    try:
+        return FetchConfig(user_agent=args.user_agent or DEFAULT_UA, read_timeout=args.timeout,
+                           deadline=args.deadline, concurrency=args.concurrency, min_interval=args.min_interval,
+                           allow_private_addresses=args.allow_private_addresses)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def build_crawl(p, files, cmap, config: CrawlConfig):
+    names = shard_names(files)
+    annotated = (p | "ListShards" >> beam.Create(files)
+                   | "SpreadShards" >> beam.Reshuffle()
+                   | "ReadShards" >> ReadShards(names, cmap)
+                   | "AnnotateRows" >> AnnotateRows(cmap))
+    want_urls = config.check_headers or bool(config.registry_endpoint)
+    cands = annotated | "SelectCandidates" >> SelectCandidates(config.policy, config.full_audit, cmap.url, want_urls)
+    skip = config.skip_authorities
+    authorities = (cands.authorities
+                   | "DistinctAuthorities" >> beam.Distinct()
+                   | "SkipFresh" >> beam.Filter(lambda a, s: a not in s, skip))
+    records = [authorities | "CrawlAuthorities" >> CrawlAuthorities(config.fetch, config.fetch_batch)]
+    if config.check_headers:
+        records.append(cands.urls | "CheckHeaders" >> CheckHeaders(config.fetch))
+    if config.registry_endpoint:
+        records.append(cands.urls | "QueryRegistry" >> QueryRegistry(config.registry_endpoint, config.registry_key))
+    merged = records | "AllRecords" >> beam.Flatten() if len(records) > 1 else records[0]
+    return merged | "WriteSnapshotParts" >> WriteSnapshotParts(config.signals_out, config.part_rows)
+
+
+def _reusable(args, policy) -> tuple[frozenset, list[dict]]:
+    """Fresh authorities of an earlier snapshot and their records (reused instead of refetched)."""
+    from transforms.snapshot import SnapshotError, fresh_authorities, read_snapshot
+
+    source = args.reuse or args.signals_out
+    if not source or not Path(source).is_dir() or not list(Path(source).glob("signals-*.parquet")):
+        return frozenset(), []
+    try:
+        table = read_snapshot(source)
+    except SnapshotError as exc:
+        raise UserError(f"--reuse {source}: {exc}") from None
+    now = dt.datetime.now(dt.timezone.utc)
+    fresh = fresh_authorities(table, args.max_age, now)
+    if not fresh:
+        return frozenset(), []
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keep = table.filter(pc.and_(pc.is_in(table.column("authority"), pa.array(sorted(fresh))),
+                                pc.is_in(table.column("kind"), pa.array(["robots", "ai_txt", "tdmrep"]))))
+    return frozenset(fresh), keep.to_pylist()
+
+
+def run_crawl(args, files, policy, cmap, options) -> str:
+    fetch = fetch_config_from_args(args)
+    registry_key = None
+    if args.registry:
+        from transforms.registry import RegistryConfigError, api_key_from_env
+
+        if not args.registry_endpoint:
+            raise UserError("--registry needs --registry-endpoint (the Spawning-compatible API URL)")
+        registry_key = args.registry_key or api_key_from_env()
+        if not registry_key:
+            raise UserError("--registry needs an API key: --registry-key or $SPAWNING_API_KEY "
+                            "(without one the registry would be silently unchecked)")
+    if args.user_agent is None and not args.allow_private_addresses:
+        log.warning("crawling with the default User-Agent; set --user-agent to your product token and contact URL")
+    skip, reused = _reusable(args, policy)
+    out = args.signals_out
+    os.makedirs(out, exist_ok=True)
+    before = {f.name for f in Path(out).glob("signals-*.parquet")}
+    config = CrawlConfig(signals_out=out, policy=policy, fetch=fetch, full_audit=args.full_audit,
+                         check_headers=args.check_headers,
+                         registry_endpoint=args.registry_endpoint if args.registry else None,
+                         registry_key=registry_key, skip_authorities=skip)
+    started = dt.datetime.now(dt.timezone.utc)
+    with beam.Pipeline(options=options) as p:
+        parts = build_crawl(p, files, cmap, config)
+        parts | "Listing" >> beam.combiners.ToList() | "Keep" >> beam.Map(_save_listing, out)
+    listing = json.loads(Path(out, ".parts.json").read_text("utf-8"))
+    os.remove(Path(out, ".parts.json"))
+    if reused:
+        listing.append(dict(write_part(reused, out), reused=True))
+    current = {entry["file"] for entry in listing}
+    for stale in before - current:  # superseded by this run (fresh ones were copied into a reused part)
+        os.remove(Path(out, stale))
+    counts: dict[str, dict[str, int]] = {}
+    for entry in listing:
+        for kind, outcomes in entry["counts"].items():
+            for outcome, n in outcomes.items():
+                counts.setdefault(kind, {}).setdefault(outcome, 0)
+                counts[kind][outcome] += n
+    finished = dt.datetime.now(dt.timezone.utc)
+    manifest = {
+        "created_at": finished.isoformat().replace("+00:00", "Z"),
+        "started_at": started.isoformat().replace("+00:00", "Z"),
+        "seconds": round((finished - started).total_seconds(), 3),
+        "inputs": files, "policy": policy.policy_id, "full_audit": args.full_audit,
+        "check_headers": args.check_headers, "registry": args.registry_endpoint if args.registry else None,
+        "user_agent": fetch.user_agent, "concurrency": fetch.concurrency, "min_interval": fetch.min_interval,
+        "max_age_seconds": args.max_age.total_seconds(), "reused_authorities": len(skip),
+        "files": sorted(listing, key=lambda e: e["file"]), "counts": counts,
+    }
+    write_bytes_atomic(os.path.join(out, "snapshot.json"), (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
+    robots = counts.get("robots", {})
+    return (f"crawl: {sum(robots.values())} authorities fetched ({len(skip)} reused from a fresh snapshot), "
+            f"outcomes {json.dumps(counts, sort_keys=True)}; snapshot in {out}")
+
+
+def _save_listing(entries, out):
+    write_bytes_atomic(os.path.join(out, ".parts.json"), json.dumps(entries).encode("utf-8"))
+    return len(entries)

@@ -1,0 +1,66 @@
+"""AI crawler token list: data file, own token, "*", de-duplication, validation."""
+
+from __future__ import annotations
+
+import pytest
+
+from license_rules.tokens import ai_token_operators, is_product_token, load_ai_tokens, read_data_toml
+
+SIGNALS_MD_TOKENS = (
+    "GPTBot ClaudeBot anthropic-ai CCBot Google-Extended Applebot-Extended meta-externalagent FacebookBot "
+    "Bytespider cohere-training-data-crawler cohere-ai AI2Bot Ai2Bot-Dolma PerplexityBot Amazonbot Diffbot "
+    "Omgilibot Timpibot ImagesiftBot PanguBot img2dataset LAIONDownloader"
+).split()
+
+
+def test_spec_default_list():
+    tokens = load_ai_tokens()
+    assert tokens == tuple(SIGNALS_MD_TOKENS) + ("license-filter", "*")
+    assert len(tokens) == 24
+
+
+def test_policy_own_token_and_dedup():
+    assert load_ai_tokens("my-crawler")[-2:] == ("my-crawler", "*")
+    tokens = load_ai_tokens("gptbot")  # already listed (case-insensitive): not repeated
+    assert tokens.count("GPTBot") == 1 and "gptbot" not in tokens
+    assert tokens[-1] == "*"
+
+
+@pytest.mark.parametrize("bad", ["", "my bot", "bot/1.0", "*", "bot;", None])
+def test_policy_bad_own_token_is_rejected(bad):
+    with pytest.raises(ValueError, match="own_token"):
+        load_ai_tokens(bad)
+
+
+def test_policy_data_file_has_source_header_and_operators():
+    ops = ai_token_operators()
+    assert ops["GPTBot"] == "OpenAI" and set(ops) == set(SIGNALS_MD_TOKENS)
+    assert all(is_product_token(t) for t in ops)
+    from importlib import resources
+
+    text = resources.files("license_rules").joinpath("data", "ai_tokens.toml").read_text()
+    header = "\n".join(line for line in text.splitlines() if line.startswith("#"))
+    assert "Source:" in header and "signals.md" in header and "ai-robots-txt/ai.robots.txt" in header
+    assert "Compiled:" in header
+    assert "directives" in read_data_toml("robots_typos.toml")
+
+
+def test_policy_layer_is_pure():
+    import ast
+    import pathlib
+
+    banned = {"apache_beam", "requests", "urllib.request", "http.client", "socket", "urllib3", "aiohttp"}
+    root = pathlib.Path(__file__).resolve().parent.parent / "license_rules"
+    mine = ["robots.py", "aipref.py", "tdmrep.py", "aitxt.py", "xrobots.py", "links.py", "tokens.py"]
+    for name in mine:
+        tree = ast.parse((root / name).read_text())
+        for node in ast.walk(tree):
+            mods = []
+            if isinstance(node, ast.Import):
+                mods = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                mods = [node.module]
+            for m in mods:
+                assert not any(m == b or m.startswith(b + ".") for b in banned), (name, m)
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("open", "print"):
+                raise AssertionError(f"{name}: {node.func.id}() call")

@@ -1,0 +1,238 @@
+"""The crawl stage as Beam PTransforms: distinct authorities -> polite fetches -> snapshot parts.
+
+    files ─ ReadShards ─ AnnotateRows ─ SelectCandidates ─┬─ authorities ─ Distinct ─ CrawlAuthorities ─┐
+                                                          ├─ urls ─ Distinct ─ CheckHeaders (optional) ─┼─ WriteSnapshotParts
+                                                          └─ urls ─ Distinct ─ QueryRegistry (optional) ┘
+
+Authorities are computed in the pipeline, so the distinct step scales across workers; each fetch
+DoFn builds its HTTP session and thread pool in ``setup()`` and takes batches of authorities so
+one worker keeps many requests in flight. Header checks are grouped by authority so that one
+request at a time per authority holds across a cluster. A retried bundle re-fetches and writes a
+new part; readers keep the newest record per (authority, kind), so retries never double-count.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import apache_beam as beam
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from apache_beam.metrics import Metrics
+
+from license_rules.decision import license_reason
+from license_rules.policy import Policy
+
+from .annotate import distinct_licenses
+from .fileio import join, write_bytes_atomic
+from .shards import ShardBatch
+
+__all__ = ["CrawlConfig", "SelectCandidates", "CrawlAuthorities", "CheckHeaders", "QueryRegistry",
+           "WriteSnapshotParts", "candidate_mask"]
+
+NAMESPACE = "license_filter"
+
+
+@dataclass(frozen=True)
+class CrawlConfig:
+    signals_out: str
+    policy: Policy
+    fetch: Any  # transforms.fetch.FetchConfig
+    full_audit: bool = False
+    check_headers: bool = False
+    registry_endpoint: str | None = None
+    registry_key: str | None = None
+    skip_authorities: frozenset = frozenset()  # fresh in a reused snapshot
+    fetch_batch: int = 256
+    part_rows: int = 20000
+
+
+def candidate_mask(table: pa.Table, license_column: str | None, policy: Policy, full_audit: bool) -> np.ndarray:
+    """Rows whose signals are worth fetching: a valid URL and (unless full_audit) a keepable license."""
+    valid = pc.is_valid(table.column("_lf_authority")).to_numpy(zero_copy_only=False)
+    if full_audit:
+        return valid
+    values, idx = distinct_licenses(table, license_column)
+    from license_rules.cc import parse_license
+
+    ok = np.array([license_reason(v, parse_license(v), policy) is None for v in values], dtype=bool)
+    return valid & ok[idx] if len(idx) else valid
+
+
+def _candidates(batch: ShardBatch, policy: Policy, full_audit: bool, url_column: str, want_urls: bool):
+    if batch.table is None or batch.table.num_rows == 0:
+        return
+    t = batch.table
+    mask = candidate_mask(t, batch.license_column, policy, full_audit)
+    if not mask.any():
+        return
+    rows = t.filter(pa.array(mask))
+    for authority in pc.unique(rows.column("_lf_authority")).to_pylist():
+        yield beam.pvalue.TaggedOutput("authorities", authority)
+    if want_urls:
+        urls = rows.column(url_column)
+        auths = rows.column("_lf_authority")
+        for url, authority in zip(urls.to_pylist(), auths.to_pylist()):
+            yield beam.pvalue.TaggedOutput("urls", (authority, url))
+
+
+class SelectCandidates(beam.PTransform):
+    """Annotated batches -> tagged outputs ``authorities`` (str) and ``urls`` ((authority, url))."""
+
+    def __init__(self, policy: Policy, full_audit: bool, url_column: str, want_urls: bool):
+        super().__init__()
+        self._args = (policy, full_audit, url_column, want_urls)
+
+    def expand(self, batches):
+        return batches | "Candidates" >> beam.FlatMap(_candidates, *self._args).with_outputs("authorities", "urls")
+
+
+class _FetcherFn(beam.DoFn):
+    """Owns one Fetcher per worker (created in setup, closed in teardown)."""
+
+    def __init__(self, fetch_config):
+        self._config = fetch_config
+        self._fetcher = None
+        self._requests = Metrics.counter(NAMESPACE, "fetch_records")
+
+    def setup(self):
+        from .fetch import Fetcher
+
+        self._fetcher = Fetcher(self._config)
+
+    def teardown(self):
+        if self._fetcher is not None:
+            self._fetcher.close()
+            self._fetcher = None
+
+
+class _CrawlFn(_FetcherFn):
+    def process(self, authorities):
+        for record in self._fetcher.fetch_files(authorities):
+            self._requests.inc()
+            Metrics.counter(NAMESPACE, f"fetch.{record['kind']}.{record['outcome']}").inc()
+            yield record
+
+
+class CrawlAuthorities(beam.PTransform):
+    """PCollection[str authority] (distinct) -> fetch records of robots.txt, ai.txt and tdmrep.json."""
+
+    def __init__(self, fetch_config, batch_size: int = 256):
+        super().__init__()
+        self._config = fetch_config
+        self._batch = batch_size
+
+    def expand(self, authorities):
+        return (authorities
+                | "BatchAuthorities" >> beam.BatchElements(min_batch_size=1, max_batch_size=self._batch)
+                | "FetchFiles" >> beam.ParDo(_CrawlFn(self._config)))
+
+
+class _HeadersFn(_FetcherFn):
+    def process(self, keyed):
+        _, urls = keyed
+        for record in self._fetcher.check_headers(sorted(set(urls))):
+            self._requests.inc()
+            yield record
+
+
+class CheckHeaders(beam.PTransform):
+    """PCollection[(authority, url)] -> one ``headers`` record per distinct image URL."""
+
+    def __init__(self, fetch_config):
+        super().__init__()
+        self._config = fetch_config
+
+    def expand(self, pairs):
+        return (pairs
+                | "DistinctUrls" >> beam.Distinct()
+                | "ByAuthority" >> beam.GroupByKey()
+                | "FetchHeaders" >> beam.ParDo(_HeadersFn(self._config)))
+
+
+class _RegistryFn(beam.DoFn):
+    def __init__(self, endpoint: str, key: str):
+        self._endpoint = endpoint
+        self._key = key
+        self._client = None
+
+    def setup(self):
+        from .registry import RegistryClient
+
+        self._client = RegistryClient(self._endpoint, self._key)
+
+    def teardown(self):
+        if self._client is not None:
+            self._client.close()
+
+    def process(self, urls):
+        import datetime as dt
+
+        from license_rules.urls import authority_of
+
+        answers = self._client.check(urls)
+        now = dt.datetime.now(dt.timezone.utc)
+        for url in urls:
+            ans = answers.get(url)
+            body = json.dumps(ans or {}).encode("utf-8")
+            yield {
+                "authority": authority_of(url) or "", "kind": "registry", "url": url, "final_url": None,
+                "redirects": [], "status": 200 if ans is not None else None,
+                "outcome": "ok" if ans is not None else "unreachable", "content_type": "application/json",
+                "fetched_at": now, "elapsed_ms": None, "sha256": hashlib.sha256(body).hexdigest(), "body": body,
+                "truncated": False, "headers_json": None,
+                "error": None if ans is not None else f"registry {self._endpoint} gave no answer for this URL",
+            }
+
+
+class QueryRegistry(beam.PTransform):
+    """PCollection[(authority, url)] -> one ``registry`` record per distinct URL (batches of <= 10,000)."""
+
+    def __init__(self, endpoint: str, key: str):
+        super().__init__()
+        self._endpoint = endpoint
+        self._key = key
+
+    def expand(self, pairs):
+        return (pairs
+                | "Urls" >> beam.Map(lambda kv: kv[1])
+                | "DistinctUrls" >> beam.Distinct()
+                | "Batch10k" >> beam.BatchElements(min_batch_size=1, max_batch_size=10000)
+                | "AskRegistry" >> beam.ParDo(_RegistryFn(self._endpoint, self._key)))
+
+
+def write_part(records: list[dict], directory: str) -> dict:
+    """Write one snapshot part ``signals-<sha8>.parquet`` atomically; return its listing entry."""
+    from .snapshot import records_to_table
+
+    table = records_to_table(records)
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    data = sink.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    name = f"signals-{digest[:8]}.parquet"
+    write_bytes_atomic(join(directory, name), data)
+    kinds: dict[str, dict[str, int]] = {}
+    for kind, outcome in zip(table.column("kind").to_pylist(), table.column("outcome").to_pylist()):
+        kinds.setdefault(kind, {}).setdefault(outcome, 0)
+        kinds[kind][outcome] += 1
+    return {"file": name, "sha256": digest, "rows": table.num_rows, "counts": kinds}
+
+
+class WriteSnapshotParts(beam.PTransform):
+    """Fetch records -> parquet parts in the snapshot directory; emits one listing entry per part."""
+
+    def __init__(self, directory: str, part_rows: int = 20000):
+        super().__init__()
+        self._dir = directory
+        self._rows = part_rows
+
+    def expand(self, records):
+        return (records
+                | "BatchRecords" >> beam.BatchElements(min_batch_size=1, max_batch_size=self._rows)
+                | "WritePart" >> beam.Map(write_part, self._dir))
