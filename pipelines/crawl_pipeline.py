@@ -57,6 +57,8 @@ def build_crawl(p, files, cmap, config: CrawlConfig):
 
 def _reusable(args, policy) -> tuple[frozenset, list[dict]]:
     """Fresh authorities of an earlier snapshot and their records (reused instead of refetched)."""
+    import pyarrow as pa
+
     from transforms.snapshot import SnapshotError, fresh_authorities, read_snapshot
 
     source = args.reuse or args.signals_out
@@ -67,11 +69,13 @@ def _reusable(args, policy) -> tuple[frozenset, list[dict]]:
     except SnapshotError as exc:
         raise UserError(f"--reuse {source}: {exc}") from None
     now = dt.datetime.now(dt.timezone.utc)
-    fresh = fresh_authorities(table, args.max_age, now)
+    import pyarrow.compute as pc
+
+    # only answers are reused: an unreachable authority is asked again on the next crawl
+    answered = table.filter(pc.is_in(table.column("outcome"), pa.array(["ok", "not-found"])))
+    fresh = fresh_authorities(answered, args.max_age, now)
     if not fresh:
         return frozenset(), []
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     keep = table.filter(pc.and_(pc.is_in(table.column("authority"), pa.array(sorted(fresh))),
                                 pc.is_in(table.column("kind"), pa.array(["robots", "ai_txt", "tdmrep"]))))
@@ -108,9 +112,11 @@ def run_crawl(args, files, policy, cmap, options) -> str:
     os.remove(Path(out, ".parts.json"))
     if reused:
         listing.append(dict(write_part(reused, out), reused=True))
+    listing = _compact(out, listing)
     current = {entry["file"] for entry in listing}
     for stale in before - current:  # superseded by this run (fresh ones were copied into a reused part)
-        os.remove(Path(out, stale))
+        if Path(out, stale).exists():
+            os.remove(Path(out, stale))
     counts: dict[str, dict[str, int]] = {}
     for entry in listing:
         for kind, outcomes in entry["counts"].items():
@@ -132,6 +138,24 @@ def run_crawl(args, files, policy, cmap, options) -> str:
     robots = counts.get("robots", {})
     return (f"crawl: {sum(robots.values())} authorities fetched ({len(skip)} reused from a fresh snapshot), "
             f"outcomes {json.dumps(counts, sort_keys=True)}; snapshot in {out}")
+
+
+def _compact(out: str, listing: list[dict], max_rows: int = 1_000_000) -> list[dict]:
+    """Merge many small parts of a local snapshot into one file (fewer files for people to hash and ship)."""
+    if "://" in out or len(listing) <= 1 or sum(e["rows"] for e in listing) > max_rows:
+        return listing
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from transforms.snapshot import SNAPSHOT_SCHEMA
+
+    table = pa.concat_tables([pq.read_table(os.path.join(out, e["file"])) for e in listing]).cast(SNAPSHOT_SCHEMA)
+    table = table.sort_by([("kind", "ascending"), ("authority", "ascending"), ("url", "ascending")])
+    merged = write_part(table.to_pylist(), out)
+    for e in listing:
+        if e["file"] != merged["file"] and Path(out, e["file"]).exists():
+            os.remove(Path(out, e["file"]))
+    return [merged]
 
 
 def _save_listing(entries, out):

@@ -39,6 +39,7 @@ class SignalsIndex:
         self.by_authority: dict[str, dict[str, dict[str, Any]]] = {}
         self.headers: dict[str, dict[str, Any]] = {}
         self.registry: dict[str, dict[str, Any]] = {}
+        self.header_urls = pa.array([], pa.string())
         if table is None or table.num_rows == 0:
             return
         cols = {name: table.column(name).to_pylist() for name in _RECORD_FIELDS if name in table.column_names}
@@ -54,6 +55,8 @@ class SignalsIndex:
                 prev = self.by_authority.setdefault(rec["authority"], {}).get(kind)
                 if prev is None or (rec.get("fetched_at") and prev.get("fetched_at") and rec["fetched_at"] > prev["fetched_at"]):
                     self.by_authority[rec["authority"]][kind] = rec
+
+        self.header_urls = pa.array(sorted(self.headers), pa.string())
 
     def __len__(self) -> int:
         return len(self.by_authority)
@@ -126,6 +129,10 @@ class BatchDecider:
         candidate = valid & (lic_ok[lic_idx] if n else np.zeros(0, dtype=bool))
         if self.full_audit:
             candidate = valid.copy()
+        elif len(self.signals.header_urls):
+            # a URL whose own headers were checked may carry a Link rel=license: evaluate it too
+            has_headers = pc.is_in(table.column(url_column), value_set=self.signals.header_urls)
+            candidate |= valid & pc.fill_null(has_headers, False).to_numpy(zero_copy_only=False)
         cand_rows = np.nonzero(candidate)[0]
         url_key = np.full(n, -1, dtype=np.int64)
         url_facts: list[tuple[dict[str, SourceVerdict], tuple[str, ...]]] = []

@@ -1,0 +1,158 @@
+"""Table tests for the pure fetch classification (signals.md sections 3, 6, 7)."""
+from __future__ import annotations
+
+import pytest
+
+from license_rules.fetchrules import (
+    ERROR_KINDS,
+    FILE_PATHS,
+    OUTCOMES,
+    UNREACHABLE_ERROR_KINDS,
+    authority_of,
+    classify,
+    looks_like_html,
+)
+
+HTML = b"<!DOCTYPE html><html><body>Not found</body></html>"
+ROBOTS = b"User-agent: *\nDisallow: /private/\n"
+JSON = b'[{"location": "/*", "tdm-reservation": 1}]'
+
+# (kind, status, content_type, body, error_kind, truncated, expected)
+CASES = [
+    # 2xx: parse
+    ("robots", 200, "text/plain", ROBOTS, None, False, "ok"),
+    ("robots", 204, None, b"", None, False, "ok"),
+    ("robots", 200, None, b"", None, False, "ok"),
+    ("ai_txt", 200, "text/plain", b"User-Agent: *\nDisallow: *.jpg\n", None, False, "ok"),
+    ("tdmrep", 200, "application/json", JSON, None, False, "ok"),
+    ("tdmrep", 200, "application/json", b'{"location": "/*"}', None, False, "ok"),  # object: the parser's call
+    ("tdmrep", 200, "application/json", b"\xef\xbb\xbf" + JSON, None, False, "ok"),
+    # 2xx HTML: robots fails closed, the others are soft 404s
+    ("robots", 200, "text/html; charset=utf-8", ROBOTS, None, False, "bot-wall"),
+    ("robots", 200, "text/plain", HTML, None, False, "bot-wall"),
+    ("robots", 200, None, b"\xef\xbb\xbf \r\n<html><body>captcha</body></html>", None, False, "bot-wall"),
+    ("robots", 200, "application/xhtml+xml", b"<?xml version='1.0'?>", None, False, "bot-wall"),
+    ("ai_txt", 200, "text/html", HTML, None, False, "not-found"),
+    ("ai_txt", 200, "text/plain", b"  <!doctype html>", None, False, "not-found"),
+    ("tdmrep", 200, "text/html", HTML, None, False, "not-found"),
+    # tdmrep.json must be JSON, and whole
+    ("tdmrep", 200, "application/json", b"[{\"location\": ", None, False, "invalid"),
+    ("tdmrep", 200, "application/json", b"\xff\xfe[]", None, False, "invalid"),
+    ("tdmrep", 200, "application/json", JSON[:10], None, True, "too-large"),
+    # a truncated robots.txt / ai.txt is still parsed (the truncated flag travels separately)
+    ("robots", 200, "text/plain", ROBOTS, None, True, "ok"),
+    ("ai_txt", 200, "text/plain", b"User-Agent: *\n", None, True, "ok"),
+    # 4xx: no rules
+    ("robots", 404, "text/html", HTML, None, False, "not-found"),
+    ("robots", 401, None, b"", None, False, "not-found"),
+    ("robots", 403, None, b"", None, False, "not-found"),
+    ("robots", 410, None, b"", None, False, "not-found"),
+    ("tdmrep", 404, None, b"", None, False, "not-found"),
+    ("ai_txt", 451, None, b"", None, False, "not-found"),
+    # 429 and 5xx: unreachable
+    ("robots", 429, None, b"", None, False, "unreachable"),
+    ("robots", 500, None, b"", None, False, "unreachable"),
+    ("robots", 503, None, b"", None, False, "unreachable"),
+    ("ai_txt", 599, None, b"", None, False, "unreachable"),
+    ("tdmrep", 502, None, b"", None, False, "unreachable"),
+    # leftovers: no usable answer
+    ("robots", 304, None, b"", None, False, "unreachable"),
+    ("robots", 301, None, b"", None, False, "unreachable"),
+    ("robots", 100, None, b"", None, False, "unreachable"),
+    ("robots", 600, None, b"", None, False, "unreachable"),
+    # network errors win over any status
+    ("robots", None, None, b"", "timeout", False, "unreachable"),
+    ("robots", None, None, b"", "tls", False, "unreachable"),
+    ("robots", None, None, b"", "connection", False, "unreachable"),
+    ("robots", 301, None, b"", "too-many-redirects", False, "unreachable"),
+    ("robots", 302, None, b"", "redirect-loop", False, "unreachable"),
+    ("robots", 302, None, b"", "bad-redirect", False, "unreachable"),
+    ("robots", 200, "text/plain", ROBOTS, "protocol", False, "unreachable"),
+    ("robots", 200, "text/plain", ROBOTS, "timeout", True, "unreachable"),
+    ("robots", None, None, b"", "blocked-address", False, "blocked-address"),
+    ("tdmrep", 302, None, b"", "blocked-address", False, "blocked-address"),
+    # header checks: status only, the body is never inspected
+    ("headers", 200, "text/html", HTML, None, False, "ok"),
+    ("headers", 404, None, b"", None, False, "not-found"),
+    ("headers", 503, None, b"", None, False, "unreachable"),
+    ("headers", None, None, b"", "timeout", False, "unreachable"),
+]
+
+SPEC_STATUSES = {200, 204, 401, 403, 404, 410, 429, 500, 502, 503}
+
+
+@pytest.mark.parametrize("kind,status,content_type,body,error_kind,truncated,expected", CASES)
+def test_spec_classify(kind, status, content_type, body, error_kind, truncated, expected):
+    assert classify(kind, status, content_type, body, error_kind, truncated) == expected
+
+
+def test_spec_cases_cover_every_outcome_and_error_kind():
+    assert {case[-1] for case in CASES} == set(OUTCOMES)
+    assert {case[4] for case in CASES if case[4]} == set(ERROR_KINDS)
+    assert set(UNREACHABLE_ERROR_KINDS) < set(ERROR_KINDS)
+    assert SPEC_STATUSES <= {case[1] for case in CASES}
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: classify("sitemap", 200, None, b"", None, False),
+        lambda: classify("robots", 200, None, b"", "gremlins", False),
+        lambda: classify("robots", None, None, b"", None, False),
+    ],
+    ids=["unknown-kind", "unknown-error-kind", "no-status-no-error"],
+)
+def test_policy_classify_rejects_programming_errors(call):
+    with pytest.raises(ValueError):
+        call()
+
+
+def test_spec_file_paths():
+    assert FILE_PATHS == {"robots": "/robots.txt", "ai_txt": "/ai.txt", "tdmrep": "/.well-known/tdmrep.json"}
+
+
+@pytest.mark.parametrize(
+    "content_type,body,expected",
+    [
+        ("text/html", b"", True),
+        ("TEXT/HTML; charset=UTF-8", b"User-agent: *", True),
+        ("text/plain", b"<HTML>", True),
+        ("text/plain", b"\n\n  <!-- a comment -->", True),
+        ("text/plain", b"User-agent: * # <html>", False),
+        (None, b"", False),
+        ("text/htmlx", b"Disallow: /", False),
+    ],
+)
+def test_policy_looks_like_html(content_type, body, expected):
+    assert looks_like_html(content_type, body) is expected
+
+
+@pytest.mark.parametrize(
+    "url,expected",
+    [
+        ("http://Example.COM/robots.txt", "http://example.com"),
+        ("https://example.com:443/a", "https://example.com"),
+        ("http://example.com:80", "http://example.com"),
+        ("http://example.com:8080/x?y", "http://example.com:8080"),
+        ("https://example.com:80/", "https://example.com:80"),
+        ("http://user:pw@example.com/", "http://example.com"),
+        ("http://bücher.example/", "http://xn--bcher-kva.example"),
+        ("http://[2001:DB8::1]:8080/", "http://[2001:db8::1]:8080"),
+        ("http://192.0.2.1/", "http://192.0.2.1"),
+        ("ftp://example.com/", None),
+        ("example.com/robots.txt", None),
+        ("http:///nohost", None),
+        ("http://example.com:99999/", None),
+        ("", None),
+    ],
+)
+def test_spec_authority_of(url, expected):
+    assert authority_of(url) == expected
+
+
+def test_policy_module_is_pure():
+    import license_rules.fetchrules as module
+
+    source = open(module.__file__, encoding="utf-8").read()
+    for forbidden in ("import requests", "apache_beam", "urllib.request", "http.client", "import socket"):
+        assert forbidden not in source

@@ -1,0 +1,142 @@
+"""The signals snapshot: schema, atomic writes, manifest, reading back, freshness."""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta, timezone
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from transforms.fetch import RECORD_FIELDS, FetchConfig, Fetcher
+from transforms.snapshot import (
+    SNAPSHOT_SCHEMA,
+    SnapshotError,
+    fresh_authorities,
+    read_snapshot,
+    records_to_table,
+    write_snapshot,
+)
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def record(authority="http://www.example.com", kind="robots", outcome="ok", age=timedelta(0), body=b"User-agent: *\n"):
+    return {
+        "authority": authority,
+        "kind": kind,
+        "url": authority + "/robots.txt",
+        "final_url": authority + "/robots.txt",
+        "redirects": [],
+        "status": 200 if outcome == "ok" else None,
+        "outcome": outcome,
+        "content_type": "text/plain",
+        "fetched_at": NOW - age,
+        "elapsed_ms": 12,
+        "sha256": hashlib.sha256(body).hexdigest() if body is not None else None,
+        "body": body,
+        "truncated": False,
+        "headers_json": None,
+        "error": None if outcome == "ok" else "boom",
+    }
+
+
+def test_policy_schema_matches_the_fetch_record():
+    assert tuple(SNAPSHOT_SCHEMA.names) == RECORD_FIELDS
+    assert SNAPSHOT_SCHEMA.field("fetched_at").type == pa.timestamp("us", tz="UTC")
+    assert SNAPSHOT_SCHEMA.field("redirects").type == pa.list_(pa.string())
+
+
+def test_policy_write_then_read_round_trips(tmp_path):
+    records = [
+        record(),
+        record(kind="ai_txt", outcome="not-found", body=None),
+        dict(record(authority="http://a.example", kind="headers"), body=None, sha256=None,
+             headers_json='[["x-robots-tag", "noai"]]', redirects=["http://b.example/x.jpg"]),
+    ]
+    manifest = write_snapshot(records, tmp_path / "snap")
+    files = sorted(p.name for p in (tmp_path / "snap").iterdir())
+    assert files == [manifest["file"], "snapshot.json"]  # no temporary files left behind
+    data = (tmp_path / "snap" / manifest["file"]).read_bytes()
+    assert manifest["sha256"] == hashlib.sha256(data).hexdigest()
+    assert manifest["file"] == f"signals-{manifest['sha256'][:8]}.parquet"
+    assert manifest["rows"] == 3
+    assert manifest["counts"] == {"ai_txt": {"not-found": 1}, "headers": {"ok": 1}, "robots": {"ok": 1}}
+    assert json.loads((tmp_path / "snap" / "snapshot.json").read_text()) == manifest
+    table = read_snapshot(tmp_path / "snap")
+    assert table.schema.equals(SNAPSHOT_SCHEMA)
+    assert table.to_pylist() == records
+
+
+def test_policy_identical_content_gets_the_same_name_and_files_accumulate(tmp_path):
+    first = write_snapshot([record()], tmp_path)
+    again = write_snapshot(records_to_table([record()]), tmp_path)
+    other = write_snapshot([record(authority="http://other.example")], tmp_path)
+    assert first["file"] == again["file"] != other["file"]
+    assert read_snapshot(tmp_path).num_rows == 2
+    assert json.loads((tmp_path / "snapshot.json").read_text())["file"] == other["file"]
+
+
+@pytest.mark.parametrize(
+    "prepare,message",
+    [
+        (lambda d: None, "does not exist"),
+        (lambda d: d.mkdir(), "holds no signals-"),
+        (lambda d: (d.mkdir(), (d / "signals-00000000.parquet").write_bytes(b"not parquet")), "unreadable"),
+        (lambda d: (d.mkdir(), pq.write_table(pa.table({"x": [1]}), d / "signals-11111111.parquet")), "wrong schema"),
+    ],
+    ids=["missing", "empty", "garbage", "wrong-schema"],
+)
+def test_policy_read_errors_name_the_directory(tmp_path, prepare, message):
+    directory = tmp_path / "snapdir"
+    prepare(directory)
+    with pytest.raises(SnapshotError, match=message) as info:
+        read_snapshot(directory)
+    assert str(directory) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        ({"surprise": 1}, "extra"),
+        ({"fetched_at": datetime(2026, 1, 1)}, "timezone-aware"),
+    ],
+)
+def test_policy_records_must_match_the_schema(bad, message):
+    with pytest.raises(ValueError, match=message):
+        records_to_table([{**record(), **bad}])
+    missing = record()
+    del missing["outcome"]
+    with pytest.raises(ValueError, match="missing"):
+        records_to_table([missing])
+
+
+def test_policy_fresh_authorities_uses_robots_records_younger_than_max_age():
+    table = records_to_table(
+        [
+            record("http://new.example", age=timedelta(hours=1)),
+            record("http://old.example", age=timedelta(hours=30)),
+            record("http://old.example", kind="ai_txt", age=timedelta(minutes=1)),  # not robots
+            record("http://both.example", age=timedelta(hours=30)),
+            record("http://both.example", age=timedelta(hours=2), outcome="unreachable", body=None),
+        ]
+    )
+    assert fresh_authorities(table, timedelta(hours=24), NOW) == {"http://new.example", "http://both.example"}
+    assert fresh_authorities(table, timedelta(minutes=30), NOW) == set()
+    with pytest.raises(ValueError):
+        fresh_authorities(table, timedelta(hours=1), datetime(2026, 1, 1))
+
+
+def test_policy_real_fetch_records_snapshot(fixture_web, tmp_path):
+    cfg = FetchConfig(proxy=fixture_web.proxy_url, min_interval=0.0, deadline=2.0, read_timeout=1.0)
+    with Fetcher(cfg) as fetcher:
+        records = list(fetcher.fetch_files(["http://www.example.com", "http://redirect-other.example.com"]))
+        records += list(fetcher.check_headers(["http://xrobots-noai.example.com/a.jpg"]))
+    manifest = write_snapshot(records, tmp_path)
+    table = read_snapshot(tmp_path)
+    assert manifest["rows"] == table.num_rows == 7
+    rows = {(r["authority"], r["kind"]): r for r in table.to_pylist()}
+    assert rows[("http://redirect-other.example.com", "robots")]["redirects"] == ["http://www.example.com/robots.txt"]
+    assert rows[("http://xrobots-noai.example.com", "headers")]["headers_json"].count("x-robots-tag") == 2
+    assert all(r["fetched_at"].tzinfo is not None for r in rows.values())

@@ -1,0 +1,79 @@
+"""Re-record ``sample_data/signals/`` from the fixture web: ``python -m tools.record_sample_snapshot``.
+
+Starts the fixture web (``sample_data/web/``) on 127.0.0.1 as an HTTP proxy and a small
+Do-Not-Train registry stand-in (Spawning API shape; it opts out URLs whose path contains
+``/optout-registry/``), then runs ``license-filter crawl`` over the sample shards through the proxy
+with ``--full-audit --check-headers --registry``, so every sample host's evidence is recorded.
+Nothing leaves the machine: every host name is reserved and answered by the local proxy.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from tools.fixture_web import FixtureWeb
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Registry(BaseHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002
+        pass
+
+    def do_POST(self):
+        if self.headers.get("Authorization") != "API sample-key":
+            self.send_error(401)
+            return
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8")
+        urls = [u for u in body.split("\n") if u]
+        answer = {"urls": [{"url": u, "optOut": "/optout-registry/" in u, "optIn": False} for u in urls]}
+        data = json.dumps(answer).encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=str(ROOT / "sample_data" / "signals"))
+    args = parser.parse_args(argv)
+    from pipelines.cli import main as cli
+
+    registry = ThreadingHTTPServer(("127.0.0.1", 0), _Registry)
+    thread = threading.Thread(target=registry.serve_forever, daemon=True)
+    thread.start()
+    endpoint = f"http://127.0.0.1:{registry.server_address[1]}/v1/search/urls"
+    out = Path(args.out)
+    if out.exists():
+        shutil.rmtree(out)
+    saved = {k: os.environ.get(k) for k in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")}
+    try:
+        with FixtureWeb() as web:
+            for key in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+                os.environ[key] = web.proxy_url
+            os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1"
+            code = cli(["crawl", "--input", str(ROOT / "sample_data" / "shards" / "*.parquet"),
+                        "--signals-out", str(out), "--full-audit", "--check-headers",
+                        "--registry", "--registry-endpoint", endpoint, "--registry-key", "sample-key",
+                        "--min-interval", "0.05", "--timeout", "2", "--deadline", "3",
+                        "--user-agent", "license-filter-sample/0.1 (+https://example.com/license-filter)"])
+    finally:
+        registry.shutdown()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Client for the Spawning Do-Not-Train registry (signals.md section 7).
+
+The API takes newline-separated URLs (at most 10,000 per request) as ``text/plain`` with the header
+``Authorization: API <key>`` and answers ``{"urls": [{"url": ..., "optOut": bool, "optIn": bool}]}``.
+A missing key is a :class:`RegistryConfigError` at construction: never a silent allow. Rate limits
+(429) and server errors (5xx) are retried with exponential backoff; after the last retry, or on any
+other error status, :class:`RegistryError` carries the status.
+
+Observed in public clients (not in a spec): the API rejects a request with a single URL, so a batch
+of one is padded with an empty line and the empty entry is dropped from the answer.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Iterable
+
+import requests
+
+__all__ = [
+    "DEFAULT_ENDPOINT",
+    "API_KEY_ENV",
+    "MAX_BATCH",
+    "RegistryClient",
+    "RegistryConfigError",
+    "RegistryError",
+    "api_key_from_env",
+]
+
+DEFAULT_ENDPOINT = "https://opts-api.spawningaiapi.com/api/v2/query/urls"
+API_KEY_ENV = "SPAWNING_API_KEY"
+MAX_BATCH = 10_000
+#: Longest Retry-After (seconds) that is honoured; a longer one falls back to the backoff schedule.
+MAX_RETRY_AFTER = 30.0
+
+
+class RegistryConfigError(ValueError):
+    """The client cannot be used as configured (no API key, bad batch size, ...)."""
+
+
+class RegistryError(RuntimeError):
+    """The registry did not answer usably; ``status`` is the last HTTP status (None: no answer)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def api_key_from_env(environ: dict | None = None) -> str | None:
+    """The key from ``SPAWNING_API_KEY``, or None when unset or blank."""
+    value = (os.environ if environ is None else environ).get(API_KEY_ENV, "")
+    return value.strip() or None
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None  # HTTP-date form: use the backoff schedule
+    return seconds if 0 <= seconds <= MAX_RETRY_AFTER else None
+
+
+class RegistryClient:
+    def __init__(
+        self,
+        endpoint: str,
+        api_key: str | None,
+        batch_size: int = MAX_BATCH,
+        retries: int = 4,
+        backoff: float = 0.5,
+        timeout: float = 30,
+    ) -> None:
+        if not api_key or not api_key.strip():
+            raise RegistryConfigError(
+                f"the Spawning registry needs an API key (set {API_KEY_ENV} or pass api_key); "
+                "without one the registry is not checked, which must be explicit in the policy"
+            )
+        if not endpoint.startswith(("http://", "https://")):
+            raise RegistryConfigError(f"registry endpoint must be an http(s) URL, got {endpoint!r}")
+        if not 1 <= batch_size <= MAX_BATCH:
+            raise RegistryConfigError(f"batch_size must be between 1 and {MAX_BATCH}, got {batch_size!r}")
+        if retries < 0 or backoff < 0 or timeout <= 0:
+            raise RegistryConfigError(
+                f"retries and backoff must be >= 0 and timeout > 0, got {retries!r}, {backoff!r}, {timeout!r}"
+            )
+        self.endpoint = endpoint
+        self.batch_size = batch_size
+        self.retries = retries
+        self.backoff = backoff
+        self.timeout = timeout
+        self._session = requests.Session()
+        self._session.headers.update(
+            {"Authorization": f"API {api_key.strip()}", "Content-Type": "text/plain; charset=utf-8"}
+        )
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> "RegistryClient":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def check(self, urls: Iterable[str]) -> dict[str, dict[str, bool]]:
+        """``{url: {"opt_out": bool, "opt_in": bool}}`` for every distinct URL given."""
+        distinct = list(dict.fromkeys(u for u in urls))
+        for url in distinct:
+            if not isinstance(url, str) or not url or "\n" in url or "\r" in url:
+                raise ValueError(f"registry URLs must be non-empty strings without line breaks, got {url!r}")
+        result: dict[str, dict[str, bool]] = {}
+        for start in range(0, len(distinct), self.batch_size):
+            batch = distinct[start : start + self.batch_size]
+            result.update(self._check_batch(batch))
+        return result
+
+    def _check_batch(self, batch: list[str]) -> dict[str, dict[str, bool]]:
+        lines = batch + [""] if len(batch) == 1 else batch
+        payload = "\n".join(lines).encode("utf-8")
+        answer = self._post(payload)
+        entries = answer.get("urls") if isinstance(answer, dict) else None
+        if not isinstance(entries, list):
+            raise RegistryError("registry answer has no 'urls' list", status=200)
+        entries = [e for e in entries if isinstance(e, dict) and e.get("url") != ""]
+        by_url = {e.get("url"): e for e in entries}
+        positional = len(entries) == len(batch)
+        result = {}
+        for index, url in enumerate(batch):
+            entry = by_url.get(url)
+            if entry is None and positional:
+                entry = entries[index]  # the API may normalise URLs; answers keep request order
+            if entry is None:
+                raise RegistryError(f"registry answer lacks {url!r} ({len(entries)} answers for {len(batch)} URLs)", 200)
+            opt_out, opt_in = entry.get("optOut"), entry.get("optIn")
+            if not isinstance(opt_out, bool) or not isinstance(opt_in, bool):
+                raise RegistryError(f"registry answer for {url!r} lacks boolean optOut/optIn: {entry!r}", 200)
+            result[url] = {"opt_out": opt_out, "opt_in": opt_in}
+        return result
+
+    def _post(self, payload: bytes) -> object:
+        status: int | None = None
+        detail = ""
+        for attempt in range(self.retries + 1):
+            delay = self.backoff * (2**attempt)
+            try:
+                response = self._session.post(self.endpoint, data=payload, timeout=self.timeout)
+            except requests.RequestException as exc:
+                status, detail = None, f"{type(exc).__name__}: {exc}"
+            else:
+                status = response.status_code
+                if status == 200:
+                    try:
+                        return response.json()
+                    except ValueError as exc:
+                        raise RegistryError(f"registry answered 200 with invalid JSON: {exc}", 200) from exc
+                detail = response.text[:200]
+                if status != 429 and status < 500:
+                    raise RegistryError(f"registry refused the request with HTTP {status}: {detail}", status)
+                retry_after = _retry_after(response.headers.get("Retry-After"))
+                if retry_after is not None:
+                    delay = retry_after
+            if attempt < self.retries:
+                time.sleep(delay)  # backoff between attempts
+        raise RegistryError(
+            f"registry failed after {self.retries + 1} attempts; last status {status}: {detail}", status
+        )

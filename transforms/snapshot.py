@@ -1,0 +1,155 @@
+"""The signals snapshot: every fetch record, written as parquet with provenance before it is used.
+
+A snapshot directory holds one or more ``signals-<sha8>.parquet`` files (``<sha8>``: the first 8 hex
+digits of the file's sha256, so identical content gets the identical name) and a ``snapshot.json``
+manifest describing the latest write: creation time, counts per kind and outcome, file name and its
+sha256. Files are written to a temporary name in the same directory and moved into place with
+``os.replace``, so a reader never sees a half-written file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from transforms.fetch import RECORD_FIELDS
+
+__all__ = ["SNAPSHOT_SCHEMA", "SnapshotError", "records_to_table", "write_snapshot", "read_snapshot", "fresh_authorities"]
+
+SNAPSHOT_SCHEMA = pa.schema(
+    [
+        pa.field("authority", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("url", pa.string(), nullable=False),
+        pa.field("final_url", pa.string()),
+        pa.field("redirects", pa.list_(pa.string())),
+        pa.field("status", pa.int32()),
+        pa.field("outcome", pa.string(), nullable=False),
+        pa.field("content_type", pa.string()),
+        pa.field("fetched_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("elapsed_ms", pa.int64()),
+        pa.field("sha256", pa.string()),
+        pa.field("body", pa.binary()),
+        pa.field("truncated", pa.bool_()),
+        pa.field("headers_json", pa.string()),
+        pa.field("error", pa.string()),
+    ]
+)
+assert tuple(SNAPSHOT_SCHEMA.names) == RECORD_FIELDS, "snapshot schema and fetch records disagree"
+
+_MANIFEST = "snapshot.json"
+_PREFIX, _SUFFIX = "signals-", ".parquet"
+
+
+class SnapshotError(Exception):
+    """A snapshot directory is missing, empty or holds files that do not match SNAPSHOT_SCHEMA."""
+
+
+def records_to_table(records: Iterable[dict]) -> pa.Table:
+    """Fetch records (dicts with exactly :data:`RECORD_FIELDS`) as a table in SNAPSHOT_SCHEMA."""
+    columns: dict[str, list] = {name: [] for name in RECORD_FIELDS}
+    for index, record in enumerate(records):
+        if set(record) != set(RECORD_FIELDS):
+            missing = sorted(set(RECORD_FIELDS) - set(record))
+            extra = sorted(set(record) - set(RECORD_FIELDS))
+            raise ValueError(f"record {index} does not match the snapshot schema: missing {missing}, extra {extra}")
+        fetched_at = record["fetched_at"]
+        if not isinstance(fetched_at, datetime) or fetched_at.tzinfo is None:
+            raise ValueError(f"record {index}: fetched_at must be a timezone-aware datetime, got {fetched_at!r}")
+        for name in RECORD_FIELDS:
+            columns[name].append(record[name])
+    return pa.Table.from_pydict(columns, schema=SNAPSHOT_SCHEMA)
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _atomic_write_bytes(directory: Path, name: str, data: bytes) -> None:
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, directory / name)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def write_snapshot(records_or_table: Iterable[dict] | pa.Table, directory: str | os.PathLike) -> dict:
+    """Write ``signals-<sha8>.parquet`` and ``snapshot.json`` into ``directory``; return the manifest."""
+    table = records_or_table if isinstance(records_or_table, pa.Table) else records_to_table(records_or_table)
+    if not table.schema.equals(SNAPSHOT_SCHEMA):
+        table = table.cast(SNAPSHOT_SCHEMA)  # raises when the columns do not fit
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(dir=directory, prefix=".signals-", suffix=".parquet.tmp")
+    os.close(fd)
+    temp = Path(temp_name)
+    try:
+        pq.write_table(table, temp, compression="zstd")
+        digest = _sha256_file(temp)
+        name = f"{_PREFIX}{digest[:8]}{_SUFFIX}"
+        os.replace(temp, directory / name)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    counts: dict[str, dict[str, int]] = {}
+    pairs = Counter(zip(table.column("kind").to_pylist(), table.column("outcome").to_pylist()))
+    for (kind, outcome), count in sorted(pairs.items()):
+        counts.setdefault(kind, {})[outcome] = count
+    manifest = {
+        "created_at": datetime.now(timezone.utc).isoformat(),
+        "file": name,
+        "sha256": digest,
+        "rows": table.num_rows,
+        "counts": counts,
+    }
+    _atomic_write_bytes(directory, _MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    return manifest
+
+
+def read_snapshot(directory: str | os.PathLike) -> pa.Table:
+    """All ``signals-*.parquet`` files of ``directory`` as one table in SNAPSHOT_SCHEMA."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise SnapshotError(f"snapshot directory {directory} does not exist")
+    files = sorted(directory.glob(f"{_PREFIX}*{_SUFFIX}"))
+    if not files:
+        raise SnapshotError(f"snapshot directory {directory} holds no {_PREFIX}*{_SUFFIX} files")
+    tables = []
+    for path in files:
+        try:
+            table = pq.read_table(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise SnapshotError(f"snapshot file {path} in {directory} is unreadable: {exc}") from exc
+        if not table.schema.equals(SNAPSHOT_SCHEMA):
+            raise SnapshotError(
+                f"snapshot file {path} in {directory} has the wrong schema:\n{table.schema}\nexpected:\n{SNAPSHOT_SCHEMA}"
+            )
+        tables.append(table)
+    return pa.concat_tables(tables)
+
+
+def fresh_authorities(table: pa.Table, max_age: timedelta, now: datetime) -> set[str]:
+    """Authorities whose newest robots record is younger than ``max_age`` at ``now`` (reusable)."""
+    if now.tzinfo is None:
+        raise ValueError("now must be a timezone-aware datetime")
+    cutoff = pa.scalar(now - max_age, type=pa.timestamp("us", tz="UTC"))
+    mask = pc.and_(pc.equal(table.column("kind"), "robots"), pc.greater(table.column("fetched_at"), cutoff))
+    return set(table.filter(mask).column("authority").to_pylist())
