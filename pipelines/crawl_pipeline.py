@@ -105,7 +105,14 @@ def run_crawl(args, files, policy, cmap, options) -> str:
                          registry_endpoint=args.registry_endpoint if args.registry else None,
                          registry_key=registry_key, skip_authorities=skip)
     started = dt.datetime.now(dt.timezone.utc)
-    with beam.Pipeline(options=options) as p:
+    import contextlib
+
+    from transforms.progress import ProgressLine
+
+    from .filter_pipeline import in_process
+
+    line = ProgressLine() if in_process(options) else contextlib.nullcontext()
+    with line, beam.Pipeline(options=options) as p:
         parts = build_crawl(p, files, cmap, config)
         parts | "Listing" >> beam.combiners.ToList() | "Keep" >> beam.Map(_save_listing, out)
     listing = json.loads(Path(out, ".parts.json").read_text("utf-8"))

@@ -23,6 +23,33 @@ def build_filter(p: beam.Pipeline, files: list[str], config: FilterConfig, conte
 
 
 def run_filter(files: list[str], config: FilterConfig, context: dict[str, Any], options) -> None:
+    from transforms.progress import ProgressLine
+
     log.info("filtering %d shard(s) with policy %s", len(files), config.policy.policy_id)
-    with beam.Pipeline(options=options) as p:
+    import contextlib
+
+    line = ProgressLine(total_rows=local_row_count(files)) if in_process(options) else contextlib.nullcontext()
+    with line, beam.Pipeline(options=options) as p:
         build_filter(p, files, config, context)
+
+
+def in_process(options) -> bool:
+    """True when the runner executes the DoFns in this process (so a terminal progress line can see them)."""
+    opts = options.get_all_options()
+    return opts.get("runner") in ("FnApiRunner", "DirectRunner", None) and (opts.get("direct_num_workers") or 1) == 1 \
+        and opts.get("direct_running_mode") in (None, "in_memory")
+
+
+def local_row_count(files: list[str]) -> int | None:
+    """Rows in local shards from their footers (cheap); None when any is remote or unreadable."""
+    import pyarrow.parquet as pq
+
+    total = 0
+    for path in files:
+        if "://" in path:
+            return None
+        try:
+            total += pq.ParquetFile(path).metadata.num_rows
+        except Exception:  # noqa: BLE001 - an unreadable footer is reported by the pipeline itself
+            return None
+    return total

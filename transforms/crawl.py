@@ -28,6 +28,7 @@ from apache_beam.metrics import Metrics
 from license_rules.decision import license_reason
 from license_rules.policy import Policy
 
+from . import progress
 from .annotate import distinct_licenses
 from .fileio import join, write_bytes_atomic
 from .shards import ShardBatch
@@ -115,6 +116,8 @@ class _CrawlFn(_FetcherFn):
     def process(self, authorities):
         for record in self._fetcher.fetch_files(authorities):
             self._requests.inc()
+            if record["kind"] == "robots":
+                progress.add("authorities")
             Metrics.counter(NAMESPACE, f"fetch.{record['kind']}.{record['outcome']}").inc()
             yield record
 

@@ -20,6 +20,7 @@ from apache_beam.metrics import Metrics
 from license_rules.optout import OptOutList
 from license_rules.policy import Policy
 
+from . import progress
 from .annotate import annotate_table
 from .columns import ColumnMap
 from .decide import BatchDecider, SignalsIndex
@@ -115,6 +116,8 @@ class _ApplyPolicyFn(beam.DoFn):
             batch = replace(batch, table=self._decider.decide_table(batch.table, batch.license_column,
                                                                       self._config.columns.url))
             stats = batch_stats(batch)
+            progress.add("rows", stats["input_rows"])
+            progress.add("kept", stats["kept"])
             self._kept.inc(stats["kept"])
             self._rejected.inc(stats["rejected"])
             for reason, count in stats["by_reason"].items():
@@ -123,6 +126,8 @@ class _ApplyPolicyFn(beam.DoFn):
                 Metrics.counter(NAMESPACE, f"source.{source}").inc(count)
             for klass, count in stats["by_class"].items():
                 Metrics.counter(NAMESPACE, f"license_class.{klass}").inc(count)
+        else:
+            progress.add("rows", batch.error_rows)
         yield batch
 
 
