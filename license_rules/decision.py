@@ -98,11 +98,11 @@ def decide(
                 drops.append(Reason.SOURCE_UNREACHABLE)
             else:
                 unreachable_ignored = True
-        elif verdict.verdict == "missing" or (
-            name == "registry" and verdict.verdict == "not_checked" and policy.require_registry
-        ):
-            if policy.on_missing == "drop" or name == "registry":
+        elif verdict.verdict == "missing":
+            if policy.on_missing == "drop":
                 drops.append(Reason.SIGNALS_MISSING)
+        elif name == "registry" and verdict.verdict == "not_checked" and policy.require_registry:
+            drops.append(Reason.SIGNALS_MISSING)  # the policy demands a registry answer for every row
     if drops:
         ordered = tuple(sorted(set(drops), key=list(Reason).index))
         return Decision(False, primary_reason(ordered), ordered, tuple(evidence))
