@@ -23,10 +23,7 @@ from license_rules.signals import (AuthoritySignals, SourceVerdict, UrlSignals, 
 
 from .annotate import distinct_licenses
 
-__all__ = ["SignalsIndex", "BatchDecider", "DECISION_COLUMNS"]
-
-DECISION_COLUMNS = ("lf_reason", "lf_reasons", "lf_evidence", "lf_license_source", "_lf_keep", "_lf_sources",
-                    "_lf_tokens", "_lf_unreachable", "_lf_license_ok", "_lf_reserved")
+__all__ = ["SignalsIndex", "BatchDecider", "DecisionIndex"]
 
 _RECORD_FIELDS = ("authority", "kind", "url", "final_url", "status", "outcome", "fetched_at", "sha256", "body",
                   "truncated", "headers_json", "error")
@@ -115,7 +112,8 @@ class BatchDecider:
         return verdicts, facts.license_urls
 
     # -- per batch -----------------------------------------------------------------------------
-    def decide_table(self, table: pa.Table, license_column: str | None, url_column: str) -> pa.Table:
+    def decide_table(self, table: pa.Table, license_column: str | None, url_column: str) -> tuple[pa.Table, "DecisionIndex"]:
+        """Decide every row; returns the table with ``_lf_keep`` added, and the batch's DecisionIndex."""
         n = table.num_rows
         policy = self.policy
         values, lic_idx = distinct_licenses(table, license_column)
@@ -149,13 +147,15 @@ class BatchDecider:
                     k = seen[u] = len(url_facts)
                     url_facts.append(self.url_verdicts(u, a, h, p))
                 url_key[row] = k
-        # one decision per distinct (url error, license, url facts)
-        keys = np.stack([err_idx, lic_idx.astype(np.int64), url_key], axis=1) if n else np.zeros((0, 3), np.int64)
-        uniq, inverse = np.unique(keys, axis=0, return_inverse=True) if n else (keys, np.zeros(0, np.int64))
-        inverse = np.asarray(inverse).reshape(-1)
-        reason, reasons, evidence, keep, sources, tokens, unreachable, lic_source, reserved = ([] for _ in range(9))
-        eff_spdx, eff_class, eff_url, eff_ok = [], [], [], []
-        for e, li, uk in uniq.tolist():
+        # one decision per distinct (url error, license, url facts), as a single int64 key
+        n_lic = max(len(values), 1)
+        keys = ((err_idx + 1) * n_lic + lic_idx.astype(np.int64)) * (len(url_facts) + 1) + (url_key + 1)
+        uniq, inverse = np.unique(keys, return_inverse=True)
+        index = DecisionIndex(inverse=np.asarray(inverse, dtype=np.int32).reshape(-1))
+        for key in uniq.tolist():
+            key, uk = divmod(key, len(url_facts) + 1)
+            e, li = divmod(key, n_lic)
+            e, uk = e - 1, uk - 1
             raw, lic = values[li], licenses[li]
             carrier = "LICENSE column"
             verdicts = None
@@ -168,39 +168,68 @@ class BatchDecider:
                         break
             d = decide(policy=policy, license_raw=raw, license=lic, url_error=err_values[e] if e >= 0 else None,
                        verdicts=verdicts, license_carrier=carrier)
-            keep.append(d.keep)
-            reason.append(str(d.reason))
-            reasons.append([str(r) for r in d.reasons])
-            evidence.append(_evidence_json(d))
-            lic_source.append(carrier if lic is not None else None)
-            eff_spdx.append(lic.spdx_id if lic else None)
-            eff_class.append(lic.license_class if lic else None)
-            eff_url.append(lic.canonical_url if lic else None)
-            eff_ok.append(e < 0 and license_reason(raw, lic, policy) is None)
-            deny = [v for v in (verdicts or {}).values() if v.verdict == "deny" and policy.uses(v.source)]
-            sources.append(sorted({v.source for v in deny}))
-            tokens.append(sorted({t for v in deny for t in v.tokens}))
-            unr = [f"{v.source}: {v.url or ''} {v.detail}".strip() for v in (verdicts or {}).values()
-                   if v.verdict == "unreachable" and policy.uses(v.source)]
-            unreachable.append(unr[0] if unr else None)
-            reserved.append(bool(deny))
-        take = pa.array(inverse, pa.int64())
+            index.add(d, lic, carrier, e < 0 and license_reason(raw, lic, policy) is None, verdicts or {}, policy)
+        return table.append_column("_lf_keep", pa.array(index.keep_mask(), pa.bool_())), index
+
+
+class DecisionIndex:
+    """The decisions of one batch: one entry per distinct decision, and each row's entry number.
+
+    Output columns are materialised from it only for the rows that are written (``columns``), and
+    the audit counts come from ``np.bincount(inverse)`` over its entries, so the per-row cost is a
+    few integer arrays whatever the size of the evidence.
+    """
+
+    FIELDS = ("reason", "reasons", "evidence", "spdx", "klass", "url", "source", "sources", "tokens",
+              "unreachable")
+
+    def __init__(self, inverse: np.ndarray):
+        self.inverse = inverse
+        self.keep: list[bool] = []
+        self.license_ok: list[bool] = []
+        self.reserved: list[bool] = []
+        for name in self.FIELDS:
+            setattr(self, name, [])
+
+    def add(self, d: Decision, lic, carrier: str, license_ok: bool, verdicts: Mapping[str, SourceVerdict],
+            policy: Policy) -> None:
+        self.keep.append(d.keep)
+        self.reason.append(str(d.reason))
+        self.reasons.append([str(r) for r in d.reasons])
+        self.evidence.append(_evidence_json(d))
+        self.spdx.append(lic.spdx_id if lic else None)
+        self.klass.append(lic.license_class if lic else None)
+        self.url.append(lic.canonical_url if lic else None)
+        self.source.append(carrier if lic is not None else None)
+        self.license_ok.append(license_ok)
+        deny = [v for v in verdicts.values() if v.verdict == "deny" and policy.uses(v.source)]
+        self.sources.append(sorted({v.source for v in deny}))
+        self.tokens.append(sorted({t for v in deny for t in v.tokens}))
+        unr = [f"{v.source}: {v.url or ''} {v.detail}".strip() for v in verdicts.values()
+               if v.verdict == "unreachable" and policy.uses(v.source)]
+        self.unreachable.append(unr[0] if unr else None)
+        self.reserved.append(bool(deny))
+
+    def __len__(self) -> int:
+        return len(self.keep)
+
+    def keep_mask(self) -> np.ndarray:
+        return np.asarray(self.keep, dtype=bool)[self.inverse] if len(self.inverse) else np.zeros(0, dtype=bool)
+
+    def counts(self) -> np.ndarray:
+        return np.bincount(self.inverse, minlength=len(self))
+
+    def columns(self, rows: np.ndarray, with_reasons: bool) -> dict[str, pa.Array]:
+        """The ``lf_`` output columns for the given row numbers."""
+        take = pa.array(self.inverse[rows], pa.int32())
         cols = {
-            "lf_license_spdx": pc.take(pa.array(eff_spdx, pa.string()), take),
-            "lf_license_class": pc.take(pa.array(eff_class, pa.string()), take),
-            "lf_license_url": pc.take(pa.array(eff_url, pa.string()), take),
-            "lf_reason": pc.take(pa.array(reason, pa.string()), take),
-            "lf_reasons": pc.take(pa.array(reasons, pa.list_(pa.string())), take),
-            "lf_evidence": pc.take(pa.array(evidence, pa.string()), take),
-            "lf_license_source": pc.take(pa.array(lic_source, pa.string()), take),
-            "_lf_keep": pc.take(pa.array(keep, pa.bool_()), take),
-            "_lf_sources": pc.take(pa.array(sources, pa.list_(pa.string())), take),
-            "_lf_tokens": pc.take(pa.array(tokens, pa.list_(pa.string())), take),
-            "_lf_unreachable": pc.take(pa.array(unreachable, pa.string()), take),
-            "_lf_license_ok": pc.take(pa.array(eff_ok, pa.bool_()), take),
-            "_lf_reserved": pc.take(pa.array(reserved, pa.bool_()), take),
+            "lf_license_spdx": pc.take(pa.array(self.spdx, pa.string()), take),
+            "lf_license_class": pc.take(pa.array(self.klass, pa.string()), take),
+            "lf_license_url": pc.take(pa.array(self.url, pa.string()), take),
+            "lf_license_source": pc.take(pa.array(self.source, pa.string()), take),
+            "lf_reason": pc.take(pa.array(self.reason, pa.string()), take),
         }
-        out = table.drop_columns([c for c in cols if c in table.column_names])
-        for name, col in cols.items():
-            out = out.append_column(name, col)
-        return out
+        if with_reasons:
+            cols["lf_reasons"] = pc.take(pa.array(self.reasons, pa.list_(pa.string())), take)
+        cols["lf_evidence"] = pc.take(pa.array(self.evidence, pa.string()), take)
+        return cols

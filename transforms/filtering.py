@@ -113,8 +113,8 @@ class _ApplyPolicyFn(beam.DoFn):
 
     def process(self, batch: ShardBatch):
         if batch.table is not None:
-            batch = replace(batch, table=self._decider.decide_table(batch.table, batch.license_column,
-                                                                      self._config.columns.url))
+            table, index = self._decider.decide_table(batch.table, batch.license_column, self._config.columns.url)
+            batch = replace(batch, table=table, extra={**batch.extra, "decisions": index})
             stats = batch_stats(batch)
             progress.add("rows", stats["input_rows"])
             progress.add("kept", stats["kept"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Iterable, Iterator
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -32,14 +33,10 @@ def empty_stats() -> dict[str, Any]:
     return stats
 
 
-def _counts(arr) -> dict[str, int]:
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    vc = pc.value_counts(arr)
-    out: dict[str, int] = {}
-    for value, count in zip(vc.field(0).to_pylist(), vc.field(1).to_pylist()):
-        out["(none)" if value is None else str(value)] = count
-    return out
+def _add(counter: dict[str, int], key, n: int) -> None:
+    if n:
+        key = "(none)" if key is None else str(key)
+        counter[key] = counter.get(key, 0) + int(n)
 
 
 def batch_stats(batch: ShardBatch) -> dict[str, Any]:
@@ -55,32 +52,41 @@ def batch_stats(batch: ShardBatch) -> dict[str, Any]:
         shard["error"] = batch.error
         s["shards"] = {batch.shard: shard}
         return s
-    t = batch.table
-    n = t.num_rows
-    keep = t.column("_lf_keep")
-    kept = pc.sum(keep).as_py() or 0
+    index = batch.extra["decisions"]
+    counts = index.counts()
+    n = batch.table.num_rows
+    for i, c in enumerate(counts.tolist()):
+        if not c:
+            continue
+        kept = index.keep[i]
+        s["kept"] += c if kept else 0
+        if index.license_ok[i]:
+            s["license_allowed"] += c
+            if not index.reserved[i]:
+                s["not_reserved"] += c
+        _add(s["by_reason"], index.reason[i], c)
+        for r in index.reasons[i]:
+            _add(s["by_reason_all"], r, c)
+        _add(s["by_class"], index.klass[i], c)
+        _add(s["by_spdx"], index.spdx[i], c)
+        _add(s["by_license_source"], index.source[i], c)
+        if kept:
+            _add(s["kept_by_class"], index.klass[i], c)
+            _add(s["kept_by_spdx"], index.spdx[i], c)
+        for src in index.sources[i]:
+            _add(s["by_source"], src, c)
+        for tok in index.tokens[i]:
+            _add(s["by_token"], tok, c)
     s["input_rows"] = shard["input_rows"] = n
-    s["kept"] = shard["kept"] = kept
-    s["rejected"] = shard["rejected"] = n - kept
-    s["license_allowed"] = pc.sum(t.column("_lf_license_ok")).as_py() or 0
-    s["not_reserved"] = pc.sum(pc.and_(t.column("_lf_license_ok"), pc.invert(t.column("_lf_reserved")))).as_py() or 0
-    s["by_reason"] = _counts(t.column("lf_reason"))
-    s["by_reason_all"] = _counts(pc.list_flatten(t.column("lf_reasons")))
-    s["by_class"] = _counts(t.column("lf_license_class"))
-    s["by_spdx"] = _counts(t.column("lf_license_spdx"))
-    s["by_license_source"] = _counts(t.column("lf_license_source"))
-    kept_t = t.filter(keep)
-    s["kept_by_class"] = _counts(kept_t.column("lf_license_class"))
-    s["kept_by_spdx"] = _counts(kept_t.column("lf_license_spdx"))
-    s["by_source"] = _counts(pc.list_flatten(t.column("_lf_sources")))
-    s["by_token"] = _counts(pc.list_flatten(t.column("_lf_tokens")))
-    unreachable = t.filter(pc.is_valid(t.column("_lf_unreachable")))
-    if unreachable.num_rows:
-        auth = unreachable.column("_lf_authority").to_pylist()
-        why = unreachable.column("_lf_unreachable").to_pylist()
-        for a, w in zip(auth, why):
-            entry = s["unreachable"].setdefault(a, {"rows": 0, "detail": w})
-            entry["rows"] += 1
+    shard["kept"] = s["kept"]
+    s["rejected"] = shard["rejected"] = n - s["kept"]
+    unreachable_entries = [i for i, u in enumerate(index.unreachable) if u is not None and counts[i]]
+    if unreachable_entries:
+        rows = np.nonzero(np.isin(index.inverse, unreachable_entries))[0]
+        auth = pc.take(batch.table.column("_lf_authority"), pa.array(rows)).to_pylist()
+        for a, entry in zip(auth, index.inverse[rows].tolist()):
+            cur = s["unreachable"].setdefault(a, {"rows": 0, "detail": index.unreachable[entry]})
+            cur["rows"] += 1
     s["shards"] = {batch.shard: shard}
     return s
 
@@ -112,22 +118,26 @@ def merge_stats(items: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _value_counts(arr) -> dict[str, int]:
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    vc = pc.value_counts(arr)
+    return {k: c for k, c in zip(vc.field(0).to_pylist(), vc.field(1).to_pylist()) if k is not None}
+
+
 def host_pairs(batch: ShardBatch) -> Iterator[tuple[tuple[str, str], tuple[int, int]]]:
     """((kind, name), (rows dropped, rows dropped by an opt-out)) for kind in host / domain."""
     t = batch.table
     if t is None or t.num_rows == 0:
         return
-    dropped = t.filter(pc.and_(pc.invert(t.column("_lf_keep")), pc.is_valid(t.column("_lf_host"))))
-    if dropped.num_rows == 0:
+    index = batch.extra["decisions"]
+    dropped = np.nonzero(~index.keep_mask())[0]
+    if not len(dropped):
         return
-    hosts = dropped.column("_lf_host").to_pylist()
-    reserved = dropped.column("_lf_reserved").to_pylist()
-    per_host: Counter = Counter()
-    per_host_opt: Counter = Counter()
-    for h, r in zip(hosts, reserved):
-        per_host[h] += 1
-        if r:
-            per_host_opt[h] += 1
+    hosts = pc.take(t.column("_lf_host"), pa.array(dropped))
+    reserved = np.asarray(index.reserved, dtype=bool)[index.inverse[dropped]]
+    per_host = Counter(_value_counts(hosts))
+    per_host_opt = Counter(_value_counts(hosts.filter(pa.array(reserved)))) if reserved.any() else Counter()
     per_domain: Counter = Counter()
     per_domain_opt: Counter = Counter()
     for h, c in per_host.items():

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .annotate import INTERNAL_PREFIX
+from .columns import ADDED_COLUMNS
 from .fileio import discard, join, open_for_write, publish, temp_name
 from .shards import ShardBatch
 
@@ -36,13 +38,22 @@ class OutputFile:
     rows: int
 
 
-def output_tables(table: pa.Table, write_rejected: bool) -> dict[str, pa.Table]:
-    keep = table.column("_lf_keep")
-    public = [c for c in table.column_names if not c.startswith(INTERNAL_PREFIX)]
-    kept = table.filter(keep).select([c for c in public if c != "lf_reasons"])
-    out = {"kept": kept}
+def output_tables(batch: ShardBatch, write_rejected: bool) -> dict[str, pa.Table]:
+    """The kept (and rejected) rows of a decided batch: input columns plus the ``lf_`` columns."""
+    table = batch.table
+    index = batch.extra["decisions"]
+    keep = index.keep_mask()
+    replaced = set(ADDED_COLUMNS) | {"lf_reasons"}  # re-filtering an output replaces its lf_ columns
+    inputs = [c for c in table.column_names if not c.startswith(INTERNAL_PREFIX) and c not in replaced]
+    out = {}
+    kinds = [("kept", np.nonzero(keep)[0], False)]
     if write_rejected:
-        out["rejected"] = table.filter(pc.invert(keep)).select(public)
+        kinds.append(("rejected", np.nonzero(~keep)[0], True))
+    for kind, rows, with_reasons in kinds:
+        part = table.select(inputs).take(pa.array(rows, pa.int64()))
+        for name, col in index.columns(rows, with_reasons).items():
+            part = part.append_column(name, col)
+        out[kind] = part
     return out
 
 
@@ -104,7 +115,7 @@ class ShardWriter:
                                "the runner split a shard across bundles")
         self._next_index[batch.shard] = expected + 1
         if batch.table is not None:
-            tables = output_tables(batch.table, self.write_rejected)
+            tables = output_tables(batch, self.write_rejected)
             tables["attribution"] = attribution_table(tables["kept"], self.url_col, self.caption_col,
                                                       batch.license_column, batch.shard)
             for kind, table in tables.items():
