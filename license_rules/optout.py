@@ -48,13 +48,16 @@ class OptOutList:
         hit = self.match_host(host)
         if hit:
             return hit
-        if url in self.exact:
-            return url
-        if self.prefixes:
-            norm = _lower_origin(url)
-            for prefix in self.prefixes:
-                if norm.startswith(prefix):
-                    return prefix + "*"
+        if not (self.exact or self.prefixes):
+            return None
+        norm = _normalised(url)
+        if norm is None:
+            return None
+        if norm in self.exact:
+            return norm
+        for prefix in self.prefixes:
+            if norm.startswith(prefix):
+                return prefix + "*"
         return None
 
     def merged(self, other: "OptOutList") -> "OptOutList":
@@ -68,12 +71,11 @@ class OptOutList:
         )
 
 
-def _lower_origin(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    host, slash, path = rest.partition("/")
-    return f"{scheme.lower()}://{host.lower()}{slash}{path}"
+def _normalised(url: str) -> str | None:
+    """``authority + path`` the way the pipeline keys URLs (lower-case scheme and host, punycode,
+    default port and userinfo dropped, fragment dropped), so entries and rows compare alike."""
+    parts, _ = split_url(url)
+    return parts.authority + parts.path if parts else None
 
 
 def parse_optout_list(text: str, name: str = "<opt-out list>") -> OptOutList:
@@ -84,16 +86,16 @@ def parse_optout_list(text: str, name: str = "<opt-out list>") -> OptOutList:
             continue
         out.entries += 1
         if "://" in entry:
-            if entry.endswith("*"):
-                out.prefixes.append(_lower_origin(entry[:-1]))
-                continue
-            parts, why = split_url(entry)
+            star = entry.endswith("*")
+            body = entry[:-1] if star else entry
+            parts, why = split_url(body)
             if parts is None:
                 raise OptOutListError(f"{name}:{lineno}: {why}: {entry!r}")
-            if entry.endswith("/"):
-                out.prefixes.append(_lower_origin(entry))
+            norm = parts.authority + parts.path  # "https://example.org*" -> every path of that authority
+            if star or entry.endswith("/"):
+                out.prefixes.append(norm)
             else:
-                out.exact.add(entry)
+                out.exact.add(norm)
             continue
         host = _normalise_host(entry.lstrip("*.").rstrip("/"))
         if host is None:

@@ -125,10 +125,11 @@ def _check(where: str, data: dict, schema: dict, dotted: str = "") -> None:
             _check(where, value, spec, full + ".")
             continue
         typ, allowed = spec
+        choices = f"; allowed values: {', '.join(allowed)}" if allowed else ""
         if isinstance(value, bool) and typ is not bool and bool not in (typ if isinstance(typ, tuple) else (typ,)):
-            raise PolicyError(f"{where}: {full!r} must be {_type_name(typ)}, got a boolean")
+            raise PolicyError(f"{where}: {full!r} must be {_type_name(typ)}, got a boolean{choices}")
         if not isinstance(value, typ):
-            raise PolicyError(f"{where}: {full!r} must be {_type_name(typ)}, got {type(value).__name__} {value!r}")
+            raise PolicyError(f"{where}: {full!r} must be {_type_name(typ)}, got {type(value).__name__} {value!r}{choices}")
         if isinstance(value, list):
             for item in value:
                 if not isinstance(item, str):
@@ -167,25 +168,37 @@ def parse_policy(text: str, where: str = "<policy>") -> Policy:
     _check(where, data, _SCHEMA)
     if "name" not in data:
         raise PolicyError(f"{where}: missing required key 'name'")
+    if not data["name"].strip():
+        raise PolicyError(f"{where}: 'name' must not be empty (it names the policy in every manifest)")
     merged = _merge(DEFAULTS, data)
     keep = merged["license"]["keep"]
     if "unknown" in keep:
         raise PolicyError(f"{where}: 'license.keep' may not contain 'unknown': an unknown license always drops (fail closed)")
-    from .tokens import load_ai_tokens
+    from .tokens import is_product_token, load_ai_tokens
 
     robots = merged["robots"]
     own = robots["own_token"].strip()
+    token_rule = "letters, digits, '_' and '-' only (an RFC 9309 product token)"
     if not own:
         raise PolicyError(f"{where}: 'robots.own_token' must not be empty")
+    if not is_product_token(own):
+        raise PolicyError(f"{where}: 'robots.own_token' = {own!r} is not a product token: {token_rule}")
+    for key in ("tokens", "extra_tokens"):
+        if isinstance(robots[key], list):
+            robots[key] = [tok.strip() for tok in robots[key]]
+            for tok in robots[key]:
+                if not tok:
+                    raise PolicyError(f"{where}: 'robots.{key}' has an empty token")
+                if tok != "*" and not is_product_token(tok):
+                    raise PolicyError(f"{where}: 'robots.{key}' has {tok!r}, not a product token: {token_rule}")
+    if merged["optout"]["require_registry"] and "registry" not in merged["optout"]["sources"]:
+        raise PolicyError(f"{where}: 'optout.require_registry' = true needs \"registry\" in 'optout.sources'")
     if robots["tokens"] == "default":
         tokens = list(load_ai_tokens(own))
     elif isinstance(robots["tokens"], list):
         tokens = list(robots["tokens"]) + [own, "*"]
     else:
         raise PolicyError(f"{where}: 'robots.tokens' must be \"default\" or a list of product tokens, got {robots['tokens']!r}")
-    for tok in robots["extra_tokens"]:
-        if not isinstance(tok, str) or not tok.strip():
-            raise PolicyError(f"{where}: 'robots.extra_tokens' has an empty or non-string token {tok!r}")
     tokens += robots["extra_tokens"]
     seen: dict[str, str] = {}
     for tok in tokens:

@@ -159,11 +159,11 @@ class AuthoritySignals:
             elif cu.verdict == "allow":
                 cu_allow.append(token)
         if cu_deny:
-            cu_v = SourceVerdict("content_usage", "deny", f"Content-Usage: {cu_raw}", tuple(cu_deny), **prov)
+            cu_v = SourceVerdict("content_usage", "deny", cu_raw, tuple(cu_deny), **prov)
         elif cu_allow:
-            cu_v = SourceVerdict("content_usage", "allow", f"Content-Usage: {cu_raw}", **prov)
+            cu_v = SourceVerdict("content_usage", "allow", cu_raw, **prov)
         else:
-            cu_v = SourceVerdict("content_usage", "unknown", "no Content-Usage statement applies" if not cu_raw else f"Content-Usage: {cu_raw} (no train-ai preference)", **prov)
+            cu_v = SourceVerdict("content_usage", "unknown", "no Content-Usage statement applies" if not cu_raw else f"{cu_raw} (no train-ai preference)", **prov)
         # Cloudflare Content-Signal lines.
         cs_deny, cs_raw, cs_allow = [], "", False
         for token in self.tokens:
@@ -178,11 +178,11 @@ class AuthoritySignals:
             elif verdict == "allow":
                 cs_allow = True
         if cs_deny:
-            cs_v = SourceVerdict("content_signal", "deny", f"Content-Signal: {cs_raw}", tuple(cs_deny), **prov)
+            cs_v = SourceVerdict("content_signal", "deny", cs_raw, tuple(cs_deny), **prov)
         elif cs_allow:
-            cs_v = SourceVerdict("content_signal", "allow", f"Content-Signal: {cs_raw}", **prov)
+            cs_v = SourceVerdict("content_signal", "allow", cs_raw, **prov)
         else:
-            cs_v = SourceVerdict("content_signal", "unknown", "no Content-Signal line applies" if not cs_raw else f"Content-Signal: {cs_raw} (no ai-train preference)", **prov)
+            cs_v = SourceVerdict("content_signal", "unknown", "no Content-Signal line applies" if not cs_raw else f"{cs_raw} (no ai-train preference)", **prov)
         return robots_v, cu_v, cs_v
 
     # -- ai.txt --------------------------------------------------------------------------------
@@ -220,15 +220,18 @@ class AuthoritySignals:
         if outcome not in ("ok", "invalid"):
             return _fetch_problem("tdmrep", rec)
         tdm = self._tdmrep
-        if tdm is None or not tdm.valid:
-            errors = "; ".join(tdm.errors) if tdm is not None else "unparseable"
-            return SourceVerdict("tdmrep", "unknown", f"invalid tdmrep.json ({errors}): protocol error, reservation unset", **prov)
+        if tdm is None:
+            return SourceVerdict("tdmrep", "unknown", "unparseable tdmrep.json: protocol error, reservation unset", **prov)
+        # A protocol error elsewhere in the file does not cancel a clear rule: the valid rules still apply
+        # (failing open on one bad rule would ignore a reservation the rightsholder did express).
+        problems = f" (file has protocol errors: {'; '.join(tdm.errors)})" if tdm.errors else ""
         rule = tdm.lookup(path)
         if rule is None:
-            return SourceVerdict("tdmrep", "unknown", "no tdmrep.json rule matches the path", **prov)
+            return SourceVerdict("tdmrep", "unknown", "no tdmrep.json rule matches the path" + problems, **prov)
         detail = f"rule #{rule.index} location {rule.location!r}: tdm-reservation={rule.reservation}"
         if rule.policy:
             detail += f", tdm-policy={rule.policy}"
+        detail += problems
         if rule.reservation == 1:
             return SourceVerdict("tdmrep", "deny", detail, **prov)
         if rule.reservation == 0:

@@ -50,9 +50,11 @@ def _normalise_host(host: str) -> str | None:
     except ValueError:
         pass
     if not host.isascii():
-        try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError:
+        try:  # IDNA 2008 with UTS 46 mapping, as browsers and requests (the idna package) encode it
+            import idna
+
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except (UnicodeError, idna.IDNAError):
             return None
     labels = host.split(".")
     if len(host) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
@@ -72,6 +74,9 @@ def split_url(url: str | None) -> tuple[UrlParts | None, str | None]:
         return None, f"URL longer than {MAX_URL_LENGTH} characters"
     if any(ch in text for ch in " \t\r\n"):
         return None, "URL contains white space"
+    head = text.split("://", 1)[-1].split("/", 1)[0]
+    if "\\" in head:  # browsers read a backslash as "/", urlsplit does not: the host would be ambiguous
+        return None, "backslash in the URL's authority"
     try:
         parsed = urlsplit(text)
     except ValueError as exc:
@@ -88,7 +93,8 @@ def split_url(url: str | None) -> tuple[UrlParts | None, str | None]:
         rest = ":" + port_text if _ else ""
     port: int | None = None
     if rest:
-        if not rest.startswith(":") or not rest[1:].isdigit() or not 0 < int(rest[1:]) < 65536:
+        digits = rest[1:]
+        if not rest.startswith(":") or not (digits.isascii() and digits.isdigit()) or not 0 < int(digits) < 65536:
             return None, f"bad port in {netloc!r}"
         port = int(rest[1:])
     host = _normalise_host(raw_host)
