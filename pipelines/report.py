@@ -37,12 +37,10 @@ _SOURCE_NAMES = {
     "tdmrep": "TDMRep (W3C)", "content_usage": "Content-Usage (IETF aipref)",
     "content_signal": "Content-Signal (Cloudflare)", "ai_txt": "ai.txt (Spawning)", "x_robots_tag": "X-Robots-Tag header",
 }
-_CLASS_COLOURS = {
-    "public-domain": "#009E73", "permissive": "#56B4E9", "share-alike": "#0072B2", "non-commercial": "#E69F00",
-    "no-derivatives": "#F0E442", "restricted": "#D55E00", "unknown": "#8C8C8C", "(none)": "#BDBDBD",
-}
+_CLASS_ORDER = ("public-domain", "permissive", "share-alike", "non-commercial", "no-derivatives", "restricted")
 _FUNNEL_COLOUR = "#0072B2"
 _MUTED = "#D9DEE5"
+_NOT_KEPT = "#A9B4C2"
 _TOP_VISIBLE = 15
 
 _CSS = """
@@ -77,14 +75,15 @@ p.note{margin:8px 0 0;color:var(--muted);font-size:13px}
 .card.bad .v{color:var(--bad)}
 .story{margin:0 0 12px;font-size:15px}
 table{border-collapse:collapse;width:100%;font-size:14px;margin:6px 0 4px}
-th,td{text-align:left;padding:6px 10px;border-bottom:1px solid var(--line);vertical-align:top}
+th,td{text-align:left;padding:6px 10px;border-bottom:1px solid var(--line);vertical-align:baseline}
 th{font-size:12px;text-transform:uppercase;letter-spacing:.5px;color:var(--muted);font-weight:600;background:#f8f9fb}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.doc{color:var(--muted);font-size:13px}
 tr.total td{font-weight:650;border-top:2px solid var(--line)}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:12.5px}
 .hash{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:12px;word-break:break-all}
-.wrapcell{word-break:break-word}
+.wrapcell{overflow-wrap:anywhere}
+td.name{min-width:15em;overflow-wrap:anywhere}
 .chip{display:inline-block;border:1px solid var(--line);border-radius:10px;padding:0 8px;margin:2px 4px 2px 0;font-size:12.5px;background:#f8f9fb}
 .chip.on{background:#e6f4ec;border-color:#9fd3b6}
 .grid2{display:grid;grid-template-columns:1fr 1fr;gap:8px 28px}
@@ -190,7 +189,8 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Itera
     for row in rows:
         body.append("<tr>" + "".join(f"<td{cls(i)}>{_e(c)}</td>" for i, c in enumerate(row)) + "</tr>")
     if total is not None:
-        body.append('<tr class="total">' + "".join(f"<td{cls(i)}>{_e(c)}</td>" for i, c in enumerate(total)) + "</tr>")
+        body.append('<tr class="total">' + "".join(f'<td{cls(i) if i in numeric else ""}>{_e(c)}</td>'
+                                                   for i, c in enumerate(total)) + "</tr>")
     if not body:
         return '<p class="empty">None.</p>'
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -260,7 +260,7 @@ def _stacked_strip(title: str, parts: Sequence[tuple[str, int, str]], total: int
                    f'<rect x="{x:.1f}" y="6" width="{max(w, 2):.1f}" height="34" fill="{_e(colour)}"/>')
         text = f"{_pct(value, total)}"
         if w > 7.5 * len(text) + 12:
-            out.append(f'<text x="{x + w / 2:.1f}" y="28" text-anchor="middle" font-weight="600" fill="#ffffff">'
+            out.append(f'<text x="{x + w / 2:.1f}" y="28" text-anchor="middle" font-weight="600">'
                        f'{_e(text)}</text>')
         out.append("</g>")
         x += w
@@ -339,7 +339,8 @@ def _overview(summary: dict, manifest: dict) -> str:
     return (banner + cards_html + f'<p class="story">{" ".join(story)}</p>' + strip + legend)
 
 
-_STEP_GROUPS = {1: ("row",), 2: ("row", "license"), 3: ("reserved",), 4: ("evidence",)}
+# Which primary reasons explain the rows lost on the way into each funnel stage.
+_STEP_GROUPS = {"license allowed": ("row", "license"), "not reserved": ("reserved",), "kept": ("evidence",)}
 
 
 def _funnel(summary: dict) -> str:
@@ -359,7 +360,7 @@ def _funnel(summary: dict) -> str:
         if stage == "readable":
             why = "rows in unreadable shards or row groups"
         else:
-            groups = {"license allowed": ("row", "license"), "not reserved": ("reserved",), "kept": ("evidence",)}.get(stage, ())
+            groups = _STEP_GROUPS.get(stage, ())
             named = [(r, _int(c)) for r, c in by_reason.items() if _GROUP_OF.get(r) in groups and _int(c)]
             why = ", ".join(f"{r} {c:,}" for r, c in named) or "–"
         steps.append((f"{funnel[i - 1].get('stage')} → {stage}", f"{lost:,}", _pct(lost, before), why))
@@ -427,10 +428,9 @@ def _licenses(summary: dict) -> str:
     rows = []
     for klass, count in by_class.items():
         k = _int(kept_class.get(klass))
-        rows.append((klass, [(k, green), (_int(count) - k, _CLASS_COLOURS.get(klass, "#8C8C8C"))],
-                     f"{_int(count):,} rows, {k:,} kept"))
+        rows.append((klass, [(k, green), (_int(count) - k, _NOT_KEPT)], f"{_int(count):,} rows, {k:,} kept ({_pct(k, _int(count))})"))
     chart = _bars("Rows per license class (green: kept)", rows)
-    legend = _legend([("kept", green), ("not kept (colour = class)", "#56B4E9")])
+    legend = _legend([("kept", green), ("not kept", _NOT_KEPT)])
     class_table = _table(
         ["license class", "rows", "of input", "kept", "of class kept"],
         [(c, f"{_int(n):,}", _pct(_int(n), total), f"{_int(kept_class.get(c)):,}", _pct(_int(kept_class.get(c)), _int(n)))
@@ -476,7 +476,7 @@ def _hosts(summary: dict) -> str:
         return _table([first, "rows dropped", "rows opted out", "opted out %"],
                       [(h.get("name", ""), f"{_int(h.get('dropped')):,}", f"{_int(h.get('opted_out')):,}",
                         _pct(_int(h.get("opted_out")), _int(h.get("dropped")))) for h in items],
-                      numeric=(1, 2, 3), classes={0: "mono wrapcell"})
+                      numeric=(1, 2, 3), classes={0: "mono name"})
 
     by_opt = [h for h in summary.get("top_hosts_by_optout") or []]
     red = REASON_GROUPS["reserved"][1]
@@ -487,10 +487,10 @@ def _hosts(summary: dict) -> str:
     out = ['<div class="legend">' + f"<span>{_swatch(red)}opted out</span><span>{_swatch(_MUTED)}dropped for other reasons</span></div>",
            _bars("Top hosts by opted-out rows", chart_rows, label_chars=40) if chart_rows
            else '<p class="empty">No host opted out.</p>']
-    out.append('<div class="grid2"><div><h3>Top hosts by opt-out</h3>' + _split_top(by_opt, host_table) + "</div>")
+    out.append("<h3>Top hosts by opt-out</h3>" + _split_top(by_opt, host_table))
     domains = summary.get("top_domains_by_optout") or []
-    out.append("<div><h3>Top registered domains by opt-out</h3>" + _split_top(domains, lambda x: host_table(x, "registered domain"))
-               + "</div></div>")
+    out.append("<h3>Top registered domains by opt-out</h3>"
+               + _split_top(domains, lambda x: host_table(x, "registered domain")))
     drops = summary.get("top_hosts_by_drops") or []
     out.append("<h3>Top hosts by dropped rows (any reason)</h3>" + _split_top(drops, host_table))
     return "".join(out)
@@ -504,7 +504,7 @@ def _unreachable(summary: dict) -> str:
     def render(rows):
         return _table(["authority", "rows affected", "what failed"],
                       [(u.get("authority", ""), f"{_int(u.get('rows')):,}", u.get("detail", "")) for u in rows],
-                      numeric=(1,), classes={0: "mono wrapcell", 2: "mono wrapcell"})
+                      numeric=(1,), classes={0: "mono name", 2: "mono wrapcell"})
 
     total = sum(_int(u.get("rows")) for u in items)
     return (f'<p class="story">{len(items):,} authorities could not be checked; {total:,} rows depend on them.</p>'
@@ -522,7 +522,7 @@ def _provenance(summary: dict, manifest: dict) -> str:
     out = []
     policy = manifest.get("policy") or {}
     keep = set(policy.get("keep_classes") or ())
-    classes = [c for c in _CLASS_COLOURS if c not in ("unknown", "(none)")]
+    classes = list(_CLASS_ORDER)
     class_chips = _Html("".join(f'<span class="chip{" on" if c in keep else ""}">{_e(c)}{" ✓" if c in keep else ""}</span>'
                                 for c in classes + sorted(keep - set(classes))))
     used = set(policy.get("sources") or ())
@@ -579,7 +579,7 @@ def _provenance(summary: dict, manifest: dict) -> str:
     run_pairs += [(k.replace("_", " "), v) for k, v in opts.items()]
     cols = manifest.get("columns")
     if cols:
-        run_pairs.append(("columns", _Html(", ".join(f"{_e(k)}: {_val(v)}" for k, v in cols.items()))))
+        run_pairs.append(("column mapping", _Html(", ".join(f"{_e(k)}: {_val(v)}" for k, v in cols.items()))))
     out.append(_kv(run_pairs))
     outputs = manifest.get("outputs") or []
     if outputs:

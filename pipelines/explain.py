@@ -1,0 +1,276 @@
+"""``license-filter explain URL``: the decision for one image URL, with every signal behind it.
+
+The answer comes from the pipeline's own code, so it cannot differ from what a run decides for the
+same row: the URL is annotated by ``transforms.annotate.annotate_table`` (the URL checks and the
+authority/host/path split via ``license_rules.urls.split_url``) and decided by
+``transforms.decide.BatchDecider.decide_table`` (license parsing, the cheap-first candidate rule, the
+``Link: rel="license"`` override, ``license_rules.decision.decide``) on a one-row table. Every
+source's verdict is then listed from ``BatchDecider.url_verdicts``, with its raw detail, the URL it
+came from, the HTTP status, the body's sha256 and when it was fetched.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from license_rules.policy import PolicyError, load_policy
+from license_rules.reasons import REASON_DOCS, Reason
+
+from .cli import EXIT_OK, UserError
+
+__all__ = ["explain", "explain_url", "make_decider", "find_row"]
+
+_URL, _LICENSE = "URL", "LICENSE"
+_SOURCE_ORDER = ("optout_list", "registry", "robots", "content_usage", "content_signal", "ai_txt", "tdmrep",
+                 "x_robots_tag")
+
+
+def find_row(url: str, pattern: str, columns: str) -> dict[str, Any]:
+    """The first row of the shards matching ``pattern`` whose URL column equals ``url``.
+
+    Returns ``{"shard", "row", "license", "license_column", "matches", "other_licenses"}``; raises
+    :class:`UserError` when nothing matches or the shards cannot be read.
+    """
+    from transforms.columns import ColumnError, column_map
+    from transforms.shards import InputError, expand_inputs, open_input
+
+    try:
+        cmap = column_map(columns)
+    except ColumnError as exc:
+        raise UserError(f"--columns: {exc}") from None
+    try:
+        files = expand_inputs([pattern])
+    except InputError as exc:
+        raise UserError(str(exc).replace("--input", "--row-of", 1)) from None
+    found: dict[str, Any] | None = None
+    matches = 0
+    licenses: list[str | None] = []
+    for path in files:
+        try:
+            with open_input(path) as handle:
+                pf = pq.ParquetFile(handle)
+                names = pf.schema_arrow.names
+                if cmap.url not in names:
+                    raise UserError(f"--row-of {path}: no URL column {cmap.url!r} (use --columns)")
+                lic_col = cmap.license_column(names)
+                wanted = [cmap.url] + ([lic_col] if lic_col else [])
+                table = pf.read(columns=wanted)
+        except UserError:
+            raise
+        except (OSError, pa.ArrowException) as exc:
+            raise UserError(f"--row-of {path}: not a readable parquet file: {exc}") from None
+        urls = table.column(cmap.url)
+        if pa.types.is_dictionary(urls.type):
+            urls = urls.cast(urls.type.value_type)
+        hits = pc.indices_nonzero(pc.fill_null(pc.equal(urls, pa.scalar(url, urls.type)), False)).to_pylist()
+        for index in hits:
+            lic = table.column(lic_col)[index].as_py() if lic_col else None
+            matches += 1
+            licenses.append(lic)
+            if found is None:
+                found = {"shard": path, "row": index, "license": lic, "license_column": lic_col}
+    if found is None:
+        raise UserError(f"{url!r} is not a row of --row-of {pattern} ({len(files)} shard(s) searched, "
+                        f"URL column {cmap.url!r})")
+    found["matches"] = matches
+    found["other_licenses"] = sorted({lic for lic in licenses if lic != found["license"]}, key=lambda v: (v is None, v or ""))
+    return found
+
+
+def make_decider(policy, signals_table: pa.Table | None, optout):
+    """The pipeline's decider for ``policy``, a snapshot table and a merged opt-out list (reusable)."""
+    from transforms.decide import BatchDecider, SignalsIndex
+
+    return BatchDecider(policy, SignalsIndex(signals_table), optout)
+
+
+def explain_url(url: str | None, decider, license_value: str | None,
+                license_column: str | None = _LICENSE) -> dict[str, Any]:
+    """The decision for one row (``url``, ``license_value``) as a JSON-ready document.
+
+    ``decider`` comes from :func:`make_decider`; ``license_column=None`` means the row's data has no
+    license column at all (as with ``--columns laion-joined``).
+    """
+    from transforms.annotate import annotate_table
+
+    policy = decider.policy
+    columns = {_URL: pa.array([url], pa.string())}
+    if license_column is not None:
+        columns[_LICENSE] = pa.array([license_value], pa.string())
+    table = annotate_table(pa.table(columns), _URL, _LICENSE if license_column is not None else None)
+    decided, index = decider.decide_table(table, _LICENSE if license_column is not None else None, _URL)
+    facts = decided.select(["_lf_url_error", "_lf_authority", "_lf_host", "_lf_path", "_lf_keep"]).to_pylist()[0]
+    row = {name: col[0].as_py() for name, col in index.columns(np.array([0]), with_reasons=True).items()}
+    url_error = facts["_lf_url_error"]
+    authority, host, path = facts["_lf_authority"], facts["_lf_host"], facts["_lf_path"]
+    raw_license = license_value if license_column is not None else None
+    evidence = json.loads(row["lf_evidence"])
+    # the pipeline consulted the sources for this row iff their verdicts are in its evidence
+    consulted = any(e.get("source") not in ("license", "url") for e in evidence)
+    sources: list[dict[str, Any]] = []
+    link_licenses: tuple[str, ...] = ()
+    if url_error is None:
+        verdicts, link_licenses = decider.url_verdicts(url, authority, host, path)
+        order = {name: i for i, name in enumerate(_SOURCE_ORDER)}
+        for name, verdict in sorted(verdicts.items(), key=lambda kv: order.get(kv[0], len(order))):
+            doc = verdict.as_dict()
+            doc["used_by_policy"] = policy.uses(name)
+            doc["reserves"] = verdict.verdict == "deny" and policy.uses(name)
+            sources.append(doc)
+    lic_ev = next((e for e in evidence if e.get("source") == "license"), {})
+    reason = row["lf_reason"]
+    try:
+        reason_doc = REASON_DOCS[Reason(reason)]
+    except ValueError:
+        reason_doc = ""
+    return {
+        "url": url,
+        "keep": bool(facts["_lf_keep"]),
+        "reason": reason,
+        "reason_doc": reason_doc,
+        "reasons": list(row["lf_reasons"]),
+        "url_error": url_error,
+        "authority": authority,
+        "host": host,
+        "path": path,
+        "policy": policy.policy_id,
+        "license": {
+            "row_value": raw_license,
+            "raw": lic_ev.get("raw"),
+            "carrier": row["lf_license_source"],
+            "spdx": row["lf_license_spdx"],
+            "license_class": row["lf_license_class"],
+            "url": row["lf_license_url"],
+            "inferred": lic_ev.get("inferred", []),
+            "note": lic_ev.get("note"),
+            "allowed": bool(index.license_ok[0]),
+            "link_rel_license": list(link_licenses),
+        },
+        "sources_consulted": consulted,
+        "sources": sources,
+        "reserved_by": list(index.sources[0]),
+        "tokens": list(index.tokens[0]),
+        "evidence": evidence,
+    }
+
+
+# --- text output -------------------------------------------------------------------------------------
+_MARK = {"deny": "RESERVES", "allow": "allows", "unknown": "no signal", "unreachable": "UNREACHABLE",
+         "missing": "MISSING", "not_checked": "not checked"}
+
+
+def _text(doc: dict[str, Any], info: dict[str, Any]) -> str:
+    lines = [f"URL        {doc['url']}"]
+    if doc["url_error"]:
+        lines.append(f"           invalid: {doc['url_error']}")
+    else:
+        lines.append(f"authority  {doc['authority']}   path {doc['path']}")
+    verdict = "KEEP" if doc["keep"] else "DROP"
+    lines.append(f"decision   {verdict}  {doc['reason']}")
+    if doc["reason_doc"]:
+        lines.append(f"           {doc['reason_doc']}")
+    lines.append(f"reasons    {', '.join(doc['reasons'])}")
+    lines.append(f"policy     {doc['policy']}")
+    lines.append(f"snapshot   {info['signals']}")
+    if info["optout_lists"]:
+        lines.append("opt-out    " + ", ".join(f"{o['path']} (sha256 {o['sha256'][:12]}…)" for o in info["optout_lists"]))
+    lic = doc["license"]
+    lines.append("")
+    lines.append(f"license    from {info['license_from']}")
+    lines.append(f"  value    {lic['row_value']!r}" if lic["row_value"] is not None else "  value    (none)")
+    if lic["raw"] != lic["row_value"]:
+        lines.append(f"  used     {lic['raw']!r} (from the {lic['carrier']}, which beats the row's value)")
+    if lic["spdx"]:
+        lines.append(f"  parsed   {lic['spdx']}  class {lic['license_class']}  {lic['url']}")
+    else:
+        lines.append("  parsed   no license recognised")
+    lines.append(f"  carrier  {lic['carrier'] or 'none'}")
+    for note in lic["inferred"]:
+        lines.append(f"  inferred {note}")
+    if lic["link_rel_license"]:
+        lines.append(f"  Link rel=license on the image: {', '.join(lic['link_rel_license'])}")
+    if lic["note"] and lic["raw"] is not None:
+        lines.append(f"  note     {lic['note']}")
+    lines.append(f"  policy   {'allowed' if lic['allowed'] else 'not allowed'}")
+    lines.append("")
+    if doc["url_error"]:
+        lines.append("sources    none checked: the URL is invalid")
+        return "\n".join(lines)
+    head = "sources" if doc["sources_consulted"] else (
+        "sources    (not consulted for this decision: the license already fails, and the pipeline checks "
+        "cheap signals first; shown for information)")
+    lines.append(head)
+    width = max((len(s["source"]) for s in doc["sources"]), default=8)
+    for s in doc["sources"]:
+        mark = _MARK.get(s["verdict"], s["verdict"])
+        unused = "" if s["used_by_policy"] else "  (not used by this policy)"
+        lines.append(f"  {s['source']:<{width}}  {mark:<11} {s.get('detail', '')}{unused}")
+        if s.get("tokens"):
+            lines.append(f"  {'':<{width}}  {'':<11} tokens: {', '.join(s['tokens'])}")
+        where = []
+        if s.get("url"):
+            where.append(s["url"])
+        if s.get("status") is not None:
+            where.append(f"HTTP {s['status']}")
+        if s.get("fetched_at"):
+            where.append(f"fetched {s['fetched_at']}")
+        if s.get("sha256"):
+            where.append(f"sha256 {s['sha256']}")
+        if where:
+            lines.append(f"  {'':<{width}}  {'':<11} {'  '.join(where)}")
+    return "\n".join(lines)
+
+
+def explain(args) -> int:
+    """Run ``license-filter explain``; prints the decision and returns the exit code."""
+    from transforms.snapshot import SnapshotError, read_snapshot
+
+    from .commands import load_optout_lists
+
+    if not args.url:
+        raise UserError("explain needs an image URL: license-filter explain URL --signals DIR")
+    if not args.signals:
+        raise UserError("explain needs --signals DIR (the signals snapshot the run used)")
+    if args.license is not None and args.row_of:
+        raise UserError("give either --license or --row-of, not both")
+    try:
+        policy = load_policy(args.policy)
+    except PolicyError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        signals_table = read_snapshot(args.signals)
+    except SnapshotError as exc:
+        raise UserError(f"--signals {args.signals}: {str(exc).splitlines()[0]}") from None
+    optout, optout_info = load_optout_lists(args.optout_list)
+    license_column: str | None = _LICENSE
+    row: dict[str, Any] | None = None
+    if args.row_of:
+        row = find_row(args.url, args.row_of, args.columns)
+        license_value = row["license"]
+        license_column = _LICENSE if row["license_column"] else None
+        license_from = f"{row['license_column'] or 'no license column'} of {row['shard']} row {row['row']}"
+        if row["matches"] > 1:
+            license_from += f" (first of {row['matches']} rows with this URL"
+            if row["other_licenses"]:
+                license_from += "; others carry " + ", ".join(repr(v) for v in row["other_licenses"]) + ": use --license"
+            license_from += ")"
+    elif args.license is not None:
+        license_value = args.license
+        license_from = "--license"
+    else:
+        license_value = None
+        license_from = "nowhere: no --license and no --row-of, so the license is taken as missing"
+    doc = explain_url(args.url, make_decider(policy, signals_table, optout), license_value, license_column)
+    info = {"signals": args.signals, "optout_lists": optout_info, "license_from": license_from}
+    if args.json:
+        doc = dict(doc, signals=args.signals, optout_lists=optout_info, license_from=license_from, row=row)
+        sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+    else:
+        sys.stdout.write(_text(doc, info) + "\n")
+    return EXIT_OK
