@@ -251,6 +251,7 @@ class PathPattern:
         return path.lower() if self._ci else path
 
 
+@functools.lru_cache(maxsize=65536)
 def compile_pattern(pattern: str, case_insensitive: bool = False) -> PathPattern:
     return PathPattern(pattern, case_insensitive)
 
@@ -449,6 +450,7 @@ class RobotsTxt:
         self._groups = tuple(groups)
         self._ci = case_insensitive
         self._cache: dict[str, _Resolved | None] = {}
+        self._shared: dict[tuple, _Resolved] = {}
         self._by_token: dict[str, list[RobotsGroup]] = {}
         for g in self._groups:
             for tok in dict.fromkeys(t for t in g.tokens if t):
@@ -477,7 +479,11 @@ class RobotsTxt:
             else:
                 names = [ua.strip() for g in groups for ua, t in zip(g.user_agents, g.tokens) if t == token]
                 label = ", ".join(dict.fromkeys(names))
-            resolved = _Resolved(label, groups, self._ci)
+            # tokens that fall back to the same groups share one compiled view (24 tokens, often one "*")
+            key = (label, tuple(id(g) for g in groups))
+            resolved = self._shared.get(key)
+            if resolved is None:
+                resolved = self._shared[key] = _Resolved(label, groups, self._ci)
         self._cache[product_token] = resolved
         return resolved
 

@@ -22,12 +22,9 @@ from pathlib import Path
 
 __all__ = ["main", "UserError"]
 
-EXIT_OK, EXIT_USAGE, EXIT_ROW_ERRORS = 0, 2, 3
+from .errors import EXIT_OK, EXIT_ROW_ERRORS, EXIT_USAGE, UserError  # noqa: F401 - re-exported
+
 VERSION = "0.1.0"
-
-
-class UserError(Exception):
-    """A mistake the user can fix; printed as one line."""
 
 
 def sample_dir() -> Path:
@@ -182,4 +179,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    from pipelines.cli import main as _main  # the package's copy, so its imports share one module
+
+    sys.exit(_main())

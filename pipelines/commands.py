@@ -84,13 +84,20 @@ def _snapshot_info(signals_dir: str | None) -> dict | None:
     from transforms.snapshot import SnapshotError, read_snapshot
 
     try:
-        read_snapshot(signals_dir)
+        read_snapshot(signals_dir)  # validates every file before the pipeline starts
     except SnapshotError as exc:
         raise UserError(f"--signals {signals_dir}: {exc}") from None
     manifest = Path(signals_dir) / "snapshot.json"
     info = {"dir": signals_dir}
     if manifest.exists():
         info.update(json.loads(manifest.read_text("utf-8")))
+    table = read_snapshot(signals_dir)
+    if table.num_rows:
+        import pyarrow.compute as pc
+
+        low, high = pc.min_max(table.column("fetched_at")).values()
+        info["fetched_at_min"] = low.as_py().isoformat().replace("+00:00", "Z")
+        info["fetched_at_max"] = high.as_py().isoformat().replace("+00:00", "Z")
     files = []
     import hashlib
 
