@@ -107,6 +107,13 @@ def _snapshot_info(signals_dir: str | None) -> dict | None:
     return info
 
 
+def _absolute(path: str | None) -> str | None:
+    """Local paths made absolute at launch: remote workers run in another working directory."""
+    if path is None or "://" in path:
+        return path
+    return os.path.abspath(path)
+
+
 def _filter(args, extra, files, signals_dir, policy) -> int:
     from transforms.filtering import FilterConfig
 
@@ -115,6 +122,8 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
 
     optout, optout_info = load_optout_lists(args.optout_list)
     _check_writable(args.output, "--output")
+    args.output, signals_dir = _absolute(args.output), _absolute(signals_dir)
+    files = [_absolute(f) for f in files]
     options = _beam_options(extra)
     cmap = _columns(args)
     snapshot = _snapshot_info(signals_dir)
@@ -147,8 +156,9 @@ def cmd_crawl(args, extra) -> int:
     policy = _policy(args.policy)
     files = _inputs(args.input)
     _check_writable(args.signals_out, "--signals-out")
+    args.signals_out = _absolute(args.signals_out)
     options = _beam_options(extra)
-    summary = run_crawl(args, files, policy, _columns(args), options)
+    summary = run_crawl(args, [_absolute(f) for f in files], policy, _columns(args), options)
     print(summary, file=sys.stderr)
     return EXIT_OK
 
@@ -174,7 +184,8 @@ def cmd_run(args, extra) -> int:
 
         args.signals_out = args.signals_out or os.path.join(args.output, "signals")
         _check_writable(args.signals_out, "--signals-out")
-        crawl_summary = run_crawl(args, files, policy, _columns(args), _beam_options(extra))
+        args.signals_out = _absolute(args.signals_out)
+        crawl_summary = run_crawl(args, [_absolute(f) for f in files], policy, _columns(args), _beam_options(extra))
         if not args.quiet:
             print(crawl_summary)
         signals = args.signals_out
