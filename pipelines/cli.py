@@ -108,12 +108,19 @@ def _add_crawl_args(p: argparse.ArgumentParser) -> None:
                    help="allow fetching private/loopback addresses (tests and fixture webs only)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one ``license-filter: error:`` line (exit 2), not a usage block."""
+
+    def error(self, message):
+        raise UserError(f"{self.prog}: {message} (see --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="license-filter", description=__doc__.split("\n\n")[0],
+    parser = _Parser(prog="license-filter", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"license-filter {VERSION}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress and Beam's own messages")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", allow_abbrev=False, help="crawl then filter (no arguments: the offline sample job)")
     _add_input_args(run, required=False)
@@ -160,9 +167,9 @@ def _setup_logging(verbose: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    _setup_logging(args.verbose)
     try:
+        args, extra = parser.parse_known_args(argv)
+        _setup_logging(args.verbose)
         from . import commands
 
         if args.command in ("report", "explain") and extra:

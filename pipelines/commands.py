@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -84,27 +85,50 @@ def _snapshot_info(signals_dir: str | None) -> dict | None:
     from transforms.snapshot import SnapshotError, read_snapshot
 
     try:
-        read_snapshot(signals_dir)  # validates every file before the pipeline starts
+        table = read_snapshot(signals_dir)  # validates every file before the pipeline starts
     except SnapshotError as exc:
         raise UserError(f"--signals {signals_dir}: {exc}") from None
-    manifest = Path(signals_dir) / "snapshot.json"
+    from transforms.fileio import exists, join, list_files, read_bytes
+
+    manifest = join(signals_dir, "snapshot.json")
     info = {"dir": signals_dir}
-    if manifest.exists():
-        info.update(json.loads(manifest.read_text("utf-8")))
-    table = read_snapshot(signals_dir)
+    if exists(manifest):
+        info.update(json.loads(read_bytes(manifest).decode("utf-8")))
     if table.num_rows:
         import pyarrow.compute as pc
 
         low, high = pc.min_max(table.column("fetched_at")).values()
         info["fetched_at_min"] = low.as_py().isoformat().replace("+00:00", "Z")
         info["fetched_at_max"] = high.as_py().isoformat().replace("+00:00", "Z")
-    files = []
     import hashlib
 
-    for f in sorted(Path(signals_dir).glob("signals-*.parquet")):
-        files.append({"file": f.name, "sha256": hashlib.sha256(f.read_bytes()).hexdigest()})
-    info["files"] = files
+    info["files"] = [{"file": path.rsplit("/", 1)[-1], "sha256": hashlib.sha256(read_bytes(path)).hexdigest()}
+                     for path in list_files(join(signals_dir, "signals-*.parquet"))]
     return info
+
+
+_SECRET = re.compile(r"(secret|token|password|passwd|key|credential)", re.IGNORECASE)
+
+
+def redact_flags(flags: list[str]) -> list[str]:
+    """Beam flags as recorded in the manifest and report: values of secret-looking options blanked."""
+    out, hide_next = [], False
+    for flag in flags:
+        if hide_next and not flag.startswith("--"):
+            out.append("<redacted>")
+            hide_next = False
+            continue
+        hide_next = False
+        name, eq, _ = flag.partition("=")
+        if flag.startswith("--") and _SECRET.search(name):
+            if eq:
+                out.append(f"{name}=<redacted>")
+            else:
+                out.append(flag)
+                hide_next = True
+            continue
+        out.append(flag)
+    return out
 
 
 def _absolute(path: str | None) -> str | None:
@@ -133,7 +157,7 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
         "version": VERSION,
         "options": {"command": args.command, "input": args.input, "output": args.output, "signals": signals_dir,
                     "optout_lists": args.optout_list, "write_rejected": args.write_rejected,
-                    "full_audit": args.full_audit, "columns": args.columns, "beam": extra,
+                    "full_audit": args.full_audit, "columns": args.columns, "beam": redact_flags(extra),
                     "runner": options.get_all_options()["runner"]},
         "policy": policy.as_dict(),
         "signals": snapshot,
@@ -141,7 +165,21 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
         "columns": cmap.as_dict(),
     }
     run_filter(files, config, context, options)
+    _remove_stale_outputs(args.output)
     return after_filter(args.output, quiet=args.quiet, report=not args.no_report)
+
+
+def _remove_stale_outputs(output: str) -> None:
+    """Delete shards an earlier run left in OUT/kept|rejected|attribution that this run's manifest does
+    not list: whoever reads OUT/kept/ must get exactly the rows the audit accounts for."""
+    from transforms.fileio import discard, join, list_files, read_bytes
+
+    manifest = json.loads(read_bytes(join(output, "manifest.json")).decode("utf-8"))
+    listed = {entry["path"] for out in manifest["outputs"] for key, entry in out.items() if key != "input"}
+    for kind in ("kept", "rejected", "attribution"):
+        for path in list_files(join(output, kind, "*.parquet")):
+            if path not in listed and os.path.abspath(path) not in listed:
+                discard(path)
 
 
 def cmd_filter(args, extra) -> int:

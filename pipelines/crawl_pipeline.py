@@ -5,13 +5,12 @@ import datetime as dt
 import json
 import logging
 import os
-from pathlib import Path
 
 import apache_beam as beam
 
 from transforms.crawl import (CheckHeaders, CrawlAuthorities, CrawlConfig, QueryRegistry, SelectCandidates,
                               WriteSnapshotParts, write_part)
-from transforms.fileio import write_bytes_atomic
+from transforms.fileio import discard, join, list_files, makedirs, read_bytes, write_bytes_atomic
 from transforms.filtering import AnnotateRows, ReadShards
 from transforms.shards import shard_names
 
@@ -62,7 +61,7 @@ def _reusable(args, policy) -> tuple[frozenset, list[dict]]:
     from transforms.snapshot import SnapshotError, fresh_authorities, read_snapshot
 
     source = args.reuse or args.signals_out
-    if not source or not Path(source).is_dir() or not list(Path(source).glob("signals-*.parquet")):
+    if not source or not list_files(join(source, "signals-*.parquet")):
         return frozenset(), []
     try:
         table = read_snapshot(source)
@@ -98,8 +97,8 @@ def run_crawl(args, files, policy, cmap, options) -> str:
         log.warning("crawling with the default User-Agent; set --user-agent to your product token and contact URL")
     skip, reused = _reusable(args, policy)
     out = args.signals_out
-    os.makedirs(out, exist_ok=True)
-    before = {f.name for f in Path(out).glob("signals-*.parquet")}
+    makedirs(out)
+    before = {p.rsplit("/", 1)[-1] for p in list_files(join(out, "signals-*.parquet"))}
     config = CrawlConfig(signals_out=out, policy=policy, fetch=fetch, full_audit=args.full_audit,
                          check_headers=args.check_headers,
                          registry_endpoint=args.registry_endpoint if args.registry else None,
@@ -115,15 +114,14 @@ def run_crawl(args, files, policy, cmap, options) -> str:
     with line, beam.Pipeline(options=options) as p:
         parts = build_crawl(p, files, cmap, config)
         parts | "Listing" >> beam.combiners.ToList() | "Keep" >> beam.Map(_save_listing, out)
-    listing = json.loads(Path(out, ".parts.json").read_text("utf-8"))
-    os.remove(Path(out, ".parts.json"))
+    listing = json.loads(read_bytes(join(out, ".parts.json")).decode("utf-8"))
+    discard(join(out, ".parts.json"))
     if reused:
         listing.append(dict(write_part(reused, out), reused=True))
     listing = _compact(out, listing)
     current = {entry["file"] for entry in listing}
     for stale in before - current:  # superseded by this run (fresh ones were copied into a reused part)
-        if Path(out, stale).exists():
-            os.remove(Path(out, stale))
+        discard(join(out, stale))
     counts: dict[str, dict[str, int]] = {}
     for entry in listing:
         for kind, outcomes in entry["counts"].items():
@@ -141,9 +139,11 @@ def run_crawl(args, files, policy, cmap, options) -> str:
         "max_age_seconds": args.max_age.total_seconds(), "reused_authorities": len(skip),
         "files": sorted(listing, key=lambda e: e["file"]), "counts": counts,
     }
-    write_bytes_atomic(os.path.join(out, "snapshot.json"), (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
-    robots = counts.get("robots", {})
-    return (f"crawl: {sum(robots.values())} authorities fetched ({len(skip)} reused from a fresh snapshot), "
+    write_bytes_atomic(join(out, "snapshot.json"), (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
+    fetched = sum(sum(e["counts"].get("robots", {}).values()) for e in listing if not e.get("reused"))
+    if reused and len(listing) == 1:  # compacted into one part: the reused records are in it too
+        fetched = sum(counts.get("robots", {}).values()) - len(skip)
+    return (f"crawl: {fetched} authorities fetched, {len(skip)} reused from a fresh snapshot; "
             f"outcomes {json.dumps(counts, sort_keys=True)}; snapshot in {out}")
 
 
@@ -160,11 +160,11 @@ def _compact(out: str, listing: list[dict], max_rows: int = 1_000_000) -> list[d
     table = table.sort_by([("kind", "ascending"), ("authority", "ascending"), ("url", "ascending")])
     merged = write_part(table.to_pylist(), out)
     for e in listing:
-        if e["file"] != merged["file"] and Path(out, e["file"]).exists():
-            os.remove(Path(out, e["file"]))
+        if e["file"] != merged["file"]:
+            discard(join(out, e["file"]))
     return [merged]
 
 
 def _save_listing(entries, out):
-    write_bytes_atomic(os.path.join(out, ".parts.json"), json.dumps(entries).encode("utf-8"))
+    write_bytes_atomic(join(out, ".parts.json"), json.dumps(entries).encode("utf-8"))
     return len(entries)

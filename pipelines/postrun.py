@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import csv
-import glob
 import io
 import json
-import os
 import sys
 
 import pyarrow.parquet as pq
 
-from transforms.fileio import write_bytes_atomic
+from transforms.fileio import join, list_files, read_bytes, write_bytes_atomic
 
 from .cli import EXIT_OK, EXIT_ROW_ERRORS
 
@@ -18,22 +16,20 @@ __all__ = ["after_filter", "write_attribution_csv", "write_report", "text_summar
 
 
 def _load(output: str) -> tuple[dict, dict]:
-    with open(os.path.join(output, "audit", "summary.json"), encoding="utf-8") as fh:
-        summary = json.load(fh)
-    with open(os.path.join(output, "manifest.json"), encoding="utf-8") as fh:
-        manifest = json.load(fh)
+    summary = json.loads(read_bytes(join(output, "audit", "summary.json")).decode("utf-8"))
+    manifest = json.loads(read_bytes(join(output, "manifest.json")).decode("utf-8"))
     return summary, manifest
 
 
 def write_attribution_csv(output: str) -> tuple[str, int]:
     """Merge ``attribution/*.parquet`` into ``attribution.csv`` (one row per kept attribution-licensed row)."""
-    files = sorted(glob.glob(os.path.join(output, "attribution", "*.parquet")))
+    files = list_files(join(output, "attribution", "*.parquet"))
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     rows = 0
     header_done = False
     for path in files:
-        table = pq.read_table(path)
+        table = pq.read_table(io.BytesIO(read_bytes(path)))
         if not header_done:
             writer.writerow(table.column_names)
             header_done = True
@@ -44,7 +40,7 @@ def write_attribution_csv(output: str) -> tuple[str, int]:
         from transforms.write import ATTRIBUTION_SCHEMA
 
         writer.writerow(ATTRIBUTION_SCHEMA.names)
-    target = os.path.join(output, "attribution.csv")
+    target = join(output, "attribution.csv")
     write_bytes_atomic(target, buf.getvalue().encode("utf-8"))
     return target, rows
 
@@ -53,7 +49,7 @@ def write_report(output: str) -> str:
     from .report import render_report
 
     summary, manifest = _load(output)
-    target = os.path.join(output, "audit", "report.html")
+    target = join(output, "audit", "report.html")
     write_bytes_atomic(target, render_report(summary, manifest).encode("utf-8"))
     return target
 
@@ -92,7 +88,20 @@ def after_filter(output: str, quiet: bool = False, report: bool = True) -> int:
         print(text_summary(summary, manifest, output))
     acct = summary["accounting"]
     if not acct["ok"] or acct["errors"]:
-        print(f"license-filter: {acct['errors']:,} row(s) could not be read; see manifest.json inputs[].error",
-              file=sys.stderr)
+        print(unreadable_line(manifest), file=sys.stderr)
         return EXIT_ROW_ERRORS
     return EXIT_OK
+
+
+def unreadable_line(manifest: dict) -> str:
+    """One stderr line naming the damaged inputs (rows of damaged row groups, files with unknown rows)."""
+    bad = [i for i in manifest["inputs"] if i.get("errors") or i.get("error")]
+    unknown = [i for i in bad if i.get("unknown_rows")]
+    rows = sum(i.get("errors", 0) for i in bad)
+    parts = []
+    if rows:
+        parts.append(f"{rows:,} row(s) could not be read")
+    if unknown:
+        parts.append(f"{len(unknown)} file(s) unreadable, row count unknown")
+    names = ", ".join(i["path"] for i in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+    return f"license-filter: error: {'; '.join(parts) or 'accounting failed'} in {names}; see manifest.json inputs[].error"

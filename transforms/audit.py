@@ -71,13 +71,23 @@ def build_audit(stats: dict[str, Any], hosts: dict[str, Any], outputs: list[dict
         "signals": context.get("signals"),
         "optout_lists": context.get("optout_lists", []),
         "columns": context.get("columns"),
-        "inputs": [{"path": k, "rows": v["input_rows"], "errors": v["errors"], **({"error": v["error"]} if "error" in v else {})}
-                   for k, v in sorted(stats["shards"].items())],
+        "inputs": [_input_entry(k, v) for k, v in sorted(stats["shards"].items())],
         "outputs": [{"input": k, **v} for k, v in sorted(out_by_shard.items())],
         "accounting": acct,
         "summary": "audit/summary.json",
     }
     return summary, manifest
+
+
+def _input_entry(path: str, shard: dict) -> dict:
+    entry = {"path": path, "rows": shard["input_rows"], "errors": shard["errors"]}
+    if shard.get("errors_text"):
+        entry["error"] = shard["errors_text"][0]
+        if len(shard["errors_text"]) > 1:
+            entry["all_errors"] = shard["errors_text"]
+    if shard.get("unknown_rows"):
+        entry["unknown_rows"] = True  # the footer could not be read: "rows" counts what was read (0)
+    return entry
 
 
 def _dump(doc: dict) -> bytes:

@@ -73,3 +73,42 @@ def write_bytes_atomic(final: str, data: bytes) -> None:
     except BaseException:
         discard(tmp)
         raise
+
+
+def list_files(pattern: str) -> list[str]:
+    """Paths matching a glob on any Beam filesystem, sorted; [] when none match."""
+    if _is_local(pattern):
+        import glob
+
+        return sorted(glob.glob(pattern))
+    from apache_beam.io.filesystems import FileSystems
+
+    try:
+        return sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
+    except Exception:  # noqa: BLE001 - Beam raises BeamIOError when nothing matches
+        return []
+
+
+def read_bytes(path: str) -> bytes:
+    if _is_local(path):
+        with open(path, "rb") as fh:
+            return fh.read()
+    from apache_beam.io.filesystems import FileSystems
+
+    with FileSystems.open(path, compression_type="uncompressed") as fh:
+        return fh.read()
+
+
+def exists(path: str) -> bool:
+    if _is_local(path):
+        return os.path.exists(path)
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems.exists(path)
+
+
+def is_dir(path: str) -> bool:
+    """Local: a directory. Remote object stores have no directories: true when anything lies below."""
+    if _is_local(path):
+        return os.path.isdir(path)
+    return bool(list_files(join(path, "*")))

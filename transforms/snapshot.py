@@ -125,17 +125,21 @@ def write_snapshot(records_or_table: Iterable[dict] | pa.Table, directory: str |
 
 
 def read_snapshot(directory: str | os.PathLike) -> pa.Table:
-    """All ``signals-*.parquet`` files of ``directory`` as one table in SNAPSHOT_SCHEMA."""
-    directory = Path(directory)
-    if not directory.is_dir():
+    """All ``signals-*.parquet`` files of ``directory`` (any Beam filesystem) as one table in SNAPSHOT_SCHEMA."""
+    import io
+
+    from .fileio import is_dir, join, list_files, read_bytes
+
+    directory = str(directory)
+    if not is_dir(directory):
         raise SnapshotError(f"snapshot directory {directory} does not exist")
-    files = sorted(directory.glob(f"{_PREFIX}*{_SUFFIX}"))
+    files = list_files(join(directory, f"{_PREFIX}*{_SUFFIX}"))
     if not files:
         raise SnapshotError(f"snapshot directory {directory} holds no {_PREFIX}*{_SUFFIX} files")
     tables = []
     for path in files:
         try:
-            table = pq.read_table(path)
+            table = pq.read_table(path) if "://" not in path else pq.read_table(io.BytesIO(read_bytes(path)))
         except (OSError, pa.ArrowException) as exc:
             raise SnapshotError(f"snapshot file {path} in {directory} is unreadable: {exc}") from exc
         if not table.schema.equals(SNAPSHOT_SCHEMA):

@@ -49,7 +49,7 @@ def batch_stats(batch: ShardBatch) -> dict[str, Any]:
             s["unknown_row_shards"] = 1
             shard["unknown_rows"] = True
         s["error_messages"] = [batch.error]
-        shard["error"] = batch.error
+        shard["errors_text"] = [batch.error]
         s["shards"] = {batch.shard: shard}
         return s
     index = batch.extra["decisions"]
@@ -104,9 +104,10 @@ def merge_stats(items: Iterable[dict[str, Any]]) -> dict[str, Any]:
             cur = out["shards"].setdefault(shard, {"input_rows": 0, "kept": 0, "rejected": 0, "errors": 0, "name": row["name"]})
             for k in ("input_rows", "kept", "rejected", "errors"):
                 cur[k] += row[k]
-            for k in ("unknown_rows", "error"):
-                if k in row:
-                    cur[k] = row[k]
+            if row.get("unknown_rows"):
+                cur["unknown_rows"] = True
+            if row.get("errors_text"):  # sorted and capped: the same whatever the combine order
+                cur["errors_text"] = sorted(set(cur.get("errors_text", [])) | set(row["errors_text"]))[:20]
         for auth, entry in s["unreachable"].items():
             cur = out["unreachable"].get(auth)
             if cur is None:
@@ -114,7 +115,7 @@ def merge_stats(items: Iterable[dict[str, Any]]) -> dict[str, Any]:
                     out["unreachable"][auth] = dict(entry)
             else:
                 cur["rows"] += entry["rows"]
-        out["error_messages"] = (out["error_messages"] + s["error_messages"])[:100]
+        out["error_messages"] = sorted(set(out["error_messages"]) | set(s["error_messages"]))[:100]
     return out
 
 
