@@ -67,7 +67,7 @@ def text_summary(summary: dict, manifest: dict, output: str) -> str:
     for reason, count in summary["by_reason"].items():
         lines.append(f"  {reason:<28} {count:>10,}")
     if summary.get("drops_by_source"):
-        lines.append("drops by source: " + ", ".join(f"{k} {v:,}" for k, v in summary["drops_by_source"].items()))
+        lines.append("reserved, rows per source (any reason): " + ", ".join(f"{k} {v:,}" for k, v in summary["drops_by_source"].items()))
     if summary.get("unreachable_authorities"):
         lines.append(f"unreachable authorities: {len(summary['unreachable_authorities'])}")
     for err in summary.get("errors", [])[:5]:
