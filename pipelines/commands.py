@@ -107,6 +107,7 @@ def _snapshot_info(signals_dir: str | None) -> dict | None:
     return info
 
 
+_USERINFO = re.compile(r"([a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 _SECRET = re.compile(r"(secret|token|password|passwd|key|credential)", re.IGNORECASE)
 
 
@@ -119,6 +120,7 @@ def redact_flags(flags: list[str]) -> list[str]:
             hide_next = False
             continue
         hide_next = False
+        flag = _USERINFO.sub(r"\1<redacted>@", flag)  # user:password@ inside any URL-shaped value
         name, eq, _ = flag.partition("=")
         if flag.startswith("--") and _SECRET.search(name):
             if eq:
@@ -233,10 +235,12 @@ def cmd_run(args, extra) -> int:
 def cmd_report(args, extra) -> int:
     from .postrun import write_report
 
-    out = Path(args.output)
-    if not (out / "audit" / "summary.json").exists() or not (out / "manifest.json").exists():
+    from transforms.fileio import exists, join
+
+    out = args.output
+    if not exists(join(out, "audit", "summary.json")) or not exists(join(out, "manifest.json")):
         raise UserError(f"{out}: not a license-filter output directory (no audit/summary.json and manifest.json)")
-    path = write_report(str(out))
+    path = write_report(out)
     print(path)
     return EXIT_OK
 
