@@ -472,8 +472,8 @@ def _shards(summary: dict, manifest: dict) -> str:
 
 
 def _hosts(summary: dict) -> str:
-    def host_table(items, first="host"):
-        return _table([first, "rows dropped", "rows opted out", "opted out %"],
+    def host_table(items, first="host", dropped="rows dropped"):
+        return _table([first, dropped, "rows opted out", "opted out %"],
                       [(h.get("name", ""), f"{_int(h.get('dropped')):,}", f"{_int(h.get('opted_out')):,}",
                         _pct(_int(h.get("opted_out")), _int(h.get("dropped")))) for h in items],
                       numeric=(1, 2, 3), classes={0: "mono name"})
@@ -490,7 +490,9 @@ def _hosts(summary: dict) -> str:
     out.append("<h3>Top hosts by opt-out</h3>" + _split_top(by_opt, host_table))
     domains = summary.get("top_domains_by_optout") or []
     out.append("<h3>Top registered domains by opt-out</h3>"
-               + _split_top(domains, lambda x: host_table(x, "registered domain")))
+               + '<p class="note">A domain\'s dropped rows count its hosts that have opt-outs (registered '
+               'domains are resolved only for those hosts).</p>'
+               + _split_top(domains, lambda x: host_table(x, "registered domain", "rows dropped on those hosts")))
     drops = summary.get("top_hosts_by_drops") or []
     out.append("<h3>Top hosts by dropped rows (any reason)</h3>" + _split_top(drops, host_table))
     return "".join(out)

@@ -13,7 +13,7 @@ from transforms.annotate import annotate_table
 from transforms.decide import BatchDecider, SignalsIndex
 from transforms.shards import ShardBatch
 from transforms.snapshot import records_to_table
-from transforms.stats import batch_stats, empty_stats, host_pairs, merge_stats
+from transforms.stats import batch_stats, empty_stats, host_tables, merge_stats, top_rows
 
 BY = "https://creativecommons.org/licenses/by/4.0/"
 BY_NC = "https://creativecommons.org/licenses/by-nc/4.0/"
@@ -112,11 +112,31 @@ def test_merge_stats_shard_error_is_order_independent():
     assert forward == ["s.parquet: row group 2 bad", "s.parquet: row group 3 bad"]
 
 
-def test_host_pairs_exact():
-    pairs = dict(host_pairs(decided(ROWS)))
-    assert pairs == {
+def _pairs(batch):
+    out = {}
+    for (kind, bucket), table in host_tables(batch):
+        for row in table.to_pylist():
+            key = (kind, row["name"])
+            assert key not in out  # one name, one bucket
+            assert bucket == len(row["name"].encode()) % 8
+            out[key] = (row["dropped"], row["opted_out"])
+    return out
+
+
+def test_host_tables_exact():
+    # domains are ranked by opt-out only, so they are computed for hosts with opted-out rows alone
+    assert _pairs(decided(ROWS)) == {
         ("host", "gpt.example.com"): (2, 1), ("host", "down.example.net"): (1, 0), ("host", "opt.example.org"): (1, 1),
-        ("domain", "example.com"): (2, 1), ("domain", "example.net"): (1, 0), ("domain", "example.org"): (1, 1),
+        ("domain", "example.com"): (2, 1), ("domain", "example.org"): (1, 1),
     }
-    assert list(host_pairs(decided(ROWS[:2]))) == []  # nothing dropped
-    assert list(host_pairs(ShardBatch("x", "x", 0, True, None, error_rows=3))) == []
+    assert list(host_tables(decided(ROWS[:2]))) == []  # nothing dropped
+    assert list(host_tables(ShardBatch("x", "x", 0, True, None, error_rows=3))) == []
+
+
+def test_top_rows_ranks_by_count_then_name():
+    import pyarrow as pa
+
+    table = pa.table({"name": ["b", "a", "c", "d"], "dropped": [3, 3, 5, 0], "opted_out": [0, 1, 0, 2]})
+    tops = top_rows(table, 2)
+    assert [r["name"] for r in tops["dropped"]] == ["c", "a"]
+    assert [r["name"] for r in tops["opted_out"]] == ["d", "a"]

@@ -42,6 +42,37 @@ def distinct_licenses(table: pa.Table, license_column: str | None):
     return values, indices
 
 
+# An origin that is plain ASCII http(s)://host[.] with valid labels and no port, userinfo or IPv6
+# literal is normalised here, vectorised, exactly as ``split_url`` would; anything else (IDN, ports,
+# userinfo, odd characters, other schemes) goes through ``split_url`` once per distinct origin.
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_SIMPLE_ORIGIN = rf"^https?://{_LABEL}(?:\.{_LABEL})*\.?$"
+
+
+def _origin_facts(origins: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """(authority, host, error) per distinct origin ``scheme://netloc``."""
+    lower = pc.utf8_lower(origins)
+    simple = pc.and_(pc.match_substring_regex(lower, _SIMPLE_ORIGIN),
+                     pc.less_equal(pc.utf8_length(lower), 253 + len("https://")))
+    simple = pc.fill_null(simple, False)
+    fast_auth = pc.replace_substring_regex(lower, r"\.$", "")
+    fast_host = pc.replace_substring_regex(fast_auth, r"^https?://", "")
+    slow_rows = np.nonzero(~simple.to_numpy(zero_copy_only=False))[0]
+    auth = fast_auth.to_pylist() if len(slow_rows) else None
+    if not len(slow_rows):
+        nulls = pa.nulls(len(origins), pa.string())
+        return fast_auth, fast_host, nulls
+    host = fast_host.to_pylist()
+    err: list[str | None] = [None] * len(origins)
+    values = origins.to_pylist()
+    for i in slow_rows.tolist():
+        p, why = split_url(values[i] + "/")
+        auth[i] = p.authority if p else None
+        host[i] = p.host if p else None
+        err[i] = why
+    return pa.array(auth, pa.string()), pa.array(host, pa.string()), pa.array(err, pa.string())
+
+
 def annotate_table(table: pa.Table, url_column: str, license_column: str | None) -> pa.Table:
     n = table.num_rows
     # --- license, once per distinct value -----------------------------------------------------
@@ -57,17 +88,11 @@ def annotate_table(table: pa.Table, url_column: str, license_column: str | None)
     origin = pc.struct_field(parts, [0])
     rest = pc.struct_field(parts, [1])
     enc = pc.dictionary_encode(origin)
-    origins = enc.dictionary.to_pylist()
+    o_auth, o_host, o_err = _origin_facts(enc.dictionary)
     o_idx = enc.indices
-    o_auth, o_host, o_err = [], [], []
-    for o in origins:
-        p, why = split_url(o + "/")
-        o_auth.append(p.authority if p else None)
-        o_host.append(p.host if p else None)
-        o_err.append(why)
-    authority = pc.take(pa.array(o_auth, pa.string()), o_idx)
-    host = pc.take(pa.array(o_host, pa.string()), o_idx)
-    err = pc.take(pa.array(o_err, pa.string()), o_idx)
+    authority = pc.take(o_auth, o_idx)
+    host = pc.take(o_host, o_idx)
+    err = pc.take(o_err, o_idx)
     # Row-level checks the origin cannot see.
     is_null = pc.is_null(urls)
     no_match = pc.and_(pc.invert(is_null), pc.is_null(origin))

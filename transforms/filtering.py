@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import apache_beam as beam
+import pyarrow as pa
 from apache_beam.metrics import Metrics
 
 from license_rules.optout import OptOutList
@@ -25,7 +26,7 @@ from .annotate import annotate_table
 from .columns import ColumnMap
 from .decide import BatchDecider, SignalsIndex
 from .shards import ShardBatch, iter_shard_batches
-from .stats import batch_stats, host_pairs, merge_stats
+from .stats import _aggregate, batch_stats, host_tables, merge_stats, top_rows
 from .write import ShardWriter
 
 __all__ = ["ReadShards", "AnnotateRows", "ApplyPolicy", "WriteShards", "SummariseRun", "TopHosts", "FilterShards",
@@ -198,37 +199,60 @@ class SummariseRun(beam.PTransform):
         return batches | "MergeStats" >> beam.CombineGlobally(_MergeStats())
 
 
-def _sum_pairs(values):
-    drops = opt = 0
-    for d, o in values:
-        drops += d
-        opt += o
-    return drops, opt
+class _TopTable(beam.CombineFn):
+    """Count tables of one bucket -> their exact top lists (the bucket holds every count of its names)."""
+
+    def __init__(self, n: int):
+        self._n = n
+
+    def create_accumulator(self):
+        return []
+
+    def add_input(self, acc, table):
+        acc.append(table)
+        return self._compact(acc) if len(acc) >= 64 else acc
+
+    def merge_accumulators(self, accs):
+        return self._compact([t for acc in accs for t in acc])
+
+    def _compact(self, tables):
+        return [_aggregate(pa.concat_tables(tables))] if tables else []
+
+    def extract_output(self, acc):
+        tables = self._compact(acc)
+        return top_rows(tables[0], self._n) if tables else {"dropped": [], "opted_out": []}
+
+
+def _merge_tops(items, n: int):
+    """((kind, bucket), tops) for every bucket -> the report's ranked lists."""
+    merged: dict[str, dict[str, list]] = {}
+    for (kind, _), tops in items:
+        for col, rows in tops.items():
+            merged.setdefault(kind, {}).setdefault(col, []).extend(rows)
+
+    def ranked(kind, col):
+        rows = merged.get(kind, {}).get(col, [])
+        rows.sort(key=lambda r: (-r[col], r["name"]))
+        return rows[:n]
+
+    return {"hosts_by_drops": ranked("host", "dropped"), "hosts_by_optout": ranked("host", "opted_out"),
+            "domains_by_optout": ranked("domain", "opted_out")}
 
 
 class TopHosts(beam.PTransform):
-    """Decided batches -> {"hosts_by_drops": [...], "hosts_by_optout": [...], "domains_by_optout": [...]}."""
+    """Decided batches -> {"hosts_by_drops", "hosts_by_optout", "domains_by_optout"}: exact top lists,
+    counted as Arrow tables per bucket of names (a few elements per batch, whatever the host count)."""
 
     def __init__(self, n: int = 50):
         super().__init__()
         self._n = n
 
     def expand(self, batches):
-        per_key = (batches
-                   | "HostPairs" >> beam.FlatMap(lambda b: list(host_pairs(b)))
-                   | "SumPerHost" >> beam.CombinePerKey(_sum_pairs))
-        n = self._n
-        return (per_key
-                | "TopByKind" >> beam.combiners.ToList()
-                | "Rank" >> beam.Map(_rank, n))
-
-
-def _rank(items, n):
-    hosts = [(k[1], v) for k, v in items if k[0] == "host"]
-    domains = [(k[1], v) for k, v in items if k[0] == "domain"]
-    by = lambda rows, i: [{"name": name, "dropped": v[0], "opted_out": v[1]}  # noqa: E731
-                          for name, v in sorted(rows, key=lambda r: (-r[1][i], r[0]))[:n] if v[i] > 0]
-    return {"hosts_by_drops": by(hosts, 0), "hosts_by_optout": by(hosts, 1), "domains_by_optout": by(domains, 1)}
+        return (batches
+                | "CountTables" >> beam.FlatMap(lambda b: list(host_tables(b)))
+                | "TopPerBucket" >> beam.CombinePerKey(_TopTable(self._n))
+                | "AllBuckets" >> beam.combiners.ToList()
+                | "Rank" >> beam.Map(_merge_tops, self._n))
 
 
 class FilterShards(beam.PTransform):

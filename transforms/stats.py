@@ -6,7 +6,6 @@ combined per key (a dataset has tens of millions of hosts: they must not sit in 
 """
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any, Iterable, Iterator
 
 import numpy as np
@@ -17,7 +16,7 @@ from license_rules.urls import registered_domain
 
 from .shards import ShardBatch
 
-__all__ = ["empty_stats", "batch_stats", "merge_stats", "host_pairs", "MAX_UNREACHABLE_LISTED"]
+__all__ = ["empty_stats", "batch_stats", "merge_stats", "host_tables", "top_rows", "MAX_UNREACHABLE_LISTED"]
 
 MAX_UNREACHABLE_LISTED = 1000
 _COUNTERS = ("by_reason", "by_reason_all", "by_class", "by_spdx", "kept_by_class", "kept_by_spdx", "by_source",
@@ -119,33 +118,52 @@ def merge_stats(items: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _value_counts(arr) -> dict[str, int]:
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    vc = pc.value_counts(arr)
-    return {k: c for k, c in zip(vc.field(0).to_pylist(), vc.field(1).to_pylist()) if k is not None}
+HOST_BUCKETS = 8
+_COUNT_SCHEMA = pa.schema([("name", pa.string()), ("dropped", pa.int64()), ("opted_out", pa.int64())])
 
 
-def host_pairs(batch: ShardBatch) -> Iterator[tuple[tuple[str, str], tuple[int, int]]]:
-    """((kind, name), (rows dropped, rows dropped by an opt-out)) for kind in host / domain."""
+def _aggregate(table: pa.Table) -> pa.Table:
+    agg = table.group_by("name").aggregate([("dropped", "sum"), ("opted_out", "sum")])
+    return pa.table({"name": agg.column("name"), "dropped": agg.column("dropped_sum"),
+                     "opted_out": agg.column("opted_out_sum")}, schema=_COUNT_SCHEMA)
+
+
+def host_tables(batch: ShardBatch, buckets: int = HOST_BUCKETS) -> Iterator[tuple[tuple[str, int], pa.Table]]:
+    """Per-batch drop counts as small Arrow tables ``(name, dropped, opted_out)``, keyed by
+    ``(kind, bucket)`` with kind ``host`` or ``domain``. A name always falls in the same bucket, so
+    each bucket's top list is exact and the global top list is the top of the buckets' tops.
+    Registered domains are computed only for hosts with opted-out rows (few), never for every host."""
     t = batch.table
     if t is None or t.num_rows == 0:
         return
     index = batch.extra["decisions"]
-    dropped = np.nonzero(~index.keep_mask())[0]
-    if not len(dropped):
+    keep = index.keep_mask()
+    host_col = t.column("_lf_host")
+    if isinstance(host_col, pa.ChunkedArray):
+        host_col = host_col.combine_chunks()
+    mask = ~keep & pc.is_valid(host_col).to_numpy(zero_copy_only=False)
+    if not mask.any():
         return
-    hosts = pc.take(t.column("_lf_host"), pa.array(dropped))
-    reserved = np.asarray(index.reserved, dtype=bool)[index.inverse[dropped]]
-    per_host = Counter(_value_counts(hosts))
-    per_host_opt = Counter(_value_counts(hosts.filter(pa.array(reserved)))) if reserved.any() else Counter()
-    per_domain: Counter = Counter()
-    per_domain_opt: Counter = Counter()
-    for h, c in per_host.items():
-        d = registered_domain(h)
-        per_domain[d] += c
-        per_domain_opt[d] += per_host_opt[h]
-    for h, c in per_host.items():
-        yield ("host", h), (c, per_host_opt[h])
-    for d, c in per_domain.items():
-        yield ("domain", d), (c, per_domain_opt[d])
+    rows = np.nonzero(mask)[0]
+    reserved = np.asarray(index.reserved, dtype=bool)[index.inverse[rows]]
+    hosts = _aggregate(pa.table({"name": host_col.take(pa.array(rows)),
+                                 "dropped": pa.array(np.ones(len(rows), dtype=np.int64)),
+                                 "opted_out": pa.array(reserved.astype(np.int64))}, schema=_COUNT_SCHEMA))
+    tables = [("host", hosts)]
+    opted = hosts.filter(pc.greater(hosts.column("opted_out"), 0))
+    if opted.num_rows:
+        domains = [registered_domain(h) for h in opted.column("name").to_pylist()]
+        tables.append(("domain", _aggregate(opted.set_column(0, "name", pa.array(domains, pa.string())))))
+    for kind, table in tables:
+        bucket = pc.bit_wise_and(pc.binary_length(table.column("name")), buckets - 1).to_numpy(zero_copy_only=False)
+        for b in np.unique(bucket).tolist():
+            yield (kind, b), table.filter(pa.array(bucket == b))
+
+
+def top_rows(table: pa.Table, n: int) -> dict[str, list[dict]]:
+    """The top ``n`` names by rows dropped and by rows opted out (ties by name), from a count table."""
+    out = {}
+    for col in ("dropped", "opted_out"):
+        ranked = table.filter(pc.greater(table.column(col), 0)).sort_by([(col, "descending"), ("name", "ascending")])
+        out[col] = ranked.slice(0, n).to_pylist()
+    return out
