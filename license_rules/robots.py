@@ -502,6 +502,19 @@ class RobotsTxt:
     def allowed(self, url_or_path: str, product_token: str) -> bool:
         return self.match(url_or_path, product_token).allowed
 
+    def match_many(self, url_or_path: str, tokens: Iterable[str]) -> dict[str, RuleMatch]:
+        """``match`` for several tokens at once: tokens that resolve to the same groups share one match."""
+        path = request_path(url_or_path)
+        done: dict[int, RuleMatch] = {}
+        out: dict[str, RuleMatch] = {}
+        for tok in tokens:
+            key = id(self._resolve(tok))
+            got = done.get(key)
+            if got is None:
+                got = done[key] = self._match_path(path, tok)
+            out[tok] = got
+        return out
+
     def disallowed_tokens(self, url_or_path: str, tokens: Iterable[str]) -> tuple[str, ...]:
         """The tokens (as given, in order) for which the path is disallowed."""
         path = request_path(url_or_path)

@@ -131,8 +131,7 @@ class AuthoritySignals:
         prov = _provenance(rec)
         denied: list[str] = []
         rules: dict[str, str] = {}
-        for token in self.tokens:
-            m = robots.match(path, token)
+        for token, m in robots.match_many(path, self.tokens).items():
             if m.allowed:
                 continue
             if m.group == "*" and token != "*" and not self.wildcard_reserves:

@@ -494,7 +494,9 @@ def _hosts(summary: dict) -> str:
                'domains are resolved only for those hosts).</p>'
                + _split_top(domains, lambda x: host_table(x, "registered domain", "rows dropped on those hosts")))
     drops = summary.get("top_hosts_by_drops") or []
-    out.append("<h3>Top hosts by dropped rows (any reason)</h3>" + _split_top(drops, host_table))
+    out.append("<h3>Top hosts by dropped rows whose license was allowed</h3>"
+               '<p class="note">Opt-outs, unreachable sources and missing evidence; rows dropped for their '
+               'license are counted by reason and license class above.</p>' + _split_top(drops, host_table))
     return "".join(out)
 
 

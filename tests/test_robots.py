@@ -441,3 +441,15 @@ def test_rfc9309_differential_against_protego_on_plain_files():
                 assert ours.allowed(path, token) == theirs.can_fetch(path, token), (text, path, token)
                 checked += 1
     assert checked == 9000
+
+
+def test_policy_match_many_equals_match_per_token():
+    body = (b"User-agent: *\nDisallow: /p/\nAllow: /p/ok\n\nUser-agent: GPTBot\nUser-agent: CCBot\nDisallow: /\n\n"
+            b"User-agent: AI2Bot\nDisallow: /q\n")
+    r = parse_robots(body)
+    tokens = ["GPTBot", "CCBot", "ClaudeBot", "AI2Bot", "Ai2Bot-Dolma", "license-filter", "*"]
+    for path in ["/", "/p/x", "/p/ok", "/q", "/robots.txt", "/other?x=1"]:
+        many = r.match_many(path, tokens)
+        assert list(many) == tokens
+        for tok in tokens:
+            assert many[tok] == r.match(path, tok), (path, tok)

@@ -413,11 +413,12 @@ def test_summarise_run_and_top_hosts_exact(tmp_path, two_shards, policy, snapsho
         b: (len(reasons_b), reasons_b.count("kept"), len(reasons_b) - reasons_b.count("kept"), 0, False),
         broken: (0, 0, 0, 0, True),
     })
-    # dropped rows per host (shard a + shard b); rows with an invalid URL have no host
+    # dropped rows per host (shard a + shard b) among rows whose license was allowed; rows with an
+    # invalid URL have no host, rows dropped for their license are not ranked
     drops: dict[str, int] = {}
     optout: dict[str, int] = {}
     for u, _, r in DECISION_ROWS + DECISION_ROWS[:4]:
-        if r in ("kept", "url_invalid"):
+        if r in ("kept", "url_invalid") or r.startswith("license_"):
             continue
         host = u.split("/")[2]
         drops[host] = drops.get(host, 0) + 1
@@ -425,7 +426,7 @@ def test_summarise_run_and_top_hosts_exact(tmp_path, two_shards, policy, snapsho
             optout[host] = optout.get(host, 0) + 1
     by_drops = [{"name": h, "dropped": c, "opted_out": optout.get(h, 0)}
                 for h, c in sorted(drops.items(), key=lambda kv: (-kv[1], kv[0]))][:3]
-    assert by_drops[0] == {"name": "ok.example.com", "dropped": 6, "opted_out": 4}  # the expectation itself
+    assert by_drops[0] == {"name": "ok.example.com", "dropped": 4, "opted_out": 4}  # the expectation itself
     with pipeline() as p:
         batches = decided(p, two_shards, cfg)
         stats = batches | SummariseRun()
@@ -452,7 +453,7 @@ def test_filter_shards_end_to_end(tmp_path, policy, snapshot_dir):
                                                          sum(s["by_reason"].values()))),
                     equal_to([(n, kept, n - kept, 0, n)]), label="stats")
         assert_that(result["hosts"] | beam.Map(lambda h: h["hosts_by_optout"][0]),
-                    equal_to([{"name": "ok.example.com", "dropped": 4, "opted_out": 2}]), label="hosts")
+                    equal_to([{"name": "ok.example.com", "dropped": 2, "opted_out": 2}]), label="hosts")
     table = pq.read_table(out / "kept" / "part-00000.parquet")
     assert table.num_rows == kept
     assert table.schema.names == LAION_SCHEMA.names + KEPT_ADDED

@@ -141,7 +141,12 @@ def host_tables(batch: ShardBatch, buckets: int = HOST_BUCKETS) -> Iterator[tupl
     host_col = t.column("_lf_host")
     if isinstance(host_col, pa.ChunkedArray):
         host_col = host_col.combine_chunks()
-    mask = ~keep & pc.is_valid(host_col).to_numpy(zero_copy_only=False)
+    # Ranked: rows whose license was allowed but that were dropped anyway (opt-out, unreachable,
+    # missing evidence). Rows dropped for their license are counted per reason and class instead:
+    # ranking every host of a mostly unlicensed dataset would only list the biggest hosts, at a cost
+    # that grows with the number of hosts.
+    license_ok = np.asarray(index.license_ok, dtype=bool)[index.inverse]
+    mask = ~keep & license_ok & pc.is_valid(host_col).to_numpy(zero_copy_only=False)
     if not mask.any():
         return
     rows = np.nonzero(mask)[0]
