@@ -1,0 +1,188 @@
+"""The three ways of filtering that the filter benchmark compares, each run in its own process.
+
+    python -m benchmarks.variants ours  --spec SPEC.json --result RESULT.json
+    python -m benchmarks.variants floor --spec SPEC.json --result RESULT.json
+    python -m benchmarks.variants naive --spec SPEC.json --result RESULT.json
+
+``ours``   the ``license-filter filter`` command (``pipelines.cli.main``) on the local FnApiRunner;
+``floor``  pyarrow reads every row group of every shard and writes exactly the rows ``ours`` kept
+           (their SAMPLE_IDs are read from ``ours``' output before the clock starts), zstd like ours,
+           no decision logic: the I/O cost that any filter pays;
+``naive``  what most people write: ``beam.io.ReadFromParquet`` (one dict per row) -> ``Map`` that
+           decides the row with the ``license_rules`` functions -> ``Filter`` -> ``WriteToParquet``.
+           It makes the same decisions (the benchmark checks the kept rows are the same rows).
+
+Each variant writes a JSON result: the rows it kept, a digest of the kept SAMPLE_IDs, and the
+seconds of its own work (``work_s``, without the interpreter start and imports). The parent
+measures the whole process (wall time, CPU time, peak RSS) with ``os.wait4``.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+__all__ = ["kept_ids", "ids_digest", "run_ours", "run_floor", "run_naive", "main"]
+
+
+def kept_ids(paths: list[str]) -> np.ndarray:
+    """The SAMPLE_IDs in the given output files, sorted."""
+    parts = [pq.read_table(p, columns=["SAMPLE_ID"]).column("SAMPLE_ID").to_numpy() for p in paths]
+    ids = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    return np.sort(ids.astype(np.int64))
+
+
+def ids_digest(ids: np.ndarray) -> str:
+    return hashlib.sha256(np.sort(ids.astype(np.int64)).tobytes()).hexdigest()[:16]
+
+
+def _kept_files(output: str) -> list[str]:
+    return sorted(glob.glob(os.path.join(output, "kept", "*.parquet")))
+
+
+def run_ours(spec: dict) -> dict:
+    from pipelines.cli import main as cli_main
+
+    argv = ["filter", "--input", spec["input"], "--output", spec["output"], "--signals", spec["signals"],
+            "--optout-list", spec["optout"], "--quiet"] + list(spec.get("extra", []))
+    started = time.perf_counter()
+    code = cli_main(argv)
+    work = time.perf_counter() - started
+    if code != 0:
+        raise SystemExit(f"license-filter filter exited with {code}")
+    files = _kept_files(spec["output"])
+    ids = kept_ids(files)
+    per_shard = {Path(f).stem: pq.ParquetFile(f).metadata.num_rows for f in files}
+    summary = json.loads(Path(spec["output"], "audit", "summary.json").read_text("utf-8"))
+    return {"kept": int(len(ids)), "digest": ids_digest(ids), "work_s": work, "kept_per_shard": per_shard,
+            "input_rows": summary.get("accounting", {}).get("input_rows"), "by_reason": summary.get("by_reason")}
+
+
+def run_floor(spec: dict) -> dict:
+    keep = pa.array(kept_ids(_kept_files(spec["ours_output"])), pa.int64())
+    out = Path(spec["output"])
+    out.mkdir(parents=True, exist_ok=True)
+    files = sorted(glob.glob(spec["input"]))
+    started = time.perf_counter()
+    kept = 0
+    ids = []
+    for path in files:
+        pf = pq.ParquetFile(path)
+        with pq.ParquetWriter(out / Path(path).name, pf.schema_arrow, compression="zstd") as writer:
+            for group in range(pf.num_row_groups):
+                table = pf.read_row_group(group)
+                rows = table.filter(pc.is_in(table.column("SAMPLE_ID"), value_set=keep))
+                writer.write_table(rows)
+                kept += rows.num_rows
+                ids.append(rows.column("SAMPLE_ID").to_numpy())
+    work = time.perf_counter() - started
+    all_ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+    return {"kept": kept, "digest": ids_digest(all_ids), "work_s": work}
+
+
+# --------------------------------------------------------------------------- the naive pipeline
+
+class _RowDecider:
+    """Decides one row dict at a time with the license_rules functions (what a per-row pipeline does)."""
+
+    def __init__(self, signals_dir: str, optout_path: str, policy_name: str):
+        self._args = (signals_dir, optout_path, policy_name)
+        self._ready = False
+
+    def _setup(self) -> None:
+        from license_rules.optout import parse_optout_list
+        from license_rules.policy import load_policy
+        from transforms.snapshot import read_snapshot
+
+        signals_dir, optout_path, policy_name = self._args
+        self.policy = load_policy(policy_name)
+        self.optout = parse_optout_list(Path(optout_path).read_text("utf-8"), name=optout_path)
+        self.records: dict[str, dict] = {}
+        for rec in read_snapshot(signals_dir).to_pylist():
+            if rec["kind"] in ("robots", "ai_txt", "tdmrep"):
+                self.records.setdefault(rec["authority"], {})[rec["kind"]] = rec
+        self.parsed: dict[str, object] = {}
+        self._ready = True
+
+    def __call__(self, row: dict) -> dict:
+        from license_rules.cc import parse_license
+        from license_rules.decision import decide, license_reason
+        from license_rules.signals import AuthoritySignals, SourceVerdict, UrlSignals, missing_authority
+        from license_rules.urls import split_url
+
+        if not self._ready:
+            self._setup()
+        policy = self.policy
+        url, raw = row["URL"], row["LICENSE"]
+        lic = parse_license(raw)
+        parts, why = split_url(url)
+        verdicts = None
+        if parts is not None and license_reason(raw, lic, policy) is None:
+            hit = self.optout.match(url, parts.host)
+            verdicts = {"optout_list": SourceVerdict("optout_list", "deny" if hit else "allow", str(hit)),
+                        "registry": UrlSignals.from_registry(None)}
+            auth = self.parsed.get(parts.authority, False)
+            if auth is False:
+                recs = self.records.get(parts.authority)
+                auth = AuthoritySignals(parts.authority, recs, policy.tokens, policy.wildcard_reserves) if recs else None
+                self.parsed[parts.authority] = auth
+            verdicts.update(auth.evaluate(parts.path) if auth is not None else missing_authority(parts.authority))
+            verdicts.update(UrlSignals.from_headers(None, policy.tokens, policy.noindex_reserves).verdicts)
+        d = decide(policy=policy, license_raw=raw, license=lic, url_error=why, verdicts=verdicts)
+        return dict(row, lf_keep=d.keep, lf_reason=str(d.reason))
+
+
+def _strip(row: dict) -> dict:
+    row = dict(row)
+    del row["lf_keep"]
+    return row
+
+
+def run_naive(spec: dict) -> dict:
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from benchmarks.generate import LAION_SCHEMA
+
+    out = Path(spec["output"])
+    out.mkdir(parents=True, exist_ok=True)
+    schema = LAION_SCHEMA.append(pa.field("lf_reason", pa.string()))
+    decider = _RowDecider(spec["signals"], spec["optout"], spec.get("policy", "permissive"))
+    started = time.perf_counter()
+    with beam.Pipeline(options=PipelineOptions(flags=[], runner="FnApiRunner")) as p:
+        (p
+         | "Read" >> beam.io.ReadFromParquet(spec["input"])
+         | "Decide" >> beam.Map(decider)
+         | "Keep" >> beam.Filter(lambda r: r["lf_keep"])
+         | "Strip" >> beam.Map(_strip)
+         | "Write" >> beam.io.WriteToParquet(str(out / "kept"), schema, codec="zstd", file_name_suffix=".parquet"))
+    work = time.perf_counter() - started
+    ids = kept_ids(sorted(glob.glob(str(out / "kept*.parquet"))))
+    return {"kept": int(len(ids)), "digest": ids_digest(ids), "work_s": work}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.variants")
+    parser.add_argument("variant", choices=("ours", "floor", "naive"))
+    parser.add_argument("--spec", required=True, help="JSON file with input, output, signals, optout, ...")
+    parser.add_argument("--result", required=True, help="where to write the JSON result")
+    args = parser.parse_args(argv)
+    spec = json.loads(Path(args.spec).read_text("utf-8"))
+    run = {"ours": run_ours, "floor": run_floor, "naive": run_naive}[args.variant]
+    result = run(spec)
+    Path(args.result).write_text(json.dumps(result, indent=1), "utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
