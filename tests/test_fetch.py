@@ -194,6 +194,23 @@ def test_policy_one_request_in_flight_per_authority_but_many_in_total():
     assert total > 1
 
 
+def test_policy_politeness_pauses_do_not_hold_request_slots():
+    """With min_interval > 0, threads pausing for one authority must not block the others, and
+    requests in flight never exceed ``concurrency``."""
+    from transforms.fetch import _pool_size
+
+    hosts = [h for h in sorted(EXPECTED) if EXPECTED[h][0] == OK and "redirect" not in h][:10]
+    cfg = config(concurrency=3, min_interval=0.2)
+    assert _pool_size(cfg) > cfg.concurrency  # pausing threads are extra, not request slots
+    with FixtureWeb(latency=(0.02, 0.04)) as web, Fetcher(config(web, concurrency=3, min_interval=0.2)) as fetcher:
+        records = list(fetcher.fetch_files("http://" + h for h in hosts))
+        per_host = dict(web.max_in_flight_per_host)
+        total = web.max_in_flight_total
+    assert len(records) == 3 * len(hosts)
+    assert max(per_host.values()) == 1
+    assert 1 < total <= 3
+
+
 def test_policy_min_interval_spaces_requests_to_one_authority(fixture_web):
     with Fetcher(config(fixture_web, min_interval=0.1)) as fetcher:
         records = list(fetcher.fetch_files(["http://www.example.com"]))

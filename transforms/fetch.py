@@ -374,13 +374,27 @@ _NETWORK_ERRORS = (
 )
 
 
+def _pool_size(config: "FetchConfig", typical_latency: float = 0.05, cap: int = 1024) -> int:
+    """Threads enough to keep ``concurrency`` requests in flight while others wait out ``min_interval``."""
+    if config.min_interval <= 0:
+        return config.concurrency
+    per_slot = 1 + int(config.min_interval / typical_latency)
+    return max(config.concurrency, min(cap, config.concurrency * per_slot))
+
+
 class Fetcher:
     """Thread pool + one ``requests.Session``; use as a context manager."""
 
     def __init__(self, config: FetchConfig) -> None:
         self.config = config
         self._gate = _AuthorityGate(config.min_interval)
-        self._pool = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="fetch")
+        # Requests in flight are bounded by ``concurrency`` (a semaphore held only while a request
+        # runs); the pool is larger so that threads waiting out one authority's ``min_interval`` do not
+        # keep other authorities from being fetched. Without that, politeness pauses would cap a worker
+        # at concurrency / (files x min_interval) authorities per second.
+        self._inflight = threading.BoundedSemaphore(config.concurrency)
+        self._workers = _pool_size(config)
+        self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="fetch")
         self._proxies = {"http": config.proxy, "https": config.proxy} if config.proxy else {}
         session = requests.Session()
         session.trust_env = True
@@ -469,7 +483,7 @@ class Fetcher:
     def _run_bounded(self, tasks: Iterator[Callable[[], list[dict]]]) -> Iterator[dict]:
         if self._closed:
             raise RuntimeError("Fetcher is closed")
-        window = self.config.concurrency * 2
+        window = self._workers * 2
         pending: set[Future] = set()
         try:
             for task in tasks:
@@ -582,6 +596,10 @@ class Fetcher:
         return _host_refusal(host, port, resolve=not proxied)
 
     def _request(self, url: str, method: str, *, read_body: bool, started: float) -> _Response:
+        with self._inflight:  # the deadline counts from when the request may start, not from the queue
+            return self._request_now(url, method, read_body=read_body, started=max(started, time.monotonic()))
+
+    def _request_now(self, url: str, method: str, *, read_body: bool, started: float) -> _Response:
         cfg = self.config
         deadline_at = started + cfg.deadline
         current = url
