@@ -109,6 +109,10 @@ def explain_url(url: str | None, decider, license_value: str | None,
     row = {name: col[0].as_py() for name, col in index.columns(np.array([0]), with_reasons=True).items()}
     url_error = facts["_lf_url_error"]
     authority, host, path = facts["_lf_authority"], facts["_lf_host"], facts["_lf_path"]
+    if url_error is None and path is None:  # annotate leaves the path to the decider for unlicensed rows
+        from license_rules.urls import split_url
+
+        path = split_url(url)[0].path
     raw_license = license_value if license_column is not None else None
     evidence = json.loads(row["lf_evidence"])
     # the pipeline consulted the sources for this row iff their verdicts are in its evidence

@@ -17,7 +17,7 @@ EXPECTED = [
     ("CC-BY-NC-2.0", "non-commercial", "http://a.example.com", "a.example.com", "/2.jpg", None),
     (None, None, None, None, None, "null URL"),
     ("CC-BY-4.0", "permissive", None, None, None, "not an http(s) URL (scheme 'ftp')"),
-    (None, None, "https://b.example.org:444", "b.example.org", "/p?q=1", None),
+    (None, None, "https://b.example.org:444", "b.example.org", None, None),  # no license: no path needed
     ("CC-BY-4.0", "permissive", "http://a.example.com", "a.example.com", "/1.jpg", None),
 ]
 

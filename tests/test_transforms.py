@@ -252,7 +252,7 @@ ANNOTATE_ROWS = [
      "https://creativecommons.org/licenses/by-nc/2.0/", "https://cdn.example.net:8443", "/", None),
     ("https://creativecommons.org/licenses/by-sa/3.0/deed.de", "http://bücher.example/b.jpg", "CC-BY-SA-3.0",
      "share-alike", "https://creativecommons.org/licenses/by-sa/3.0/", "http://xn--bcher-kva.example", "/b.jpg", None),
-    ("?", "http://192.0.2.1/a.jpg", None, None, None, "http://192.0.2.1", "/a.jpg", None),
+    ("?", "http://192.0.2.1/a.jpg", None, None, None, "http://192.0.2.1", None, None),  # no license: no path
     (None, None, None, None, None, None, None, "null URL"),
     ("", "ftp://ok.example.com/a.jpg", None, None, None, None, None, "not an http(s) URL (scheme 'ftp')"),
     ("garbage", "//ok.example.com/a.jpg", None, None, None, None, None, "not an absolute http(s) URL"),

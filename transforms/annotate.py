@@ -2,7 +2,9 @@
 distinct scheme+netloc, mapped back to rows with ``take``.
 
 Adds the public columns ``lf_license_spdx``, ``lf_license_class``, ``lf_license_url`` and the
-internal ones (``_lf_`` prefix, dropped before writing): ``_lf_url_error``, ``_lf_authority``, ``_lf_host``, ``_lf_path``.
+internal ones (``_lf_`` prefix, dropped before writing): ``_lf_url_error``, ``_lf_authority`` and
+``_lf_host`` (dictionary-encoded over the batch's distinct origins), ``_lf_path`` (path and query,
+only for rows with a recognised license: the others need none before the policy).
 """
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from license_rules.urls import MAX_URL_LENGTH, split_url
 __all__ = ["annotate_table", "distinct_licenses", "INTERNAL_PREFIX"]
 
 INTERNAL_PREFIX = "_lf_"
-_URL_RE = r"^(?P<origin>[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)(?P<rest>[^#]*)"
+_ORIGIN_PREFIX = r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*"
+_ORIGIN_RE = r"^(?P<origin>[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*)"
 
 
 def _as_plain_strings(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -84,41 +87,53 @@ def annotate_table(table: pa.Table, url_column: str, license_column: str | None)
     idx = pa.array(lic_idx, pa.int32())
     # --- URL, once per distinct origin ----------------------------------------------------------
     urls = _as_plain_strings(table.column(url_column))
-    parts = pc.extract_regex(pc.fill_null(urls, ""), _URL_RE)
-    origin = pc.struct_field(parts, [0])
-    rest = pc.struct_field(parts, [1])
+    filled = pc.fill_null(urls, "")
+    origin = pc.struct_field(pc.extract_regex(filled, _ORIGIN_RE), [0])
     enc = pc.dictionary_encode(origin)
     o_auth, o_host, o_err = _origin_facts(enc.dictionary)
     o_idx = enc.indices
-    authority = pc.take(o_auth, o_idx)
-    host = pc.take(o_host, o_idx)
-    err = pc.take(o_err, o_idx)
-    # Row-level checks the origin cannot see.
+    # Row-level checks the origin cannot see (rare: the error chain runs only when one fires).
     is_null = pc.is_null(urls)
     no_match = pc.and_(pc.invert(is_null), pc.is_null(origin))
     too_long = pc.greater(pc.fill_null(pc.utf8_length(urls), 0), MAX_URL_LENGTH)
     has_space = pc.fill_null(pc.match_substring_regex(urls, r"\s"), False)
     scheme_ok = pc.fill_null(pc.match_substring_regex(urls, r"^(?i)https?://"), False)
-    err = pc.if_else(is_null, pa.scalar("null URL"), err)
-    err = pc.if_else(pc.and_(no_match, pc.invert(is_null)), pa.scalar("not an absolute http(s) URL"), err)
-    err = pc.if_else(pc.and_(pc.invert(scheme_ok), pc.invert(is_null)), pc.fill_null(err, "not an http(s) URL"), err)
-    err = pc.if_else(has_space, pa.scalar("URL contains white space"), err)
-    err = pc.if_else(too_long, pa.scalar(f"URL longer than {MAX_URL_LENGTH} characters"), err)
+    row_bad = pc.or_(pc.or_(is_null, no_match), pc.or_(pc.or_(too_long, has_space), pc.invert(scheme_ok)))
+    err = pc.take(o_err, o_idx)
+    if pc.any(row_bad).as_py():
+        err = pc.if_else(is_null, pa.scalar("null URL"), err)
+        err = pc.if_else(pc.and_(no_match, pc.invert(is_null)), pa.scalar("not an absolute http(s) URL"), err)
+        err = pc.if_else(pc.and_(pc.invert(scheme_ok), pc.invert(is_null)), pc.fill_null(err, "not an http(s) URL"), err)
+        err = pc.if_else(has_space, pa.scalar("URL contains white space"), err)
+        err = pc.if_else(too_long, pa.scalar(f"URL longer than {MAX_URL_LENGTH} characters"), err)
     ok = pc.is_null(err)
-    authority = pc.if_else(ok, authority, pa.scalar(None, pa.string()))
-    path = pc.if_else(ok, pc.if_else(pc.equal(rest, ""), pa.scalar("/"), rest), pa.scalar(None, pa.string()))
+    # authority and host stay dictionary-encoded over the distinct origins: no per-row string copies
+    ok_idx = pc.if_else(ok, o_idx, pa.scalar(None, o_idx.type))
+    authority = pa.DictionaryArray.from_arrays(ok_idx, o_auth)
+    host = pa.DictionaryArray.from_arrays(ok_idx, o_host)
+    # The path is needed before the policy only for rows with a recognised license (the crawl's and
+    # the filter's candidates); BatchDecider derives it for any other row it evaluates.
+    row_klass = pc.take(klass, idx)
+    need_path = pc.and_(ok, pc.is_valid(row_klass))
+    path = pa.nulls(n, pa.string())
+    if pc.any(need_path).as_py():
+        rows = pa.array(np.nonzero(need_path.to_numpy(zero_copy_only=False))[0])
+        some = pc.take(filled, rows)
+        rest = pc.replace_substring_regex(pc.replace_substring_regex(some, _ORIGIN_PREFIX, ""), "#.*", "")
+        rest = pc.if_else(pc.equal(rest, ""), pa.scalar("/"), rest)
+        path = pc.replace_with_mask(path, need_path, rest)
     cols = {
         "lf_license_spdx": pc.take(spdx, idx),
-        "lf_license_class": pc.take(klass, idx),
+        "lf_license_class": row_klass,
         "lf_license_url": pc.take(url, idx),
         "_lf_url_error": err,
         "_lf_authority": authority,
-        "_lf_host": pc.if_else(ok, host, pa.scalar(None, pa.string())),
+        "_lf_host": host,
         "_lf_path": path,
     }
     out = table
     for name, col in cols.items():
         if name in out.column_names:
             out = out.drop_columns([name])
-        out = out.append_column(name, col if len(col) == n else pa.nulls(n, pa.string()))
+        out = out.append_column(name, col)
     return out

@@ -19,6 +19,7 @@ from license_rules.cc import parse_license
 from license_rules.decision import Decision, decide, license_reason
 from license_rules.optout import OptOutList
 from license_rules.policy import Policy
+from license_rules.urls import split_url
 from license_rules.signals import (AuthoritySignals, SourceVerdict, UrlSignals, missing_authority)
 
 from .annotate import distinct_licenses
@@ -145,6 +146,8 @@ class BatchDecider:
                 k = seen.get(u)
                 if k is None:
                     k = seen[u] = len(url_facts)
+                    if p is None:  # annotate computes paths only for rows with a recognised license
+                        p = split_url(u)[0].path
                     url_facts.append(self.url_verdicts(u, a, h, p))
                 url_key[row] = k
         # one decision per distinct (url error, license, url facts), as a single int64 key

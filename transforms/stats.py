@@ -151,7 +151,7 @@ def host_tables(batch: ShardBatch, buckets: int = HOST_BUCKETS) -> Iterator[tupl
         return
     rows = np.nonzero(mask)[0]
     reserved = np.asarray(index.reserved, dtype=bool)[index.inverse[rows]]
-    hosts = _aggregate(pa.table({"name": host_col.take(pa.array(rows)),
+    hosts = _aggregate(pa.table({"name": host_col.take(pa.array(rows)).cast(pa.string()),
                                  "dropped": pa.array(np.ones(len(rows), dtype=np.int64)),
                                  "opted_out": pa.array(reserved.astype(np.int64))}, schema=_COUNT_SCHEMA))
     tables = [("host", hosts)]
