@@ -24,7 +24,7 @@ from .variants import ids_digest, kept_ids
 
 __all__ = ["prepare_dataset", "filter_benchmark", "filter_table"]
 
-VARIANTS = ("ours", "floor", "naive")
+VARIANTS = ("ours", "ours_2cores", "floor", "naive")
 
 
 def prepare_dataset(rows: int, data_dir: Path, *, seed: int = 0, shard_rows: int = DEFAULT_SHARD_ROWS,
@@ -141,6 +141,12 @@ def filter_benchmark(sizes: list[int], data_dir: Path, work_dir: Path, *, seed: 
         say(f"filter benchmark: {rows:,} rows: ours")
         ours_spec = dict(base, output=str(work / "ours"))
         ours, ours_walls = _best("ours", ours_spec, work, repeat)
+        say(f"filter benchmark: {rows:,} rows: ours on both cores")
+        two_spec = dict(base, output=str(work / "ours_2cores"),
+                        extra=["--direct_num_workers=2", "--direct_running_mode=multi_processing"])
+        two, two_walls = _best("ours", two_spec, work, repeat)
+        entry["ours_2cores"] = _figures(two, rows, {"walls": two_walls,
+                                                    "note": "--direct_num_workers=2 --direct_running_mode=multi_processing"})
         say(f"filter benchmark: {rows:,} rows: floor")
         floor_spec = dict(base, output=str(work / "floor"), ours_output=str(work / "ours"))
         floor, floor_walls = _best("floor", floor_spec, work, repeat)
@@ -148,7 +154,8 @@ def filter_benchmark(sizes: list[int], data_dir: Path, work_dir: Path, *, seed: 
         entry["floor"] = _figures(floor, rows, {"walls": floor_walls})
         checks = {"ours_input_rows_accounted": ours.result.get("input_rows") == rows,
                   "floor_kept_equals_ours": floor.result["kept"] == ours.result["kept"]
-                  and floor.result["digest"] == ours.result["digest"]}
+                  and floor.result["digest"] == ours.result["digest"],
+                  "two_cores_kept_equals_ours": two.result["digest"] == ours.result["digest"]}
         if not skip_naive:
             glob, naive_files, naive_rows = _naive_subset(ds, naive_max_rows, work)
             say(f"filter benchmark: {rows:,} rows: naive on {naive_rows:,} rows")
@@ -180,6 +187,8 @@ def filter_benchmark(sizes: list[int], data_dir: Path, work_dir: Path, *, seed: 
 def _ratios(entry: dict) -> dict:
     ours = entry["ours"]
     out = {"ours_vs_floor": round(ours["rows_per_s"] / entry["floor"]["rows_per_s"], 3),
+           "ours_2cores_vs_floor": (round(entry["ours_2cores"]["rows_per_s"] / entry["floor"]["rows_per_s"], 3)
+                                    if "ours_2cores" in entry else None),
            "ours_vs_floor_work": (round(ours["rows_per_s_work"] / entry["floor"]["rows_per_s_work"], 3)
                                   if ours.get("rows_per_s_work") and entry["floor"].get("rows_per_s_work") else None),
            "ours_vs_floor_cpu": round(ours["rows_per_cpu_s"] / entry["floor"]["rows_per_cpu_s"], 3)}
@@ -222,7 +231,9 @@ def filter_table(summary: dict) -> str:
     lines = [text, ""]
     for e in summary["sizes"]:
         r = e["ratios"]
-        lines.append(f"{e['rows']:,} rows: ours/floor {r['ours_vs_floor']:.2f} (target >= 0.5; work-only "
+        lines.append(f"{e['rows']:,} rows: ours/floor {r['ours_vs_floor']:.2f}"
+                     + (f" (both cores {r['ours_2cores_vs_floor']:.2f})" if r.get("ours_2cores_vs_floor") else "")
+                     + f" (target >= 0.5; work-only "
                      f"{r['ours_vs_floor_work']}, per CPU-second {r['ours_vs_floor_cpu']})"
                      + (f"; ours/naive {r['ours_vs_naive']:.1f}x (target >= 5x)" if "ours_vs_naive" in r else "")
                      + f"; checks {'ok' if all(e['checks'].values()) else 'FAILED ' + json.dumps(e['checks'])}")
