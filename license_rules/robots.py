@@ -579,6 +579,10 @@ class RobotsTxt:
         )
         return ContentUsageMatch(path=decisive[0], prefs=decisive[1], raw=raw, verdict=verdict)
 
+    def has_lines(self, product_token: str, field: str) -> bool:
+        """Whether the group that applies to the token has any ``field`` lines (e.g. "content-usage")."""
+        return bool(self._records(product_token, field))
+
     def content_signal(self, product_token: str) -> tuple[dict[str, str], str] | None:
         """Cloudflare Content-Signal lines of the group that applies: (parsed, raw lines).
 

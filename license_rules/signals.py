@@ -103,6 +103,12 @@ class AuthoritySignals:
         if tdm_rec is not None and tdm_rec.get("outcome") in ("ok", "invalid"):
             self._tdmrep = parse_tdmrep_json(tdm_rec.get("body") or b"")
         self._robots_verdicts: dict[str, tuple[SourceVerdict, ...]] = {}
+        robots = self._robots
+        # path-independent facts, once per authority: which tokens' groups carry each kind of line
+        self._cu_tokens = tuple(t for t in self.tokens if robots and robots.has_lines(t, "content-usage"))
+        self._ait_tokens = tuple(t for t in self.tokens if robots and (robots.has_lines(t, "disallowaitraining")
+                                                                       or robots.has_lines(t, "allowaitraining")))
+        self._signals = {t: robots.content_signal(t) for t in self.tokens} if robots else {}
 
     # -- robots.txt and the lines it carries -------------------------------------------------
     def _robots_sources(self, path: str) -> tuple[SourceVerdict, ...]:
@@ -131,7 +137,12 @@ class AuthoritySignals:
         prov = _provenance(rec)
         denied: list[str] = []
         rules: dict[str, str] = {}
-        for token, m in robots.match_many(path, self.tokens).items():
+        matches = robots.match_many(path, self.tokens)
+        for token in self._ait_tokens:  # expired-draft DisallowAITraining lines count as rules too
+            extra = robots.ai_training(path, token)
+            if extra is not None and not extra.allowed and matches[token].allowed:
+                matches[token] = extra
+        for token, m in matches.items():
             if m.allowed:
                 continue
             if m.group == "*" and token != "*" and not self.wildcard_reserves:
@@ -148,7 +159,7 @@ class AuthoritySignals:
             robots_v = SourceVerdict("robots", "allow", "no rule disallows the path for any evaluated token" + trunc, **prov)
         # Content-Usage (IETF aipref) lines, group- and path-scoped.
         cu_deny, cu_allow, cu_raw = [], [], ""
-        for token in self.tokens:
+        for token in self._cu_tokens:
             cu = robots.content_usage(path, token)
             if cu is None:
                 continue
@@ -166,7 +177,7 @@ class AuthoritySignals:
         # Cloudflare Content-Signal lines.
         cs_deny, cs_raw, cs_allow = [], "", False
         for token in self.tokens:
-            got = robots.content_signal(token)
+            got = self._signals.get(token)
             if got is None:
                 continue
             parsed, raw = got

@@ -399,3 +399,22 @@ def test_policy_combine_sources(verdicts, expected):
 
 def test_policy_source_verdict_as_dict_omits_empty_fields():
     assert SourceVerdict("robots", "unknown").as_dict() == {"source": "robots", "verdict": "unknown"}
+
+
+def test_policy_expired_draft_disallow_ai_training_reserves_under_robots():
+    import datetime as _dt
+
+    from license_rules.signals import AuthoritySignals
+
+    def rec(kind, body, outcome="ok", status=200):
+        return {"authority": "http://d.example.com", "kind": kind, "url": "http://d.example.com/x", "status": status,
+                "outcome": outcome, "fetched_at": _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc),
+                "sha256": "0" * 64, "body": body}
+
+    records = {"robots": rec("robots", b"User-agent: *\nAllow: /\nDisallowAITraining: /photos/\n"),
+               "ai_txt": rec("ai_txt", None, "not-found", 404), "tdmrep": rec("tdmrep", None, "not-found", 404)}
+    auth = AuthoritySignals("http://d.example.com", records, ("GPTBot", "*"))
+    photos = auth.evaluate("/photos/a.jpg")["robots"]
+    assert photos.verdict == "deny" and "DisallowAITraining: /photos/" in photos.detail
+    assert set(photos.tokens) == {"GPTBot", "*"}
+    assert auth.evaluate("/other/a.jpg")["robots"].verdict == "allow"
