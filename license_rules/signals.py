@@ -195,17 +195,24 @@ class AuthoritySignals:
             cs_v = SourceVerdict("content_signal", "unknown", "no Content-Signal line applies" if not cs_raw else f"{cs_raw} (no ai-train preference)", **prov)
         return robots_v, cu_v, cs_v
 
-    # -- ai.txt --------------------------------------------------------------------------------
-    def _aitxt_source(self, path: str) -> SourceVerdict:
-        rec = self.records.get("ai_txt")
+    def _file_state(self, kind: str, label: str, readable: tuple[str, ...]):
+        """(record, verdict when the file cannot be read: missing, not found or unreachable)."""
+        rec = self.records.get(kind)
         if rec is None:
-            return SourceVerdict("ai_txt", "missing", f"no ai.txt record for {self.authority} in the snapshot")
-        prov = _provenance(rec)
+            return None, SourceVerdict(kind, "missing", f"no {label} record for {self.authority} in the snapshot")
         outcome = rec.get("outcome")
         if outcome == "not-found":
-            return SourceVerdict("ai_txt", "unknown", f"ai.txt not found (HTTP {rec.get('status')})", **prov)
-        if outcome != "ok":
-            return _fetch_problem("ai_txt", rec)
+            return rec, SourceVerdict(kind, "unknown", f"{label} not found (HTTP {rec.get('status')})", **_provenance(rec))
+        if outcome not in readable:
+            return rec, _fetch_problem(kind, rec)
+        return rec, None
+
+    # -- ai.txt --------------------------------------------------------------------------------
+    def _aitxt_source(self, path: str) -> SourceVerdict:
+        rec, early = self._file_state("ai_txt", "ai.txt", ("ok",))
+        if early is not None:
+            return early
+        prov = _provenance(rec)
         if self._aitxt is None:
             return SourceVerdict("ai_txt", "unknown", "/ai.txt is not REP-shaped (no User-Agent/Disallow lines): not an ai.txt opt-out", **prov)
         denied, rule = [], ""
@@ -220,15 +227,10 @@ class AuthoritySignals:
 
     # -- tdmrep.json ---------------------------------------------------------------------------
     def _tdmrep_source(self, path: str) -> SourceVerdict:
-        rec = self.records.get("tdmrep")
-        if rec is None:
-            return SourceVerdict("tdmrep", "missing", f"no tdmrep.json record for {self.authority} in the snapshot")
+        rec, early = self._file_state("tdmrep", "tdmrep.json", ("ok", "invalid"))
+        if early is not None:
+            return early
         prov = _provenance(rec)
-        outcome = rec.get("outcome")
-        if outcome == "not-found":
-            return SourceVerdict("tdmrep", "unknown", f"tdmrep.json not found (HTTP {rec.get('status')})", **prov)
-        if outcome not in ("ok", "invalid"):
-            return _fetch_problem("tdmrep", rec)
         tdm = self._tdmrep
         if tdm is None:
             return SourceVerdict("tdmrep", "unknown", "unparseable tdmrep.json: protocol error, reservation unset", **prov)
