@@ -56,6 +56,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
+    return value
+
+
 def _nonneg_float(text: str) -> float:
     try:
         value = float(text)
@@ -85,6 +95,9 @@ def _add_filter_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optout-list", action="append", default=[], metavar="FILE",
                    help="opt-out list: one domain, host, URL prefix or URL per line (repeatable)")
     p.add_argument("--write-rejected", action="store_true", help="also write rejected rows with their reasons")
+    p.add_argument("--snapshot-memory-rows", type=_nonneg_int, default=2_000_000, metavar="N",
+                   help="a snapshot of at most N records is held whole by each worker; a larger one is read "
+                        "per authority from its row groups, with bounded memory (2,000,000)")
     p.add_argument("--no-report", action="store_true", help="do not write audit/report.html")
     p.add_argument("--quiet", action="store_true", help="no summary on stdout")
 

@@ -157,7 +157,6 @@ def _compact(out: str, listing: list[dict], max_rows: int = 1_000_000) -> list[d
     from transforms.snapshot import SNAPSHOT_SCHEMA
 
     table = pa.concat_tables([pq.read_table(os.path.join(out, e["file"])) for e in listing]).cast(SNAPSHOT_SCHEMA)
-    table = table.sort_by([("kind", "ascending"), ("authority", "ascending"), ("url", "ascending")])
     merged = write_part(table.to_pylist(), out)
     for e in listing:
         if e["file"] != merged["file"]:

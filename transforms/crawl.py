@@ -37,6 +37,7 @@ __all__ = ["CrawlConfig", "SelectCandidates", "CrawlAuthorities", "CheckHeaders"
            "WriteSnapshotParts", "candidate_mask"]
 
 NAMESPACE = "license_filter"
+SNAPSHOT_ROW_GROUP = 4096
 
 
 @dataclass(frozen=True)
@@ -213,9 +214,11 @@ def write_part(records: list[dict], directory: str) -> dict:
     """Write one snapshot part ``signals-<sha8>.parquet`` atomically; return its listing entry."""
     from .snapshot import records_to_table
 
-    table = records_to_table(records)
+    table = records_to_table(records).sort_by([("authority", "ascending"), ("kind", "ascending"), ("url", "ascending")])
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd")
+    # sorted by authority with moderate row groups: a filter worker reads only the row groups whose
+    # authority range holds the authorities it needs (transforms/decide.py LazySignalsIndex)
+    pq.write_table(table, sink, compression="zstd", row_group_size=SNAPSHOT_ROW_GROUP)
     data = sink.getvalue()
     digest = hashlib.sha256(data).hexdigest()
     name = f"signals-{digest[:8]}.parquet"

@@ -70,6 +70,7 @@ class FilterConfig:
     full_audit: bool = False
     batch_rows: int = 65536
     top_hosts: int = 50
+    snapshot_eager_max_rows: int = 2_000_000  # larger snapshots are read lazily, per authority
 
 
 class _ReadShardFn(beam.DoFn):
@@ -127,11 +128,9 @@ class _ApplyPolicyFn(beam.DoFn):
         self._rejected = Metrics.counter(NAMESPACE, "rows_rejected")
 
     def setup(self):
-        from .snapshot import read_snapshot
-
         cfg = self._config
-        table = read_snapshot(cfg.signals_dir) if cfg.signals_dir else None
-        self._decider = BatchDecider(cfg.policy, SignalsIndex(table), cfg.optout, cfg.full_audit)
+        index = SignalsIndex.open(cfg.signals_dir, cfg.snapshot_eager_max_rows) if cfg.signals_dir else SignalsIndex()
+        self._decider = BatchDecider(cfg.policy, index, cfg.optout, cfg.full_audit)
 
     def process(self, batch: ShardBatch):
         if batch.table is not None:

@@ -23,7 +23,8 @@ import pyarrow.parquet as pq
 
 from transforms.fetch import RECORD_FIELDS
 
-__all__ = ["SNAPSHOT_SCHEMA", "SnapshotError", "records_to_table", "write_snapshot", "read_snapshot", "fresh_authorities"]
+__all__ = ["SNAPSHOT_SCHEMA", "SnapshotError", "records_to_table", "write_snapshot", "read_snapshot", "snapshot_files",
+           "fresh_authorities"]
 
 SNAPSHOT_SCHEMA = pa.schema(
     [
@@ -124,11 +125,9 @@ def write_snapshot(records_or_table: Iterable[dict] | pa.Table, directory: str |
     return manifest
 
 
-def read_snapshot(directory: str | os.PathLike) -> pa.Table:
-    """All ``signals-*.parquet`` files of ``directory`` (any Beam filesystem) as one table in SNAPSHOT_SCHEMA."""
-    import io
-
-    from .fileio import is_dir, join, list_files, read_bytes
+def snapshot_files(directory: str | os.PathLike) -> list[str]:
+    """The ``signals-*.parquet`` parts of a snapshot directory (any Beam filesystem), sorted."""
+    from .fileio import is_dir, join, list_files
 
     directory = str(directory)
     if not is_dir(directory):
@@ -136,6 +135,17 @@ def read_snapshot(directory: str | os.PathLike) -> pa.Table:
     files = list_files(join(directory, f"{_PREFIX}*{_SUFFIX}"))
     if not files:
         raise SnapshotError(f"snapshot directory {directory} holds no {_PREFIX}*{_SUFFIX} files")
+    return files
+
+
+def read_snapshot(directory: str | os.PathLike) -> pa.Table:
+    """All ``signals-*.parquet`` files of ``directory`` (any Beam filesystem) as one table in SNAPSHOT_SCHEMA."""
+    import io
+
+    from .fileio import read_bytes
+
+    directory = str(directory)
+    files = snapshot_files(directory)
     tables = []
     for path in files:
         try:

@@ -1,0 +1,101 @@
+"""A large snapshot is read lazily, per authority: decisions must be identical to the whole-table index."""
+from __future__ import annotations
+
+import glob
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from license_rules.optout import parse_optout_list
+from license_rules.policy import load_policy
+from transforms.annotate import annotate_table
+from transforms.decide import BatchDecider, LazySignalsIndex, SignalsIndex
+from transforms.snapshot import read_snapshot
+
+SAMPLE = "sample_data/signals"
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory):
+    """The sample snapshot as two parts: one sorted by authority, one in a scrambled order, in row
+    groups of 8 records, so the lazy index has many ranges to prune and overlapping ones to read."""
+    d = tmp_path_factory.mktemp("lazy")
+    table = read_snapshot(SAMPLE).sort_by([("authority", "ascending"), ("kind", "ascending"), ("url", "ascending")])
+    half = table.num_rows // 2
+    first = table.slice(0, half)
+    second = table.slice(half)
+    order = sorted(range(second.num_rows), key=lambda i: (i * 7919) % second.num_rows)
+    second = second.take(pa.array(order))
+    paths = [str(d / "signals-aaaaaaaa.parquet"), str(d / "signals-bbbbbbbb.parquet")]
+    pq.write_table(first, paths[0], row_group_size=8)
+    pq.write_table(second, paths[1], row_group_size=8)
+    return d, paths, table
+
+
+def _decisions(decider: BatchDecider) -> list[tuple]:
+    out = []
+    for path in sorted(glob.glob("sample_data/shards/*.parquet")):
+        table = annotate_table(pq.read_table(path), "URL", "LICENSE")
+        decided, index = decider.decide_table(table, "LICENSE", "URL")
+        for i in range(decided.num_rows):
+            e = index.inverse[i]
+            out.append((path, i, index.reason[e], tuple(index.reasons[e]), index.evidence[e]))
+    return out
+
+
+@pytest.mark.parametrize("cache", [200_000, 5])
+def test_lazy_index_decides_exactly_like_the_whole_table(parts, cache):
+    _, paths, table = parts
+    policy = load_policy("permissive")
+    optout = parse_optout_list(open("sample_data/optout.txt", encoding="utf-8").read(), "sample_data/optout.txt")
+    eager = _decisions(BatchDecider(policy, SignalsIndex(table), optout))
+    lazy_index = LazySignalsIndex(paths, max_authorities=cache)  # 5: the cache starts over many times
+    lazy = _decisions(BatchDecider(policy, lazy_index, optout))
+    assert lazy == eager
+    assert {r[2] for r in eager} >= {"kept", "robots_disallowed", "x_robots_tag_reserved", "registry_optout"}
+
+
+def test_lazy_index_reads_only_row_groups_that_can_hold_the_authorities(parts, monkeypatch):
+    _, paths, _ = parts
+    index = LazySignalsIndex(paths)
+    reads = []
+    for pf in index._files:
+        real = pf.read_row_group
+        monkeypatch.setattr(pf, "read_row_group", lambda i, real=real, pf=pf: reads.append((id(pf), i)) or real(i))
+    index.ensure({"http://tdm-reserved.example.com"})
+    total = sum(pf.num_row_groups for pf in index._files)
+    assert 0 < len(reads) < total
+    assert set(index.by_authority) == {"http://tdm-reserved.example.com"}
+    assert set(index.by_authority["http://tdm-reserved.example.com"]) == {"robots", "ai_txt", "tdmrep"}
+    assert all(rec["authority"] == "http://tdm-reserved.example.com" for rec in index.headers.values())
+    index.ensure({"http://tdm-reserved.example.com"})  # already loaded: nothing read again
+    assert len(reads) == len(set(reads))
+
+
+def test_open_chooses_lazy_above_the_threshold(parts):
+    d, _, table = parts
+    assert type(SignalsIndex.open(str(d))) is SignalsIndex
+    lazy = SignalsIndex.open(str(d), eager_max_rows=0)
+    assert isinstance(lazy, LazySignalsIndex)
+    assert sorted(lazy.header_urls.to_pylist()) == sorted(SignalsIndex(table).header_urls.to_pylist())
+
+
+def test_filter_with_a_lazily_read_snapshot_gives_the_same_outputs(tmp_path):
+    from pipelines.cli import main
+
+    outs = {}
+    for name, extra in (("whole", []), ("lazy", ["--snapshot-memory-rows", "0"])):
+        out = tmp_path / name
+        code = main(["filter", "--input", "sample_data/shards/*.parquet", "--output", str(out), "--signals", SAMPLE,
+                     "--optout-list", "sample_data/optout.txt", "--write-rejected", "--quiet", "--no-report"] + extra)
+        assert code == 0
+        rows = []
+        for kind in ("kept", "rejected"):
+            for path in sorted(glob.glob(str(out / kind / "*.parquet"))):
+                rows += [(kind, r["SAMPLE_ID"], r["lf_reason"], r["lf_evidence"])
+                         for r in pq.read_table(path, columns=["SAMPLE_ID", "lf_reason", "lf_evidence"]).to_pylist()]
+        summary = json.loads((out / "audit" / "summary.json").read_text())
+        outs[name] = (sorted(rows), summary["by_reason"], summary["accounting"])
+    assert outs["lazy"] == outs["whole"]
