@@ -81,6 +81,19 @@ def _fetch_problem(source: str, record: Mapping[str, Any]) -> SourceVerdict:
     return SourceVerdict(source, "unreachable", detail, **_provenance(record))
 
 
+def _line_verdict(source: str, what: str, key: str, results: list[tuple[str, str, str]], prov: dict) -> SourceVerdict:
+    """One source's verdict from per-token (token, verdict, raw line) results of robots.txt lines."""
+    deny = [(t, raw) for t, v, raw in results if v == "deny"]
+    if deny:
+        return SourceVerdict(source, "deny", deny[0][1], tuple(t for t, _ in deny), **prov)
+    allow = [raw for _, v, raw in results if v == "allow"]
+    if allow:
+        return SourceVerdict(source, "allow", allow[0], **prov)
+    if results:
+        return SourceVerdict(source, "unknown", f"{results[0][2]} (no {key} preference)", **prov)
+    return SourceVerdict(source, "unknown", f"no {what} applies", **prov)
+
+
 class AuthoritySignals:
     """The parsed files of one authority; evaluate any number of URL paths against them."""
 
@@ -157,42 +170,19 @@ class AuthoritySignals:
             robots_v = SourceVerdict("robots", "deny", detail, tuple(denied), **prov)
         else:
             robots_v = SourceVerdict("robots", "allow", "no rule disallows the path for any evaluated token" + trunc, **prov)
-        # Content-Usage (IETF aipref) lines, group- and path-scoped.
-        cu_deny, cu_allow, cu_raw = [], [], ""
+        # Content-Usage (IETF aipref) lines, group- and path-scoped; Cloudflare Content-Signal lines.
+        usage = []
         for token in self._cu_tokens:
             cu = robots.content_usage(path, token)
-            if cu is None:
-                continue
-            cu_raw = cu.raw
-            if cu.verdict == "deny":
-                cu_deny.append(token)
-            elif cu.verdict == "allow":
-                cu_allow.append(token)
-        if cu_deny:
-            cu_v = SourceVerdict("content_usage", "deny", cu_raw, tuple(cu_deny), **prov)
-        elif cu_allow:
-            cu_v = SourceVerdict("content_usage", "allow", cu_raw, **prov)
-        else:
-            cu_v = SourceVerdict("content_usage", "unknown", "no Content-Usage statement applies" if not cu_raw else f"{cu_raw} (no train-ai preference)", **prov)
-        # Cloudflare Content-Signal lines.
-        cs_deny, cs_raw, cs_allow = [], "", False
+            if cu is not None:
+                usage.append((token, cu.verdict, cu.raw))
+        signal = []
         for token in self.tokens:
             got = self._signals.get(token)
-            if got is None:
-                continue
-            parsed, raw = got
-            cs_raw = raw
-            verdict = content_signal_verdict(parsed)
-            if verdict == "deny":
-                cs_deny.append(token)
-            elif verdict == "allow":
-                cs_allow = True
-        if cs_deny:
-            cs_v = SourceVerdict("content_signal", "deny", cs_raw, tuple(cs_deny), **prov)
-        elif cs_allow:
-            cs_v = SourceVerdict("content_signal", "allow", cs_raw, **prov)
-        else:
-            cs_v = SourceVerdict("content_signal", "unknown", "no Content-Signal line applies" if not cs_raw else f"{cs_raw} (no ai-train preference)", **prov)
+            if got is not None:
+                signal.append((token, content_signal_verdict(got[0]), got[1]))
+        cu_v = _line_verdict("content_usage", "Content-Usage statement", "train-ai", usage, prov)
+        cs_v = _line_verdict("content_signal", "Content-Signal line", "ai-train", signal, prov)
         return robots_v, cu_v, cs_v
 
     def _file_state(self, kind: str, label: str, readable: tuple[str, ...]):
