@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-import os
 import sys
 from pathlib import Path
 

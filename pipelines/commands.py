@@ -10,7 +10,7 @@ from pathlib import Path
 from license_rules.optout import OptOutList, OptOutListError, parse_optout_list
 from license_rules.policy import Policy, PolicyError, load_policy
 
-from .cli import EXIT_OK, EXIT_ROW_ERRORS, VERSION, UserError, sample_dir
+from .cli import EXIT_OK, VERSION, UserError, sample_dir
 
 __all__ = ["cmd_run", "cmd_filter", "cmd_crawl", "cmd_report", "cmd_explain", "load_optout_lists"]
 

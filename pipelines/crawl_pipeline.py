@@ -85,7 +85,7 @@ def run_crawl(args, files, policy, cmap, options) -> str:
     fetch = fetch_config_from_args(args)
     registry_key = None
     if args.registry:
-        from transforms.registry import RegistryConfigError, api_key_from_env
+        from transforms.registry import api_key_from_env
 
         if not args.registry_endpoint:
             raise UserError("--registry needs --registry-endpoint (the Spawning-compatible API URL)")

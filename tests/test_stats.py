@@ -5,7 +5,6 @@ import datetime as dt
 import itertools
 
 import pyarrow as pa
-import pytest
 
 from license_rules.optout import parse_optout_list
 from license_rules.policy import load_policy

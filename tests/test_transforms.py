@@ -44,7 +44,7 @@ assert KEPT_ADDED == list(ADDED_COLUMNS)
 NOW = dt.datetime.now(dt.timezone.utc)
 
 
-def pipeline() -> TestPipeline:
+def pipeline() -> BeamTestPipeline:
     return BeamTestPipeline(runner="FnApiRunner")
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import pickle
 from dataclasses import dataclass, replace
-from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
