@@ -234,8 +234,8 @@ class BatchDecider:
         # one decision per distinct (url error, license, url facts), as a single int64 key
         n_lic = max(len(values), 1)
         keys = ((err_idx + 1) * n_lic + lic_idx.astype(np.int64)) * (len(url_facts) + 1) + (url_key + 1)
-        uniq, inverse = np.unique(keys, return_inverse=True)
-        index = DecisionIndex(inverse=np.asarray(inverse, dtype=np.int32).reshape(-1))
+        uniq, inverse = _distinct(keys)
+        index = DecisionIndex(inverse=inverse)
         for key in uniq.tolist():
             key, uk = divmod(key, len(url_facts) + 1)
             e, li = divmod(key, n_lic)
@@ -254,6 +254,21 @@ class BatchDecider:
                        verdicts=verdicts, license_carrier=carrier)
             index.add(d, lic, carrier, e < 0 and license_reason(raw, lic, policy) is None, verdicts or {}, policy)
         return table.append_column("_lf_keep", pa.array(index.keep_mask(), pa.bool_())), index
+
+
+def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct keys and each row's position among them (np.unique's result, without its
+    sort when the key space is small: a bincount and a lookup table, linear in rows)."""
+    if not len(keys):
+        return keys, np.zeros(0, np.int32)
+    space = int(keys.max()) + 1
+    if space <= max(4 * len(keys), 1 << 16) and space <= 1 << 24:
+        uniq = np.flatnonzero(np.bincount(keys, minlength=space))
+        lookup = np.zeros(space, dtype=np.int32)
+        lookup[uniq] = np.arange(len(uniq), dtype=np.int32)
+        return uniq, lookup[keys]
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    return uniq, np.asarray(inverse, dtype=np.int32).reshape(-1)
 
 
 class DecisionIndex:
