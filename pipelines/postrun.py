@@ -70,6 +70,9 @@ def text_summary(summary: dict, manifest: dict, output: str) -> str:
         lines.append("reserved, rows per source (any reason): " + ", ".join(f"{k} {v:,}" for k, v in summary["drops_by_source"].items()))
     if summary.get("unreachable_authorities"):
         lines.append(f"unreachable authorities: {len(summary['unreachable_authorities'])}")
+    if not manifest.get("signals") and summary["by_reason"].get("signals_missing"):
+        lines.append("note: no --signals snapshot was given, so every row whose license passed dropped as "
+                     "signals_missing; crawl first (license-filter crawl, or run which does both)")
     for err in summary.get("errors", [])[:5]:
         lines.append(f"error: {err}")
     lines.append(f"output: {output}/kept/  audit: {output}/audit/  manifest: {output}/manifest.json")

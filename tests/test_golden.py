@@ -112,3 +112,12 @@ def test_sample_covers_every_reason_the_sample_can_show(sample_run):
             continue
         assert summary["by_reason"].get(reason.value, 0) > 0, reason
     assert Reason.KEPT in KEEP_REASONS
+
+
+def test_filter_without_a_snapshot_fails_closed_and_says_why(tmp_path, capsys):
+    code = main(["filter", "--input", "sample_data/shards/part-00000.parquet", "--output", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 0
+    summary = json.loads((tmp_path / "out" / "audit" / "summary.json").read_text())
+    assert summary["accounting"]["kept"] == 0 and summary["by_reason"]["signals_missing"] > 0
+    assert "no --signals snapshot was given" in out
