@@ -7,7 +7,7 @@
     license-filter report OUT
     license-filter explain URL --signals DIR [...]
 
-Unrecognised ``--flags`` are Beam pipeline options (``--runner=...``); unknown ones are refused.
+Unrecognised --flags are Beam pipeline options (--runner=...); unknown ones are refused.
 Exit codes: 0 done and accounted; 2 a usage or input mistake (one line on stderr, no traceback);
 3 the run finished but some rows could not be read (counted as errors in the manifest).
 """
@@ -109,6 +109,10 @@ def _add_crawl_args(p: argparse.ArgumentParser) -> None:
                    help="allow fetching private/loopback addresses (tests and fixture webs only)")
 
 
+_DESCRIPTION = ("Filter LAION-style image-text shards to the rows whose license is kept by the policy and whose "
+                "rightsholder has not reserved AI training by machine-readable means; write an audit of every row.")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one ``license-filter: error:`` line (exit 2), not a usage block."""
 
@@ -117,7 +121,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="license-filter", description=__doc__.split("\n\n")[0],
+    parser = _Parser(prog="license-filter", description=_DESCRIPTION, epilog=__doc__.split("\n\n", 1)[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"license-filter {VERSION}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress and Beam's own messages")
