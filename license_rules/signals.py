@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
-from .aipref import content_signal_verdict, content_usage_verdict, parse_content_usage
+from .aipref import combine_verdicts, content_signal_verdict, content_usage_verdict, parse_content_usage
 from .aitxt import parse_ai_txt
 from .links import parse_link_licenses
 from .robots import parse_robots
 from .tdmrep import parse_tdm_headers, parse_tdmrep_json
 from .xrobots import parse_x_robots_tag
 
-__all__ = ["SourceVerdict", "AuthoritySignals", "UrlSignals", "FILE_KINDS", "UNREACHABLE_OUTCOMES"]
+__all__ = ["SourceVerdict", "AuthoritySignals", "UrlSignals", "FILE_KINDS", "UNREACHABLE_OUTCOMES", "missing_authority"]
 
 FILE_KINDS = ("robots", "ai_txt", "tdmrep")
 UNREACHABLE_OUTCOMES = frozenset({"unreachable", "bot-wall", "blocked-address", "too-large"})
@@ -299,12 +299,8 @@ class UrlSignals:
             verdicts["tdmrep"] = SourceVerdict("tdmrep", "deny" if reservation == 1 else "allow", detail, **prov)
         cu_values = values("content-usage")
         if cu_values:
-            worst = "unknown"
-            for value in cu_values:
-                v = content_usage_verdict(parse_content_usage(value))
-                if v == "deny" or (v == "allow" and worst == "unknown"):
-                    worst = v
-            verdicts["content_usage"] = SourceVerdict("content_usage", worst, "Content-Usage header: " + " | ".join(cu_values), **prov)
+            combined = combine_verdicts(content_usage_verdict(parse_content_usage(v)) for v in cu_values)
+            verdicts["content_usage"] = SourceVerdict("content_usage", combined, "Content-Usage header: " + " | ".join(cu_values), **prov)
         return HeaderFacts(verdicts, parse_link_licenses(values("link")))
 
     @staticmethod
@@ -318,16 +314,3 @@ class UrlSignals:
         if answer.get("opt_out"):
             return SourceVerdict("registry", "deny", "registry: optOut=true", **prov)
         return SourceVerdict("registry", "allow", f"registry: optOut=false, optIn={bool(answer.get('opt_in'))}", **prov)
-
-
-def combine_sources(*groups: Mapping[str, SourceVerdict] | Iterable[SourceVerdict]) -> dict[str, SourceVerdict]:
-    """Merge verdicts of the same source from several carriers: deny > unreachable > missing > allow > unknown > not_checked."""
-    rank = {"deny": 0, "unreachable": 1, "missing": 2, "allow": 3, "unknown": 4, "not_checked": 5}
-    out: dict[str, SourceVerdict] = {}
-    for group in groups:
-        items = group.values() if isinstance(group, Mapping) else group
-        for v in items:
-            cur = out.get(v.source)
-            if cur is None or rank[v.verdict] < rank[cur.verdict]:
-                out[v.source] = v
-    return out

@@ -83,10 +83,7 @@ def after_filter(output: str, quiet: bool = False, report: bool = True) -> int:
     summary, manifest = _load(output)
     write_attribution_csv(output)
     if report:
-        try:
-            write_report(output)
-        except ImportError:
-            pass  # the report module is optional in minimal installs
+        write_report(output)
     if not quiet:
         print(text_summary(summary, manifest, output))
     acct = summary["accounting"]

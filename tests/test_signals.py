@@ -8,7 +8,7 @@ import json
 import pytest
 
 from license_rules.signals import (FILE_KINDS, UNREACHABLE_OUTCOMES, AuthoritySignals, SourceVerdict, UrlSignals,
-                                   combine_sources, missing_authority)
+                                   missing_authority)
 
 AUTH = "https://img.example.com"
 WHEN = dt.datetime(2026, 5, 1, 12, 30, tzinfo=dt.timezone.utc)
@@ -377,24 +377,6 @@ def test_policy_registry(rec, verdict, detail):
     assert detail in v.detail
     if rec is not None:
         check_provenance(v, rec)
-
-
-# --- combining carriers of one source ---------------------------------------------------------------------
-
-@pytest.mark.parametrize("verdicts, expected", [
-    (["allow", "deny"], "deny"),
-    (["unknown", "allow"], "allow"),
-    (["allow", "unreachable"], "unreachable"),
-    (["missing", "unreachable"], "unreachable"),
-    (["allow", "missing"], "missing"),
-    (["not_checked", "unknown"], "unknown"),
-    (["deny", "unreachable", "missing", "allow", "unknown", "not_checked"], "deny"),
-])
-def test_policy_combine_sources(verdicts, expected):
-    group_a = {"tdmrep": SourceVerdict("tdmrep", verdicts[0], "a")}
-    rest = [SourceVerdict("tdmrep", v, str(i)) for i, v in enumerate(verdicts[1:])]
-    got = combine_sources(group_a, rest, {"robots": SourceVerdict("robots", "allow")})
-    assert got["tdmrep"].verdict == expected and got["robots"].verdict == "allow"
 
 
 def test_policy_source_verdict_as_dict_omits_empty_fields():

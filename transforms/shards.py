@@ -8,7 +8,6 @@ errors, never lost silently. A file whose footer cannot be read is an error batc
 from __future__ import annotations
 
 import hashlib
-import os
 import posixpath
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -151,10 +150,3 @@ def _read_group(pf: pq.ParquetFile, group: int, batch_rows: int) -> Iterator[pa.
         return
     for start in range(0, table.num_rows, batch_rows):
         yield table.slice(start, batch_rows)
-
-
-def file_size(path: str) -> int | None:
-    try:
-        return os.path.getsize(path) if "://" not in path else None
-    except OSError:
-        return None
