@@ -136,6 +136,7 @@ class _ApplyPolicyFn(beam.DoFn):
             table, index = self._decider.decide_table(batch.table, batch.license_column, self._config.columns.url)
             batch = replace(batch, table=table, extra={**batch.extra, "decisions": index})
             stats = batch_stats(batch)
+            batch.extra["stats"] = stats  # SummariseRun merges these; no second count per batch
             progress.add("rows", stats["input_rows"])
             progress.add("kept", stats["kept"])
             self._kept.inc(stats["kept"])
@@ -202,7 +203,7 @@ class _MergeStats(beam.CombineFn):
         return merge_stats([])
 
     def add_input(self, acc, batch):
-        return merge_stats([acc, batch_stats(batch)])
+        return merge_stats([acc, batch.extra.get("stats") or batch_stats(batch)])
 
     def merge_accumulators(self, accs):
         return merge_stats(accs)
