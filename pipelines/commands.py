@@ -80,30 +80,21 @@ def _check_writable(directory: str, flag: str) -> None:
 
 
 def _snapshot_info(signals_dir: str | None) -> dict | None:
+    """Validate the snapshot on the launcher (schemas and footers, not every record) and describe it."""
     if not signals_dir:
         return None
-    from transforms.snapshot import SnapshotError, read_snapshot
+    from transforms.fileio import exists, join, read_bytes
+    from transforms.snapshot import SnapshotError, describe_snapshot
 
     try:
-        table = read_snapshot(signals_dir)  # validates every file before the pipeline starts
+        described = describe_snapshot(signals_dir)
     except SnapshotError as exc:
         raise UserError(f"--signals {signals_dir}: {exc}") from None
-    from transforms.fileio import exists, join, list_files, read_bytes
-
-    manifest = join(signals_dir, "snapshot.json")
     info = {"dir": signals_dir}
+    manifest = join(signals_dir, "snapshot.json")
     if exists(manifest):
         info.update(json.loads(read_bytes(manifest).decode("utf-8")))
-    if table.num_rows:
-        import pyarrow.compute as pc
-
-        low, high = pc.min_max(table.column("fetched_at")).values()
-        info["fetched_at_min"] = low.as_py().isoformat().replace("+00:00", "Z")
-        info["fetched_at_max"] = high.as_py().isoformat().replace("+00:00", "Z")
-    import hashlib
-
-    info["files"] = [{"file": path.rsplit("/", 1)[-1], "sha256": hashlib.sha256(read_bytes(path)).hexdigest()}
-                     for path in list_files(join(signals_dir, "signals-*.parquet"))]
+    info.update(described)  # the files as they are now, whatever snapshot.json says
     return info
 
 

@@ -140,3 +140,28 @@ def test_policy_real_fetch_records_snapshot(fixture_web, tmp_path):
     assert rows[("http://redirect-other.example.com", "robots")]["redirects"] == ["http://www.example.com/robots.txt"]
     assert rows[("http://xrobots-noai.example.com", "headers")]["headers_json"].count("x-robots-tag") == 2
     assert all(r["fetched_at"].tzinfo is not None for r in rows.values())
+
+
+def test_describe_snapshot_validates_without_loading_and_reports_the_fetch_range(tmp_path):
+    import datetime as _dt
+    import hashlib
+
+    from transforms.snapshot import describe_snapshot, read_snapshot
+
+    described = describe_snapshot("sample_data/signals")
+    table = read_snapshot("sample_data/signals")
+    low, high = min(table.column("fetched_at").to_pylist()), max(table.column("fetched_at").to_pylist())
+    assert described["fetched_at_min"] == low.isoformat().replace("+00:00", "Z")
+    assert described["fetched_at_max"] == high.isoformat().replace("+00:00", "Z")
+    (entry,) = described["files"]
+    data = open(f"sample_data/signals/{entry['file']}", "rb").read()
+    assert entry == {"file": entry["file"], "sha256": hashlib.sha256(data).hexdigest(), "rows": table.num_rows}
+    # a part with the wrong schema, and one that is not parquet, are refused with the file named
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    pq.write_table(pa.table({"authority": ["x"], "when": [_dt.datetime(2026, 1, 1)]}), bad / "signals-00000000.parquet")
+    with pytest.raises(SnapshotError, match="signals-00000000.parquet.*wrong schema"):
+        describe_snapshot(bad)
+    (bad / "signals-00000000.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(SnapshotError, match="signals-00000000.parquet.*unreadable"):
+        describe_snapshot(bad)

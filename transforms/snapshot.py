@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from transforms.fetch import RECORD_FIELDS
 
 __all__ = ["SNAPSHOT_SCHEMA", "SnapshotError", "records_to_table", "write_snapshot", "read_snapshot", "snapshot_files",
+           "describe_snapshot",
            "fresh_authorities"]
 
 SNAPSHOT_SCHEMA = pa.schema(
@@ -136,6 +137,44 @@ def snapshot_files(directory: str | os.PathLike) -> list[str]:
     if not files:
         raise SnapshotError(f"snapshot directory {directory} holds no {_PREFIX}*{_SUFFIX} files")
     return files
+
+
+def describe_snapshot(directory: str | os.PathLike) -> dict:
+    """Validate every part without loading it (schema and footer), and describe the snapshot for the
+    manifest: each file's sha256 (streamed) and rows, and the range of ``fetched_at`` (row-group
+    statistics). The launcher calls this; workers read the records themselves."""
+    from datetime import datetime as _dt
+
+    from .shards import open_input
+
+    files = snapshot_files(directory)
+    entries, low, high = [], None, None
+    for path in files:
+        digest = hashlib.sha256()
+        try:
+            with open_input(path) as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            with open_input(path) as handle:
+                pf = pq.ParquetFile(handle)
+                schema, meta = pf.schema_arrow, pf.metadata
+        except (OSError, pa.ArrowException) as exc:
+            raise SnapshotError(f"snapshot file {path} in {directory} is unreadable: {exc}") from exc
+        if not schema.equals(SNAPSHOT_SCHEMA):
+            raise SnapshotError(
+                f"snapshot file {path} in {directory} has the wrong schema:\n{schema}\nexpected:\n{SNAPSHOT_SCHEMA}")
+        col = schema.get_field_index("fetched_at")
+        for rg in range(meta.num_row_groups):
+            stats = meta.row_group(rg).column(col).statistics
+            if stats is not None and stats.has_min_max and isinstance(stats.min, _dt):
+                low = stats.min if low is None or stats.min < low else low
+                high = stats.max if high is None or stats.max > high else high
+        entries.append({"file": str(path).rsplit("/", 1)[-1], "sha256": digest.hexdigest(), "rows": meta.num_rows})
+    out: dict = {"files": entries}
+    if low is not None:
+        out["fetched_at_min"] = low.isoformat().replace("+00:00", "Z")
+        out["fetched_at_max"] = high.isoformat().replace("+00:00", "Z")
+    return out
 
 
 def read_snapshot(directory: str | os.PathLike) -> pa.Table:
