@@ -13,7 +13,6 @@ new part; readers keep the newest record per (authority, kind), so retries never
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,6 @@ import apache_beam as beam
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
 
 from license_rules.decision import license_reason
@@ -30,14 +28,13 @@ from license_rules.policy import Policy
 
 from . import progress
 from .annotate import distinct_licenses
-from .fileio import join, write_bytes_atomic
 from .shards import ShardBatch
+from .snapshot import write_part
 
 __all__ = ["CrawlConfig", "SelectCandidates", "CrawlAuthorities", "CheckHeaders", "QueryRegistry",
-           "WriteSnapshotParts", "candidate_mask"]
+           "WriteSnapshotParts", "candidate_mask", "write_part"]
 
 NAMESPACE = "license_filter"
-SNAPSHOT_ROW_GROUP = 4096
 
 
 @dataclass(frozen=True)
@@ -208,26 +205,6 @@ class QueryRegistry(beam.PTransform):
                 | "DistinctUrls" >> beam.Distinct()
                 | "Batch10k" >> beam.BatchElements(min_batch_size=1, max_batch_size=10000)
                 | "AskRegistry" >> beam.ParDo(_RegistryFn(self._endpoint, self._key)))
-
-
-def write_part(records: list[dict], directory: str) -> dict:
-    """Write one snapshot part ``signals-<sha8>.parquet`` atomically; return its listing entry."""
-    from .snapshot import records_to_table
-
-    table = records_to_table(records).sort_by([("authority", "ascending"), ("kind", "ascending"), ("url", "ascending")])
-    sink = io.BytesIO()
-    # sorted by authority with moderate row groups: a filter worker reads only the row groups whose
-    # authority range holds the authorities it needs (transforms/decide.py LazySignalsIndex)
-    pq.write_table(table, sink, compression="zstd", row_group_size=SNAPSHOT_ROW_GROUP)
-    data = sink.getvalue()
-    digest = hashlib.sha256(data).hexdigest()
-    name = f"signals-{digest[:8]}.parquet"
-    write_bytes_atomic(join(directory, name), data)
-    kinds: dict[str, dict[str, int]] = {}
-    for kind, outcome in zip(table.column("kind").to_pylist(), table.column("outcome").to_pylist()):
-        kinds.setdefault(kind, {}).setdefault(outcome, 0)
-        kinds[kind][outcome] += 1
-    return {"file": name, "sha256": digest, "rows": table.num_rows, "counts": kinds}
 
 
 class WriteSnapshotParts(beam.PTransform):

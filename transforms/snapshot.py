@@ -9,12 +9,11 @@ sha256. Files are written to a temporary name in the same directory and moved in
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
-import tempfile
 from collections import Counter
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Iterable
 
 import pyarrow as pa
@@ -24,7 +23,7 @@ import pyarrow.parquet as pq
 from transforms.fetch import RECORD_FIELDS
 
 __all__ = ["SNAPSHOT_SCHEMA", "SnapshotError", "records_to_table", "write_snapshot", "read_snapshot", "snapshot_files",
-           "describe_snapshot",
+           "describe_snapshot", "write_part", "SNAPSHOT_ROW_GROUP",
            "fresh_authorities"]
 
 SNAPSHOT_SCHEMA = pa.schema(
@@ -72,57 +71,40 @@ def records_to_table(records: Iterable[dict]) -> pa.Table:
     return pa.Table.from_pydict(columns, schema=SNAPSHOT_SCHEMA)
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+#: Parts are sorted by authority and cut into row groups of this many records, so that a filter
+#: worker reads only the row groups that can hold the authorities it needs (LazySignalsIndex).
+SNAPSHOT_ROW_GROUP = 4096
 
 
-def _atomic_write_bytes(directory: Path, name: str, data: bytes) -> None:
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, directory / name)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+def write_part(records_or_table: Iterable[dict] | pa.Table, directory: str) -> dict:
+    """Write one part ``signals-<sha8>.parquet`` (named by its content) atomically on any Beam
+    filesystem; return its listing entry: file, sha256, rows, counts per kind and outcome."""
+    from .fileio import join, makedirs, write_bytes_atomic
 
-
-def write_snapshot(records_or_table: Iterable[dict] | pa.Table, directory: str | os.PathLike) -> dict:
-    """Write ``signals-<sha8>.parquet`` and ``snapshot.json`` into ``directory``; return the manifest."""
     table = records_or_table if isinstance(records_or_table, pa.Table) else records_to_table(records_or_table)
     if not table.schema.equals(SNAPSHOT_SCHEMA):
         table = table.cast(SNAPSHOT_SCHEMA)  # raises when the columns do not fit
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=directory, prefix=".signals-", suffix=".parquet.tmp")
-    os.close(fd)
-    temp = Path(temp_name)
-    try:
-        pq.write_table(table, temp, compression="zstd")
-        digest = _sha256_file(temp)
-        name = f"{_PREFIX}{digest[:8]}{_SUFFIX}"
-        os.replace(temp, directory / name)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    table = table.sort_by([("authority", "ascending"), ("kind", "ascending"), ("url", "ascending")])
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd", row_group_size=SNAPSHOT_ROW_GROUP)
+    data = sink.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    name = f"{_PREFIX}{digest[:8]}{_SUFFIX}"
+    makedirs(str(directory))
+    write_bytes_atomic(join(str(directory), name), data)
     counts: dict[str, dict[str, int]] = {}
     pairs = Counter(zip(table.column("kind").to_pylist(), table.column("outcome").to_pylist()))
     for (kind, outcome), count in sorted(pairs.items()):
         counts.setdefault(kind, {})[outcome] = count
-    manifest = {
-        "created_at": datetime.now(timezone.utc).isoformat(),
-        "file": name,
-        "sha256": digest,
-        "rows": table.num_rows,
-        "counts": counts,
-    }
-    _atomic_write_bytes(directory, _MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    return {"file": name, "sha256": digest, "rows": table.num_rows, "counts": counts}
+
+
+def write_snapshot(records_or_table: Iterable[dict] | pa.Table, directory: str | os.PathLike) -> dict:
+    """Write one part and ``snapshot.json`` into ``directory``; return the manifest."""
+    from .fileio import join, write_bytes_atomic
+
+    manifest = {"created_at": datetime.now(timezone.utc).isoformat(), **write_part(records_or_table, str(directory))}
+    write_bytes_atomic(join(str(directory), _MANIFEST), (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
     return manifest
 
 
