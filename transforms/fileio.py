@@ -83,10 +83,9 @@ def list_files(pattern: str) -> list[str]:
         return sorted(glob.glob(pattern))
     from apache_beam.io.filesystems import FileSystems
 
-    try:
-        return sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
-    except Exception:  # noqa: BLE001 - Beam raises BeamIOError when nothing matches
-        return []
+    # no match is an empty list; a listing that fails (credentials, network) raises: an unlisted part
+    # must never read as "no files" (that would silently drop attribution rows or snapshot parts)
+    return sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
 
 
 def read_bytes(path: str) -> bytes:
