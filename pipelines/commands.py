@@ -10,9 +10,14 @@ from pathlib import Path
 from license_rules.optout import OptOutList, OptOutListError, parse_optout_list
 from license_rules.policy import Policy, PolicyError, load_policy
 
-from .cli import EXIT_OK, VERSION, UserError, sample_dir
+from .errors import EXIT_OK, UserError, tool_version
 
 __all__ = ["cmd_run", "cmd_filter", "cmd_crawl", "cmd_report", "cmd_explain", "load_optout_lists"]
+
+
+def sample_dir() -> Path:
+    here = Path(__file__).resolve().parent.parent / "sample_data"
+    return here if here.is_dir() else Path.cwd() / "sample_data"
 
 
 def _policy(spec: str) -> Policy:
@@ -20,6 +25,8 @@ def _policy(spec: str) -> Policy:
         return load_policy(spec)
     except PolicyError as exc:
         raise UserError(str(exc)) from None
+    except RecursionError:  # tomllib recurses per nesting level: a hostile file must not be a traceback
+        raise UserError(f"--policy {spec}: nested too deeply to be a license-filter policy") from None
 
 
 def load_optout_lists(paths: list[str]) -> tuple[OptOutList | None, list[dict]]:
@@ -131,11 +138,38 @@ def _absolute(path: str | None) -> str | None:
     return os.path.abspath(path)
 
 
+def _check_footers(files: list[str], cmap) -> None:
+    from transforms.shards import InputError, check_footers
+
+    try:
+        check_footers(files, cmap)
+    except InputError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _coverage_fn(files, cmap, policy, full_audit, signals_dir):
+    if not signals_dir:
+        return None
+
+    def coverage():
+        from transforms.coverage import snapshot_coverage
+
+        return snapshot_coverage(files, cmap, policy, full_audit, signals_dir)
+
+    return coverage
+
+
 def _filter(args, extra, files, signals_dir, policy) -> int:
+    """The filter as a transaction on OUT (pipelines/transaction.py): nothing of OUT changes until
+    the run is complete, and then all of it at once."""
     from transforms.filtering import FilterConfig
 
     from .filter_pipeline import run_filter
-    from .postrun import after_filter
+    from .postrun import finish_run
+    from .transaction import add_loopback_no_proxy, guarded, pipeline_failure, run_transaction, say
+    from .staging import describe_current
+    from .errors import Interrupted
+    from .transaction import exit_code_for
 
     optout, optout_info = load_optout_lists(args.optout_list)
     _check_writable(args.output, "--output")
@@ -143,37 +177,51 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
     files = [_absolute(f) for f in files]
     options = _beam_options(extra)
     cmap = _columns(args)
+    _check_footers(files, cmap)
     snapshot = _snapshot_info(signals_dir)
-    config = FilterConfig(output=args.output, columns=cmap, policy=policy, signals_dir=signals_dir, optout=optout,
-                          write_rejected=args.write_rejected, full_audit=args.full_audit, batch_rows=args.batch_rows,
-                          snapshot_eager_max_rows=args.snapshot_memory_rows)
-    context = {
-        "version": VERSION,
-        "options": {"command": args.command, "input": args.input, "output": args.output, "signals": signals_dir,
-                    "optout_lists": args.optout_list, "write_rejected": args.write_rejected,
-                    "full_audit": args.full_audit, "columns": args.columns, "beam": redact_flags(extra),
-                    "runner": options.get_all_options()["runner"]},
-        "policy": policy.as_dict(),
-        "signals": snapshot,
-        "optout_lists": optout_info,
-        "columns": cmap.as_dict(),
-    }
-    run_filter(files, config, context, options)
-    _remove_stale_outputs(args.output)
-    return after_filter(args.output, quiet=args.quiet, report=not args.no_report)
+    add_loopback_no_proxy()
+    out = args.output
 
+    def execute(staging, run):
+        config = FilterConfig(output=staging, columns=cmap, policy=policy, signals_dir=signals_dir, optout=optout,
+                              write_rejected=args.write_rejected, full_audit=args.full_audit,
+                              batch_rows=args.batch_rows, snapshot_eager_max_rows=args.snapshot_memory_rows)
+        context = {
+            "version": run["versions"]["license_filter"],
+            "options": {"command": args.command, "input": args.input, "output": out, "signals": signals_dir,
+                        "optout_lists": args.optout_list, "write_rejected": args.write_rejected,
+                        "full_audit": args.full_audit, "columns": args.columns, "beam": redact_flags(extra),
+                        "runner": options.get_all_options()["runner"], "overwrite": args.overwrite},
+            "policy": policy.as_dict(),
+            "signals": dict(snapshot, id=run["snapshot_id"]) if snapshot else None,
+            "optout_lists": optout_info,
+            "columns": cmap.as_dict(),
+        }
+        run_filter(files, config, context, options)
 
-def _remove_stale_outputs(output: str) -> None:
-    """Delete shards an earlier run left in OUT/kept|rejected|attribution that this run's manifest does
-    not list: whoever reads OUT/kept/ must get exactly the rows the audit accounts for."""
-    from transforms.fileio import discard, join, list_files, read_bytes
+    guard = None
+    try:
+        with guarded() as guard:
+            run, manifest = run_transaction(out, files, policy, args.overwrite, execute, snapshot,
+                                            _coverage_fn(files, cmap, policy, args.full_audit, signals_dir),
+                                            report=not args.no_report)
+    except Interrupted as exc:
+        say(f"interrupted; {out} still holds {describe_current(out)}")
+        return exit_code_for(exc.signum)
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the pipeline's own failure: one line, never a traceback
+        import logging
 
-    manifest = json.loads(read_bytes(join(output, "manifest.json")).decode("utf-8"))
-    listed = {entry["path"] for out in manifest["outputs"] for key, entry in out.items() if key != "input"}
-    for kind in ("kept", "rejected", "attribution"):
-        for path in list_files(join(output, kind, "*.parquet")):
-            if path not in listed and os.path.abspath(path) not in listed:
-                discard(path)
+        if guard is not None and guard.signum is not None:  # the runner wrapped our Interrupted
+            say(f"interrupted; {out} still holds {describe_current(out)}")
+            return exit_code_for(guard.signum)
+
+        logging.getLogger(__name__).info("pipeline failure", exc_info=True)
+        code, line = pipeline_failure(exc)
+        say(f"error: {line}; {out} still holds {describe_current(out)}")
+        return code
+    return finish_run(out, manifest, quiet=args.quiet)
 
 
 def cmd_filter(args, extra) -> int:

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from license_rules.policy import PolicyError, load_policy
 from license_rules.reasons import REASON_DOCS, Reason
 
-from .cli import EXIT_OK, UserError
+from .errors import EXIT_OK, UserError
 
 __all__ = ["explain", "explain_url", "make_decider", "find_row"]
 

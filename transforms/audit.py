@@ -28,7 +28,20 @@ def accounting(stats: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def build_audit(stats: dict[str, Any], hosts: dict[str, Any], outputs: list[dict], context: dict[str, Any]) -> tuple[dict, dict]:
+def _relative(path: str, root: str | None) -> str:
+    """An output path relative to the run's folder ('/'-separated): the staging folder a run writes
+    into is renamed into OUT at publish, so only relative paths stay true."""
+    if not root:
+        return path
+    for sep in ("/", "\\"):
+        prefix = root.rstrip(sep) + sep
+        if path.startswith(prefix):
+            return path[len(prefix):].replace("\\", "/")
+    return path
+
+
+def build_audit(stats: dict[str, Any], hosts: dict[str, Any], outputs: list[dict], context: dict[str, Any],
+                root: str | None = None) -> tuple[dict, dict]:
     acct = accounting(stats)
     by_reason = {r.value: stats["by_reason"].get(r.value, 0) for r in Reason if stats["by_reason"].get(r.value)}
     summary = {
@@ -61,7 +74,7 @@ def build_audit(stats: dict[str, Any], hosts: dict[str, Any], outputs: list[dict
     }
     out_by_shard: dict[str, dict[str, Any]] = {}
     for rec in outputs:
-        out_by_shard.setdefault(rec["shard"], {})[rec["kind"]] = {"path": rec["path"], "rows": rec["rows"]}
+        out_by_shard.setdefault(rec["shard"], {})[rec["kind"]] = {"path": _relative(rec["path"], root), "rows": rec["rows"]}
     manifest = {
         "tool": "license-filter",
         "version": context.get("version"),
@@ -95,7 +108,7 @@ def _dump(doc: dict) -> bytes:
 
 
 def _write_audit(_, stats, hosts, outputs, output_dir, context):
-    summary, manifest = build_audit(stats, hosts, list(outputs), context)
+    summary, manifest = build_audit(stats, hosts, list(outputs), context, root=output_dir)
     write_bytes_atomic(join(output_dir, "audit", "summary.json"), _dump(summary))
     write_bytes_atomic(join(output_dir, "manifest.json"), _dump(manifest))
     return manifest["accounting"]

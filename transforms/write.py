@@ -17,10 +17,25 @@ import pyarrow.parquet as pq
 
 from .annotate import INTERNAL_PREFIX
 from .columns import ADDED_COLUMNS
-from .fileio import discard, join, open_for_write, publish, temp_name
+from .fileio import discard, exists, join, open_for_write, publish, read_bytes, temp_name
 from .shards import ShardBatch
 
-__all__ = ["ShardWriter", "OutputFile", "ATTRIBUTION_SCHEMA", "attribution_table", "output_tables"]
+__all__ = ["ShardWriter", "OutputFile", "ATTRIBUTION_SCHEMA", "attribution_table", "output_tables", "METADATA_KEY",
+           "run_metadata"]
+
+#: The parquet key-value metadata key of every file a run writes: JSON with the run id, tool version,
+#: policy id and sha256, and snapshot id (from the staging folder's ``run.json``).
+METADATA_KEY = b"license_filter"
+_RUN_INFO: dict[str, bytes | None] = {}
+
+
+def run_metadata(output: str) -> bytes | None:
+    """The ``license_filter`` metadata value for files written into ``output`` (a run's staging folder,
+    whose ``run.json`` the launcher wrote); None when ``output`` holds no run.json. Cached per process."""
+    if output not in _RUN_INFO:
+        path = join(output, "run.json")
+        _RUN_INFO[output] = read_bytes(path).strip() if exists(path) else None
+    return _RUN_INFO[output]
 
 ATTRIBUTION_SCHEMA = pa.schema([
     ("url", pa.string()), ("caption", pa.string()), ("license_spdx", pa.string()), ("license_url", pa.string()),
@@ -104,6 +119,9 @@ class ShardWriter:
             final = join(self.output, kind, f"{name}.parquet")
             tmp = temp_name(final)
             handle = open_for_write(tmp)
+            meta = run_metadata(self.output)
+            if meta is not None:
+                schema = schema.with_metadata({**(schema.metadata or {}), METADATA_KEY: meta})
             writer = pq.ParquetWriter(handle, schema, compression=self.compression)
             cur = self._open[key] = _Open(tmp, final, handle, writer)
         return cur
