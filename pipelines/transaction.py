@@ -234,16 +234,26 @@ def pipeline_failure(exc: BaseException) -> tuple[int, str]:
         chain.append(cur)
         cur = cur.__cause__ or cur.__context__
     for e in chain:
-        if isinstance(e, OSError) and e.errno is not None and e.errno not in (errno.EINTR,):
-            where = e.filename or "?"
-            return EXIT_USAGE, f"I/O error on {where}: {e.strerror or e}"
+        if isinstance(e, OSError) and e.errno not in (None, errno.EINTR) and e.filename:
+            return EXIT_USAGE, f"I/O error on {e.filename}: {e.strerror or e}"
     text = "\n".join(str(e) for e in chain)
     m = _ERRNO_TEXT.search(text)
     if m and m.group(3):
         return EXIT_USAGE, f"I/O error on {m.group(3)}: {m.group(2)}"
-    frames = [f.filename for e in chain for f in traceback.extract_tb(e.__traceback__)]
+    frames = {os.path.basename(f.filename) for e in chain for f in traceback.extract_tb(e.__traceback__)}
     first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-    if any(os.path.basename(f) in _SETUP_FILES for f in frames):
+    if "subprocess_server.py" in frames or "job_server.py" in frames:
+        return EXIT_USAGE, (f"the runner's job server could not be started or downloaded: {type(exc).__name__}: "
+                            f"{first[:400]} (give a local jar with the runner's --*_job_server_jar option, or "
+                            "--job_endpoint of a running job server)")
+    if "stager.py" in frames:
+        commands = re.findall(r"Command '\[(.+?)\]' returned non-zero exit status (\d+)", text)
+        if commands:
+            cmd, status = commands[-1]
+            cmd = " ".join(part.strip("'\"") for part in cmd.split(", "))
+            return EXIT_USAGE, (f"the runner could not be set up: building the workers' package (--setup_file / "
+                                f"--requirements_file) failed: `{cmd[:300]}` exited {status} (its output is above)")
+    if frames & set(_SETUP_FILES):
         return EXIT_USAGE, f"the runner could not be set up: {type(exc).__name__}: {first[:400]}"
     return EXIT_FAILED, f"the pipeline failed: {type(exc).__name__}: {first[:400]} (run with -v for the traceback)"
 

@@ -406,6 +406,25 @@ def test_dataflow_without_project_is_one_line_before_any_work(tmp_path):
     assert not (tmp_path / "o" / "manifest.json").exists()
 
 
+def test_a_job_server_that_cannot_be_fetched_is_one_line(tmp_path):
+    code, _, err = run_cli(["filter", "--input", str(SAMPLE / "shards"), "--output", str(tmp_path / "o"),
+                            "--runner=FlinkRunner", f"--flink_job_server_jar={tmp_path / 'missing.jar'}"])
+    line = _one_line(err)
+    assert code == 2 and "job server could not be started or downloaded" in line and "missing.jar" in line
+    assert "still holds no complete run" in line
+    no_leftovers(tmp_path / "o")
+
+
+def test_a_setup_file_that_cannot_build_is_one_line(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "setup.py").write_text("raise SystemExit('this package cannot be built')\n")
+    code, _, err = run_cli(["filter", "--input", str(SAMPLE / "shards"), "--output", str(tmp_path / "o"),
+                            "--runner=PortableRunner", "--job_endpoint=embed",
+                            f"--setup_file={tmp_path / 'pkg' / 'setup.py'}"])
+    line = _one_line(err)
+    assert code == 2 and "building the workers' package" in line and str(tmp_path / "pkg") in line
+
+
 def test_an_io_failure_is_one_line_with_the_path_and_leaves_the_previous_run(tmp_path):
     """A file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored) makes writes fail with EFBIG as a full disk would."""
     out = tmp_path / "o"
