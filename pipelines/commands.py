@@ -10,7 +10,7 @@ from pathlib import Path
 from license_rules.optout import OptOutList, OptOutListError, parse_optout_list
 from license_rules.policy import Policy, PolicyError, load_policy
 
-from .errors import EXIT_OK, UserError, tool_version
+from .errors import EXIT_OK, UserError
 
 __all__ = ["cmd_run", "cmd_filter", "cmd_crawl", "cmd_report", "cmd_explain", "load_optout_lists"]
 
@@ -261,6 +261,11 @@ def cmd_run(args, extra) -> int:
     signals = args.signals
     if not signals:
         from .crawl_pipeline import run_crawl
+        from .transaction import check_ownership
+
+        # refuse before crawling what the filter would refuse anyway
+        _check_footers([_absolute(f) for f in files], _columns(args))
+        check_ownership(_absolute(args.output), [_absolute(f) for f in files], policy, args.overwrite)
 
         args.signals_out = args.signals_out or os.path.join(args.output, "signals")
         _check_writable(args.signals_out, "--signals-out")
@@ -277,10 +282,14 @@ def cmd_report(args, extra) -> int:
 
     from transforms.fileio import exists, join
 
+    from .lock import OutputLock
+    from .staging import new_run_id
+
     out = args.output
     if not exists(join(out, "audit", "summary.json")) or not exists(join(out, "manifest.json")):
         raise UserError(f"{out}: not a license-filter output directory (no audit/summary.json and manifest.json)")
-    path = write_report(out)
+    with OutputLock(out, f"report-{new_run_id()}"):  # not while a run publishes into OUT
+        path = write_report(out)
     print(path)
     return EXIT_OK
 

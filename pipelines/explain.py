@@ -409,7 +409,8 @@ class RunContext:
                     "reasons": list(rec["lf_reasons"]) if rec.get("lf_reasons") is not None else None,
                     "license_spdx": rec.get("lf_license_spdx"), "evidence": json.loads(rec.get("lf_evidence") or "[]"),
                     "file": found["file"], "row": found["row"]}
-        differs = [k for k in ("keep", "reason", "license_spdx") if recorded[k] != (doc[k] if k != "license_spdx" else doc["license"]["spdx"])]
+        now = {"keep": doc["keep"], "reason": doc["reason"], "license_spdx": doc["license"]["spdx"]}
+        differs = [k for k in now if recorded[k] != now[k]]
         if recorded["reasons"] is not None and recorded["reasons"] != doc["reasons"]:
             differs.append("reasons")
         recomputed = {"keep": doc["keep"], "reason": doc["reason"], "reasons": doc["reasons"]}

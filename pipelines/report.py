@@ -643,7 +643,9 @@ def render_report(summary: dict, manifest: dict) -> str:
     }
     toc = '<nav class="toc">' + "".join(f'<a href="#{a}">{_e(t)}</a>' for a, t in _SECTIONS) + "</nav>"
     title = f"license-filter audit report · {policy_id}"
-    meta = f"policy {policy_id} · {snap} · audit written {created}" + (f" · run {manifest['run_id']}" if manifest.get("run_id") else "")
+    meta = f"policy {policy_id} · {snap} · audit written {created}"
+    if manifest.get("run_id"):
+        meta += f" · run {manifest['run_id']}"
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
