@@ -86,6 +86,9 @@ def _add_filter_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-report", action="store_true", help="do not write audit/report.html")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the results of another run (other inputs or policy) that --output holds")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse the outputs of the run --output holds when its inputs (same sha256) are among this "
+                        "run's and the policy, snapshot, opt-out lists, columns and options match; process the rest")
     p.add_argument("--quiet", action="store_true", help="no summary on stdout")
 
 

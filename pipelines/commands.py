@@ -159,6 +159,14 @@ def _coverage_fn(files, cmap, policy, full_audit, signals_dir):
     return coverage
 
 
+def _identity_now(args, policy, snapshot, optout_info, cmap) -> dict:
+    from .transaction import resume_identity, snapshot_id
+
+    return resume_identity({"policy": policy.as_dict(), "signals": {"id": snapshot_id(snapshot)} if snapshot else None,
+                            "optout_lists": optout_info, "columns": cmap.as_dict(),
+                            "options": {"write_rejected": args.write_rejected, "full_audit": args.full_audit}})
+
+
 def _filter(args, extra, files, signals_dir, policy) -> int:
     """The filter as a transaction on OUT (pipelines/transaction.py): nothing of OUT changes until
     the run is complete, and then all of it at once."""
@@ -182,7 +190,7 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
     add_loopback_no_proxy()
     out = args.output
 
-    def execute(staging, run):
+    def execute(staging, run, todo, resume_ctx):
         config = FilterConfig(output=staging, columns=cmap, policy=policy, signals_dir=signals_dir, optout=optout,
                               write_rejected=args.write_rejected, full_audit=args.full_audit,
                               batch_rows=args.batch_rows, snapshot_eager_max_rows=args.snapshot_memory_rows)
@@ -196,15 +204,18 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
             "signals": dict(snapshot, id=run["snapshot_id"]) if snapshot else None,
             "optout_lists": optout_info,
             "columns": cmap.as_dict(),
+            "resume": resume_ctx,
         }
-        run_filter(files, config, context, options)
+        run_filter(todo, config, context, options)
 
     guard = None
     try:
         with guarded() as guard:
             run, manifest = run_transaction(out, files, policy, args.overwrite, execute, snapshot,
                                             _coverage_fn(files, cmap, policy, args.full_audit, signals_dir),
-                                            report=not args.no_report)
+                                            report=not args.no_report,
+                                            resume_identity_now=_identity_now(args, policy, snapshot, optout_info, cmap)
+                                            if args.resume else None)
     except Interrupted as exc:
         say(f"interrupted; {out} still holds {describe_current(out)}")
         return exit_code_for(exc.signum)
@@ -265,7 +276,7 @@ def cmd_run(args, extra) -> int:
 
         # refuse before crawling what the filter would refuse anyway
         _check_footers([_absolute(f) for f in files], _columns(args))
-        check_ownership(_absolute(args.output), [_absolute(f) for f in files], policy, args.overwrite)
+        check_ownership(_absolute(args.output), [_absolute(f) for f in files], policy, args.overwrite, args.resume)
 
         args.signals_out = args.signals_out or os.path.join(args.output, "signals")
         _check_writable(args.signals_out, "--signals-out")

@@ -96,7 +96,7 @@ def add_loopback_no_proxy(environ=os.environ) -> None:
 
 
 # --- what OUT holds ----------------------------------------------------------------------------------------
-def check_ownership(out: str, files: list[str], policy, overwrite: bool) -> None:
+def check_ownership(out: str, files: list[str], policy, overwrite: bool, resume: bool = False) -> None:
     """Refuse (UserError) a run into an OUT that holds another run's results: other inputs or another
     policy, or shard folders without a manifest. A rerun of the same inputs and policy replaces its
     own results; ``--overwrite`` replaces anything."""
@@ -117,7 +117,7 @@ def check_ownership(out: str, files: list[str], policy, overwrite: bool) -> None
     old_inputs = sorted(i["path"] for i in manifest.get("inputs", []))
     old_policy = (manifest.get("policy") or {}).get("sha256")
     differs = []
-    if old_inputs != sorted(files):
+    if old_inputs != sorted(files) and not (resume and set(old_inputs) <= set(files)):
         gone = len(set(old_inputs) - set(files))
         new = len(set(files) - set(old_inputs))
         differs.append(f"other inputs ({len(old_inputs)} shard(s) there, {gone} not in this run, "
@@ -128,6 +128,75 @@ def check_ownership(out: str, files: list[str], policy, overwrite: bool) -> None
         raise UserError(f"--output {out} holds run {manifest.get('run_id', '(older version)')} of "
                         f"{manifest.get('created_at', '?')} with {' and '.join(differs)}; add --overwrite to replace it, "
                         "or choose another --output")
+
+
+# --- --resume ---------------------------------------------------------------------------------------------------
+def plan_resume(out: str, files: list[str], digests: dict, identity: dict) -> tuple[list[str], dict | None, str]:
+    """Which inputs a ``--resume`` run takes from the run OUT holds: all of that run's inputs, when each
+    is among this run's with the same sha256 and the policy, snapshot, opt-out lists, columns and
+    options are the same. Returns (reused inputs, the audit's ``resume`` context, a sentence)."""
+    from transforms.fileio import exists, join, read_bytes
+
+    from .staging import current_run
+
+    manifest = current_run(out)
+    if manifest is None:
+        return [], None, "--resume: the output holds no complete run; processing every shard"
+    old_identity = resume_identity(manifest)
+    changed = [k for k in identity if identity[k] != old_identity.get(k)]
+    if changed:
+        return [], None, f"--resume: reusing nothing: the {', '.join(changed)} differ from run {manifest.get('run_id')}"
+    stats_path = join(out, "audit", "run-stats.json")
+    if not exists(stats_path):
+        return [], None, f"--resume: reusing nothing: run {manifest.get('run_id')} has no audit/run-stats.json"
+    old = {i["path"]: i for i in manifest["inputs"]}
+    moved = [p for p, entry in old.items() if p not in digests or digests[p][1] != entry.get("sha256")]
+    if moved:
+        return [], None, (f"--resume: reusing nothing: {len(moved)} input(s) of run {manifest.get('run_id')} are "
+                          f"missing or changed (e.g. {moved[0]})")
+    saved = json.loads(read_bytes(stats_path).decode("utf-8"))
+    written_by = {r["input"]: r["run_id"] for r in manifest.get("reused", [])}
+    records, reused = [], []
+    for entry in manifest["outputs"]:
+        for kind in ("kept", "rejected", "attribution"):
+            if kind in entry:
+                records.append({"shard": entry["input"], "kind": kind, "path": entry[kind]["path"],
+                                "rows": entry[kind]["rows"]})
+    for path in sorted(old):
+        reused.append({"input": path, "run_id": written_by.get(path, manifest.get("run_id"))})
+    context = {"stats": saved["stats"], "hosts": saved["hosts"], "outputs": records, "reused": reused}
+    return sorted(old), context, (f"--resume: reusing {len(old)} shard(s) of run {manifest.get('run_id')}; "
+                                  f"processing {len(set(files) - set(old))}")
+
+
+def resume_identity(manifest: dict) -> dict:
+    """What must match for a run's outputs to be reused."""
+    options = manifest.get("options") or {}
+    return {"policy": (manifest.get("policy") or {}).get("sha256"),
+            "snapshot": (manifest.get("signals") or {}).get("id"),
+            "opt-out lists": sorted(o["sha256"] for o in manifest.get("optout_lists", [])),
+            "columns": manifest.get("columns"),
+            "options": {k: options.get(k) for k in ("write_rejected", "full_audit")}}
+
+
+def copy_reused(out: str, staging: str, records: list[dict]) -> None:
+    """The reused shards' files into the staging folder (hard links on local disk)."""
+    from transforms.fileio import join
+
+    for rec in records:
+        src, dst = join(out, rec["path"]), join(staging, rec["path"])
+        if "://" in out:
+            from apache_beam.io.filesystems import FileSystems
+
+            FileSystems.copy([src], [dst])
+            continue
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        try:
+            os.link(src, dst)
+        except OSError:
+            import shutil
+
+            shutil.copy2(src, dst)
 
 
 # --- provenance ----------------------------------------------------------------------------------------------
@@ -275,7 +344,7 @@ def guarded():
 
 
 def run_transaction(out: str, files: list[str], policy, overwrite: bool, execute, snapshot: dict | None,
-                    coverage_fn=None, report: bool = True) -> tuple[dict, dict]:
+                    coverage_fn=None, report: bool = True, resume_identity_now: dict | None = None) -> tuple[dict, dict]:
     """Lock ``out``, stage, ``execute(staging, run)`` (the Beam pipeline writing into ``staging``),
     finalize and publish. Returns (run, manifest). Raises Interrupted, UserError or the pipeline's own
     exception, always with the staging folder removed and OUT as it was."""
@@ -293,15 +362,21 @@ def run_transaction(out: str, files: list[str], policy, overwrite: bool, execute
     staging, publishing = None, False
     try:
         recover(out, say)
-        check_ownership(out, files, policy, overwrite)
+        check_ownership(out, files, policy, overwrite, resume=resume_identity_now is not None)
         digests = dict(zip(files, _digests(files)))
+        reused, resume_ctx = [], None
+        if resume_identity_now is not None:
+            reused, resume_ctx, sentence = plan_resume(out, files, digests, resume_identity_now)
+            say(sentence)
         health = snapshot_health(snapshot, coverage_fn() if coverage_fn else None, now)
         for warning in (health or {}).get("warnings", []):
             say(f"warning: {warning}")
         meta = {"run_id": run_id, "tool_version": run["versions"]["license_filter"], "policy_id": policy.policy_id,
                 "policy_sha256": policy.sha256, "snapshot_id": run["snapshot_id"]}
         staging = create_staging(out, run_id, meta)
-        execute(staging, run)
+        if resume_ctx:
+            copy_reused(out, staging, resume_ctx["outputs"])
+        execute(staging, run, [f for f in files if f not in set(reused)], resume_ctx)
         manifest = _finalize(staging, out, run, digests, health)
         if report:
             write_report(staging)

@@ -84,11 +84,12 @@ def consistent(out: Path) -> str | None:
     listed = {f["path"]: f["sha256"] for f in manifest["files"]}
     on_disk = output_files(out) - {"audit/report.html"}  # the report renders the manifest, so it is not listed in it
     assert on_disk == set(listed), f"files not of run {manifest['run_id']}: {sorted(on_disk ^ set(listed))}"
+    written_by = {manifest["run_id"]} | {r["run_id"] for r in manifest.get("reused", [])}  # --resume keeps files
     for rel, digest in listed.items():
         assert sha(out / rel) == digest, rel
         if rel.endswith(".parquet"):
             meta = json.loads(pq.read_schema(out / rel).metadata[b"license_filter"])
-            assert meta["run_id"] == manifest["run_id"], rel
+            assert meta["run_id"] in written_by, rel
     return manifest["run_id"]
 
 
@@ -242,6 +243,52 @@ def test_policy_shard_files_without_a_manifest_are_not_deleted_silently(tmp_path
     code, _, err = run_cli(["filter", "--input", str(SAMPLE / "shards" / "part-00000.parquet"), "--output", str(out)])
     assert code == 2 and "but no manifest.json" in err and "--overwrite" in err
     assert (out / "kept" / "someone-elses.parquet").exists()
+
+
+def test_resume_reuses_matching_shards_and_accounts_like_a_full_run(tmp_path):
+    shards = sorted(str(p) for p in (SAMPLE / "shards").glob("*.parquet"))
+    common = ["--signals", SIGNALS, "--quiet", "--write-rejected", "--optout-list", str(SAMPLE / "optout.txt")]
+    out, full = tmp_path / "out", tmp_path / "full"
+    first_two = [a for f in shards[:2] for a in ("--input", f)]
+    assert run_cli(["filter", *first_two, "--output", str(out), *common])[0] == 0
+    first = consistent(out)
+    kept0 = (out / "kept" / "part-00000.parquet").stat().st_ino
+    code, _, err = run_cli(["filter", "--input", str(SAMPLE / "shards"), "--output", str(out), "--resume", *common])
+    assert code == 0, err
+    assert f"--resume: reusing 2 shard(s) of run {first}; processing 2" in err
+    resumed = json.loads((out / "manifest.json").read_text())
+    assert consistent(out) == resumed["run_id"] != first
+    assert resumed["reused"] == [{"input": f, "run_id": first} for f in shards[:2]]
+    assert (out / "kept" / "part-00000.parquet").stat().st_ino == kept0  # the very file, hard-linked through staging
+    assert run_cli(["filter", "--input", str(SAMPLE / "shards"), "--output", str(full), *common])[0] == 0
+    whole = json.loads((full / "manifest.json").read_text())
+    assert resumed["accounting"] == whole["accounting"]
+    assert [i["sha256"] for i in resumed["inputs"]] == [i["sha256"] for i in whole["inputs"]]
+    got, want = (json.loads((d / "audit" / "summary.json").read_text()) for d in (out, full))
+    for key in ("accounting", "funnel", "by_reason", "by_reason_all", "by_license_class", "by_spdx",
+                "drops_by_source", "drops_by_token", "by_shard"):
+        assert got[key] == want[key], key
+    assert got["top_hosts_exact"] is False
+    for kind in ("kept", "rejected"):
+        for p in (full / kind).glob("*.parquet"):
+            assert pq.read_table(out / kind / p.name).equals(pq.read_table(p)), (kind, p.name)
+
+
+def test_resume_reuses_nothing_when_an_input_changed(tmp_path):
+    src = tmp_path / "in"
+    shutil.copytree(SAMPLE / "shards", src)
+    out = tmp_path / "out"
+    argv = ["filter", "--input", str(src), "--signals", SIGNALS, "--output", str(out), "--quiet", "--resume"]
+    assert run_cli(argv)[0] == 0
+    table = pq.read_table(src / "part-00001.parquet")
+    pq.write_table(table.slice(1), src / "part-00001.parquet")  # one row fewer: another sha256
+    code, _, err = run_cli(argv)
+    assert code == 0 and "--resume: reusing nothing: 1 input(s) of run" in err and "part-00001.parquet" in err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "reused" not in manifest and manifest["accounting"]["input_rows"] == \
+        sum(pq.ParquetFile(p).metadata.num_rows for p in src.glob("*.parquet"))
+    code, _, err = run_cli(argv + ["--policy", "open"])  # another policy: refused, not resumed
+    assert code == 2 and "another policy" in err
 
 
 # --- 1: the publish, crashed at every step, is finished by the next run -------------------------------------
