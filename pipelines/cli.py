@@ -205,6 +205,9 @@ def _main(argv: list[str] | None) -> int:
         args, extra = parser.parse_known_args(argv)
         _setup_logging(args.verbose)
         from . import commands
+        from .transaction import add_loopback_no_proxy
+
+        add_loopback_no_proxy()  # the runner's gRPC to localhost never through a proxy (the crawl's requests unaffected)
 
         if args.command in ("report", "explain") and extra:
             raise UserError(f"unknown option(s) for {args.command}: {' '.join(extra)}")

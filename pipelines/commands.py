@@ -174,7 +174,7 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
 
     from .filter_pipeline import run_filter
     from .postrun import finish_run
-    from .transaction import add_loopback_no_proxy, guarded, pipeline_failure, run_transaction, say
+    from .transaction import guarded, pipeline_failure, run_transaction, say
     from .staging import describe_current
     from .errors import Interrupted
     from .transaction import exit_code_for
@@ -187,7 +187,6 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
     cmap = _columns(args)
     _check_footers(files, cmap)
     snapshot = _snapshot_info(signals_dir)
-    add_loopback_no_proxy()
     out = args.output
 
     def execute(staging, run, todo, resume_ctx):

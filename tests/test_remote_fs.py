@@ -206,7 +206,7 @@ def test_filter_reads_and_writes_only_the_object_store(store, tmp_path, capsys):
     assert main(remote) == 0, capsys.readouterr().err
 
     shards = sorted(p.name for p in (SAMPLE / "shards").glob("*.parquet"))
-    expected = {"manifest.json", "attribution.csv", "audit/summary.json", "audit/report.html"}
+    expected = {"manifest.json", "attribution.csv", "audit/summary.json", "audit/report.html", "audit/run-stats.json"}
     expected |= {f"{kind}/{name}" for kind in ("kept", "rejected", "attribution") for name in shards}
     assert objects(store, out) == expected  # and no temporary names left behind
 
@@ -285,7 +285,7 @@ def test_policy_rerun_into_the_same_store_output_removes_stale_shards(store, cap
     assert objects(store, out) == before
     assert main(base + ["--input", f"{BUCKET}/in/shards/part-00001.parquet", "--overwrite"]) == 0, capsys.readouterr().err
     assert objects(store, out) == {"manifest.json", "attribution.csv", "audit/summary.json", "audit/report.html",
-                                   "kept/part-00001.parquet", "attribution/part-00001.parquet"}
+                                   "audit/run-stats.json", "kept/part-00001.parquet", "attribution/part-00001.parquet"}
 
 
 # --- crawl into the object store ---------------------------------------------------------------------

@@ -180,23 +180,34 @@ def test_a_second_run_into_a_busy_output_exits_2_naming_the_holder(big_inputs, t
     no_leftovers(out)
 
 
+@pytest.fixture
+def fake_store(tmp_path, monkeypatch) -> Path:
+    """The ``lfmem://`` object store of tests/test_remote_fs.py rooted in ``tmp_path/store``. Imported
+    under the name pytest gives it (tests/ is on sys.path), so that Beam sees one class for the scheme."""
+    import importlib
+
+    module = importlib.import_module("test_remote_fs")
+    root = tmp_path / "store"
+    root.mkdir()
+    monkeypatch.setattr(module.FakeObjectStore, "root", root)
+    return root
+
+
 def _dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
     return proc.pid
 
 
-def test_object_store_lease_refuses_a_live_holder_and_takes_over_a_dead_one(tmp_path, monkeypatch):
+def test_object_store_lease_refuses_a_live_holder_and_takes_over_a_dead_one(fake_store):
     import socket
 
     from apache_beam.io.filesystems import FileSystems
 
     from pipelines.errors import UserError
     from pipelines.lock import OutputLock
-    from tests.test_remote_fs import BUCKET, FakeObjectStore
 
-    monkeypatch.setattr(FakeObjectStore, "root", tmp_path)
-    out = f"{BUCKET}/out"
+    out = "lfmem://bucket/out"
     lease = f"{out}/.license-filter/lease.json"
     holder = OutputLock(out, "run-a").acquire()
     with pytest.raises(UserError, match=rf"is being written by run run-a \(pid {os.getpid()} on "):
@@ -360,8 +371,7 @@ def test_publish_crashed_at_every_step_is_never_a_mix_and_recovery_finishes_it(t
     assert len(crashed_at) >= 6  # the journal, the old manifest, four folders, the CSV, the new manifest
 
 
-def test_publish_on_the_object_store_finishes_after_a_crash(tmp_path, monkeypatch):
-    from tests.test_remote_fs import BUCKET, FakeObjectStore
+def test_publish_on_the_object_store_finishes_after_a_crash(tmp_path, monkeypatch, fake_store):
 
     shards = str(SAMPLE / "shards" / "*.parquet")
     old_src, new_src = tmp_path / "old", tmp_path / "new"
@@ -370,12 +380,10 @@ def test_publish_on_the_object_store_finishes_after_a_crash(tmp_path, monkeypatc
     assert run_cli(["filter", "--input", shards, "--signals", SIGNALS, "--output", str(new_src), "--quiet",
                     "--policy", "open"])[0] == 0
     new_id = consistent(new_src)
-    root = tmp_path / "store"
-    monkeypatch.setattr(FakeObjectStore, "root", root)
-    local_out = root / "bucket" / "out"
+    local_out = fake_store / "bucket" / "out"
     shutil.copytree(old_src, local_out)
     _stage_copy(new_src, local_out, new_id)
-    out, folder = f"{BUCKET}/out", f"{BUCKET}/out/.license-filter/staging-{new_id}"
+    out, folder = "lfmem://bucket/out", f"lfmem://bucket/out/.license-filter/staging-{new_id}"
     real, calls = st.publish_file, {"n": 0}
 
     def crash_on_third(src, dst):

@@ -8,6 +8,7 @@ attribution.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -91,6 +92,18 @@ def attribution_table(kept: pa.Table, url_col: str, caption_col: str | None, lic
     }, schema=ATTRIBUTION_SCHEMA)
 
 
+@contextlib.contextmanager
+def _naming(path: str):
+    """An I/O error (a full disk, a file-size limit) raised without a file name gets the output's path,
+    so the one line the user sees names it."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename or exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), path) from exc
+
+
 @dataclass
 class _Open:
     tmp: str
@@ -138,7 +151,8 @@ class ShardWriter:
                                                       batch.license_column, batch.shard)
             for kind, table in tables.items():
                 w = self._writer(batch.shard, kind, batch.name, table.schema)
-                w.writer.write_table(table)
+                with _naming(w.final):
+                    w.writer.write_table(table)
                 w.rows += table.num_rows
         if not batch.last:
             return []
@@ -149,9 +163,10 @@ class ShardWriter:
         done = []
         for key in [k for k in self._open if k[0] == shard]:
             w = self._open.pop(key)
-            w.writer.close()
-            w.handle.close()
-            publish(w.tmp, w.final)
+            with _naming(w.final):
+                w.writer.close()
+                w.handle.close()
+                publish(w.tmp, w.final)
             done.append(OutputFile(shard, key[1], w.final, w.rows))
         return done
 
