@@ -199,6 +199,26 @@ def _exit_now(code: int) -> None:
         os._exit(code if isinstance(code, int) else 1)
 
 
+def _guarded_call(handler, args, extra) -> int:
+    """SIGINT/SIGTERM become one line and exit 130/143 (the filter says more: what OUT still holds);
+    a failing pipeline (e.g. a crawl) is one line, its traceback only with -v."""
+    from .transaction import exit_code_for, guarded, pipeline_failure
+
+    with guarded() as guard:
+        try:
+            return handler(args, extra)
+        except (UserError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - never a traceback; -v logs it
+            if guard.signum is not None:  # the runner wrapped the interruption into its own exception
+                print("license-filter: interrupted", file=sys.stderr)
+                return exit_code_for(guard.signum)
+            logging.getLogger("license_filter").info("failure", exc_info=True)
+            code, line = pipeline_failure(exc)
+            print(f"license-filter: error: {line}", file=sys.stderr)
+            return code
+
+
 def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     try:
@@ -213,7 +233,7 @@ def _main(argv: list[str] | None) -> int:
             raise UserError(f"unknown option(s) for {args.command}: {' '.join(extra)}")
         handler = {"run": commands.cmd_run, "filter": commands.cmd_filter, "crawl": commands.cmd_crawl,
                    "report": commands.cmd_report, "explain": commands.cmd_explain}[args.command]
-        return handler(args, extra)
+        return _guarded_call(handler, args, extra)
     except UserError as exc:
         print(f"license-filter: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -335,12 +335,13 @@ _GUARD: SignalGuard | None = None
 def guarded():
     """Install the signal guard for the duration of a run (the publish defers signals through it)."""
     global _GUARD
+    previous = _GUARD
     with SignalGuard() as guard:
         _GUARD = guard
         try:
             yield guard
         finally:
-            _GUARD = None
+            _GUARD = previous
 
 
 def run_transaction(out: str, files: list[str], policy, overwrite: bool, execute, snapshot: dict | None,
