@@ -502,6 +502,23 @@ def test_an_io_failure_is_one_line_with_the_path_and_leaves_the_previous_run(tmp
     no_leftovers(out)
 
 
+def test_the_command_leaves_without_interpreter_shutdown_and_with_the_runs_exit_code(tmp_path):
+    """The exit-134 abort ("terminate called without an active exception") came from gRPC threads torn
+    down at interpreter shutdown after complete outputs; the command now flushes and leaves with
+    os._exit, so shutdown (and its atexit hooks) never runs and the exit code is the run's."""
+    script = ("import atexit, sys; atexit.register(lambda: print('SHUTDOWN-RAN', flush=True)); "
+              "sys.argv[0] = 'license-filter'; from pipelines.cli import main; main()")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1" + os.urandom(64))
+    for argv, code in ((["filter", "--input", str(SAMPLE / "shards"), "--output", str(tmp_path / "a")], 0),
+                       (["filter", "--input", str(tmp_path / "bad.parquet"), "--output", str(tmp_path / "b")], 3),
+                       (["filter", "--input", str(tmp_path / "none.parquet"), "--output", str(tmp_path / "c")], 2)):
+        proc = subprocess.run([sys.executable, "-c", script, *argv, "--quiet"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == code, proc.stderr
+        assert "SHUTDOWN-RAN" not in proc.stdout
+
+
 # --- 6: provenance ----------------------------------------------------------------------------------------
 def test_manifest_records_every_file_versions_and_parquet_metadata(tmp_path):
     out = tmp_path / "o"

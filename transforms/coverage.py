@@ -19,6 +19,19 @@ __all__ = ["snapshot_coverage"]
 MAX_LISTED = 20
 
 
+def _keepable(table: pa.Table, license_column: str | None, policy):
+    import numpy as np
+
+    from license_rules.cc import parse_license
+    from license_rules.decision import license_reason
+
+    from .annotate import distinct_licenses
+
+    values, idx = distinct_licenses(table, license_column)
+    ok = np.array([license_reason(v, parse_license(v), policy) is None for v in values], dtype=bool)
+    return ok[idx]
+
+
 def _snapshot_authorities(signals_dir: str) -> set[str]:
     found: set[str] = set()
     for path in snapshot_files(signals_dir):
@@ -40,7 +53,10 @@ def snapshot_coverage(files: list[str], cmap: ColumnMap, policy, full_audit: boo
                 lic = cmap.license_column(names)
                 cols = [cmap.url] + ([lic] if lic else [])
                 for group in range(pf.num_row_groups):
-                    table = annotate_table(pf.read_row_group(group, columns=cols), cmap.url, lic)
+                    table = pf.read_row_group(group, columns=cols)
+                    if not full_audit:  # the license first (per distinct value): URLs of the rest are never parsed
+                        table = table.filter(pa.array(_keepable(table, lic, policy)))
+                    table = annotate_table(table, cmap.url, lic)
                     mask = candidate_mask(table, lic, policy, full_audit)
                     if mask.any():
                         auth = table.column("_lf_authority").filter(pa.array(mask))
