@@ -1,4 +1,5 @@
-"""After the filter pipeline: attribution CSV, the HTML report and the plain-text summary."""
+"""After the filter pipeline: attribution CSV and the HTML report (written into the staging folder before
+the publish), and the plain-text summary with the exit code (after it)."""
 from __future__ import annotations
 
 import io
@@ -12,7 +13,7 @@ from transforms.fileio import join, list_files, read_bytes, write_bytes_atomic
 
 from .errors import EXIT_OK, EXIT_ROW_ERRORS
 
-__all__ = ["after_filter", "finish_run", "write_attribution_csv", "write_report", "text_summary"]
+__all__ = ["finish_run", "write_attribution_csv", "write_report", "text_summary"]
 
 
 def _load(output: str) -> tuple[dict, dict]:
@@ -86,20 +87,6 @@ def text_summary(summary: dict, manifest: dict, output: str) -> str:
 def finish_run(output: str, manifest: dict, quiet: bool = False) -> int:
     """After a run was published into ``output``: the summary on stdout and the exit code."""
     summary = json.loads(read_bytes(join(output, "audit", "summary.json")).decode("utf-8"))
-    if not quiet:
-        print(text_summary(summary, manifest, output))
-    acct = summary["accounting"]
-    if not acct["ok"] or acct["errors"]:
-        print(unreadable_line(manifest), file=sys.stderr)
-        return EXIT_ROW_ERRORS
-    return EXIT_OK
-
-
-def after_filter(output: str, quiet: bool = False, report: bool = True) -> int:
-    summary, manifest = _load(output)
-    write_attribution_csv(output)
-    if report:
-        write_report(output)
     if not quiet:
         print(text_summary(summary, manifest, output))
     acct = summary["accounting"]

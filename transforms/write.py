@@ -1,7 +1,9 @@
 """Writing decided batches as output shards (plain classes; the Beam step wraps them).
 
 One output file per input shard and kind (``kept``, ``rejected``, ``attribution``), named after the
-input shard, zstd-compressed, published atomically when the shard's last batch has been written.
+input shard, zstd-compressed, moved to its name atomically when the shard's last batch has been
+written. The output folder is the run's staging folder (``pipelines/staging.py`` publishes it into
+OUT); its ``run.json`` becomes every file's ``license_filter`` key-value metadata.
 Kept shards hold every input column with its type plus the ``lf_`` columns; rejected shards add
 ``lf_reasons`` (every contributing reason); attribution files list kept rows whose license requires
 attribution.
