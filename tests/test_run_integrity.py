@@ -193,6 +193,43 @@ def fake_store(tmp_path, monkeypatch) -> Path:
     return root
 
 
+def spawn_on_store(root: Path, argv: list[str]) -> subprocess.Popen:
+    """``license-filter`` in a subprocess that has the fake ``lfmem://`` store registered at ``root``."""
+    script = ("import sys; from pathlib import Path; sys.path.insert(0, 'tests'); import test_remote_fs as t; "
+              f"t.FakeObjectStore.root = Path({str(root)!r}); sys.argv[0] = 'license-filter'; "
+              "from pipelines.cli import main; main()")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.Popen([sys.executable, "-c", script, *argv], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_object_store_interrupted_rerun_and_concurrent_run(big_inputs, fake_store):
+    bucket_in = fake_store / "bucket" / "in"
+    shutil.copytree(big_inputs, bucket_in)
+    out, local_out = "lfmem://bucket/out", fake_store / "bucket" / "out"
+    argv = ["filter", "--input", "lfmem://bucket/in/*.parquet", "--signals", SIGNALS, "--output", out, "--quiet"]
+    code, _, err = run_cli(argv)
+    assert code == 0, err
+    first = consistent(local_out)
+    before = {p: sha(local_out / p) for p in output_files(local_out)}
+
+    def staged():
+        return any(p.is_file() for p in (local_out / ".license-filter").glob("staging-*/kept/*"))
+
+    proc = spawn_on_store(fake_store, argv + ["--policy", "open", "--overwrite"])
+    wait_for(staged, proc, "it staged output in the store")
+    # meanwhile a second run into the same store output is refused, naming the lease's holder
+    second = spawn_on_store(fake_store, argv + ["--policy", "open", "--overwrite"])
+    _, err2 = second.communicate(timeout=120)
+    assert second.returncode == 2 and f"pid {proc.pid}" in err2 and "lease.json" in err2, err2
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith(f"license-filter: interrupted; {out} still holds run {first} of ")
+    assert consistent(local_out) == first and {p: sha(local_out / p) for p in output_files(local_out)} == before
+    assert not [p for p in (local_out / ".license-filter").rglob("*") if p.is_file()]  # no staging, no lease
+
+
 def _dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
