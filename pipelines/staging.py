@@ -16,11 +16,13 @@ finished by the next one (:func:`recover`):
 
 1. ``PUBLISHING`` is written into the staging folder: the list of files the new run publishes.
 2. the old ``manifest.json`` is moved away: from here until step 5 OUT declares no complete run;
-3. local disk: each of ``kept/`` ``rejected/`` ``attribution/`` ``audit/`` is swapped as a whole
-   folder (the old folder renamed away, the new one renamed in: two ``rename`` calls, so a reader
-   sees the old files, no folder, or the new files, never a mix). Object stores (no folders, rename is
-   copy + delete): each file is copied over its final name, then the old run's files that the new
-   run does not have are deleted;
+3. local disk: each of ``kept/`` ``rejected/`` ``attribution/`` ``audit/`` is swapped with the
+   staged one as a whole folder in one step (``renameat2(RENAME_EXCHANGE)`` on Linux; elsewhere the
+   old folder is renamed away and the new one in, so it is briefly absent): a reader listing it sees
+   the old run's files or the new run's, never a mix. A hidden ``.license-filter-run`` file in each
+   published folder names its run, which makes a replay after a crash unambiguous. Object stores (no
+   folders, rename is copy + delete): each file is copied over its final name, then the old run's
+   files that the new run does not have are deleted;
 4. ``attribution.csv`` replaced;
 5. the new ``manifest.json`` written: the only thing that declares the run complete.
 
@@ -29,6 +31,7 @@ Every step is idempotent: replaying the journal after a crash at any point reach
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import os
 import secrets
@@ -109,11 +112,54 @@ def _write_journal(folder: str, files: list[str]) -> None:
     write_bytes_atomic(join(folder, JOURNAL), json.dumps({"files": files}).encode("utf-8"))
 
 
+MARK = ".license-filter-run"  # in each published folder: the run it belongs to (hidden from readers)
+
+
+def _run_id_of(folder: str) -> str:
+    return folder.rstrip("/").rstrip(os.sep).rsplit("staging-", 1)[-1]
+
+
 def publish(folder: str, out: str) -> None:
     """Publish the staged run ``folder`` into ``out`` (journal first, so :func:`recover` can finish it)."""
     if not exists(join(folder, JOURNAL)):
+        if _local(folder):
+            for kind in KINDS:
+                if os.path.isdir(join(folder, kind)):
+                    write_bytes_atomic(join(folder, kind, MARK), _run_id_of(folder).encode("utf-8"))
         _write_journal(folder, run_files(folder))
     _replay(folder, out)
+
+
+def _exchange(a: str, b: str) -> bool:
+    """Swap two folders in one step (Linux ``renameat2(RENAME_EXCHANGE)``), so that ``b`` never stops
+    existing; False where the system or filesystem cannot (then two renames do it)."""
+    import ctypes
+
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM):
+        return False
+    raise OSError(err, os.strerror(err), b)
+
+
+def _mark_of(folder: str) -> str | None:
+    try:
+        with open(os.path.join(folder, MARK), encoding="utf-8") as fh:
+            return fh.read().strip()
+    except OSError:
+        return None
+
+
+def _bury(path: str, dead: str) -> None:
+    shutil.rmtree(dead, ignore_errors=True)
+    os.rename(path, dead)
 
 
 def _replay(folder: str, out: str) -> None:
@@ -127,17 +173,23 @@ def _replay(folder: str, out: str) -> None:
     if _local(out):
         graveyard = join(folder, "old")
         os.makedirs(graveyard, exist_ok=True)
+        ours = _run_id_of(folder)
         for kind in KINDS:
             new, final, dead = join(folder, kind), join(out, kind), join(graveyard, kind)
             if kind in kinds:
-                if os.path.isdir(new):  # not yet moved in
-                    if os.path.lexists(final):
-                        shutil.rmtree(dead, ignore_errors=True)
-                        os.rename(final, dead)
+                if not os.path.isdir(new):
+                    continue  # moved in and the old one buried already
+                if not os.path.lexists(final):
+                    os.rename(new, final)
+                elif _mark_of(final) == ours:  # swapped before a crash: ``new`` holds the old run's folder
+                    _bury(new, dead)
+                elif _exchange(new, final):  # OUT/<kind> is the old folder, then the new: never absent
+                    _bury(new, dead)
+                else:  # no atomic swap here: the old folder out, the new one in (absent in between)
+                    _bury(final, dead)
                     os.rename(new, final)
             elif os.path.lexists(final):  # the old run's, and the new run has none of this kind
-                shutil.rmtree(dead, ignore_errors=True)
-                os.rename(final, dead)
+                _bury(final, dead)
     else:
         wanted = set(files)
         for rel in files:

@@ -68,7 +68,7 @@ def output_files(out: Path) -> set[str]:
     found = set()
     for kind in st.KINDS:
         for p in (out / kind).rglob("*") if (out / kind).is_dir() else []:
-            if p.is_file():
+            if p.is_file() and p.name != st.MARK:
                 found.add(p.relative_to(out).as_posix())
     if (out / "attribution.csv").exists():
         found.add("attribution.csv")
@@ -351,11 +351,20 @@ def _stage_copy(src: Path, out: Path, run_id: str) -> Path:
     return folder
 
 
+def _exchange_works(tmp_path: Path) -> bool:
+    (tmp_path / "xa").mkdir()
+    (tmp_path / "xb").mkdir()
+    return st._exchange(str(tmp_path / "xa"), str(tmp_path / "xb"))
+
+
 class _Crash(Exception):
     pass
 
 
-def test_publish_crashed_at_every_step_is_never_a_mix_and_recovery_finishes_it(tmp_path, monkeypatch):
+@pytest.mark.parametrize("atomic_swap", [True, False], ids=["renameat2-exchange", "two-renames"])
+def test_publish_crashed_at_every_step_is_never_a_mix_and_recovery_finishes_it(atomic_swap, tmp_path, monkeypatch):
+    if atomic_swap and not _exchange_works(tmp_path):
+        pytest.skip("renameat2(RENAME_EXCHANGE) is not available here")
     shards = str(SAMPLE / "shards" / "*.parquet")
     old_src, new_src = tmp_path / "old", tmp_path / "new"
     assert run_cli(["filter", "--input", shards, "--signals", SIGNALS, "--output", str(old_src), "--quiet",
@@ -379,9 +388,18 @@ def test_publish_crashed_at_every_step_is_never_a_mix_and_recovery_finishes_it(t
                 return real[name](*args, **kwargs)
             return wrapper
 
+        real_exchange = st._exchange
+
+        def exchange(a, b):
+            calls["n"] += 1
+            if calls["n"] == step + 1:
+                raise _Crash(f"crash before exchange({a}, {b})")
+            return real_exchange(a, b) if atomic_swap else False
+
         with monkeypatch.context() as m:
             for name in real:
                 m.setattr(os, name, counting(name))
+            m.setattr(st, "_exchange", exchange)
             try:
                 st.publish(str(folder), str(out))
                 finished = True
@@ -392,6 +410,8 @@ def test_publish_crashed_at_every_step_is_never_a_mix_and_recovery_finishes_it(t
         for kind in ("kept", "attribution"):  # without a manifest: each folder is one run's, whole or absent
             ids = {json.loads(pq.read_schema(p).metadata[b"license_filter"])["run_id"] for p in (out / kind).glob("*.parquet")}
             assert len(ids) <= 1, (step, kind, ids)
+            if atomic_swap:  # both runs have the folder: swapped in one step, it never disappears
+                assert len(ids) == 1, (step, kind)
         if finished:
             break
         crashed_at.append(step)
