@@ -19,8 +19,8 @@ finished by the next one (:func:`recover`):
 3. local disk: each of ``kept/`` ``rejected/`` ``attribution/`` ``audit/`` is swapped with the
    staged one as a whole folder in one step (``renameat2(RENAME_EXCHANGE)`` on Linux; elsewhere the
    old folder is renamed away and the new one in, so it is briefly absent): a reader listing it sees
-   the old run's files or the new run's, never a mix. A hidden ``.license-filter-run`` file in each
-   published folder names its run, which makes a replay after a crash unambiguous. Object stores (no
+   the old run's files or the new run's, never a mix. The journal records each staged folder's inode,
+   which makes a replay after a crash unambiguous. Object stores (no
    folders, rename is copy + delete): each file is copied over its final name, then the old run's
    files that the new run does not have are deleted;
 4. ``attribution.csv`` replaced;
@@ -109,23 +109,17 @@ def run_files(folder: str) -> list[str]:
 
 
 def _write_journal(folder: str, files: list[str]) -> None:
-    write_bytes_atomic(join(folder, JOURNAL), json.dumps({"files": files}).encode("utf-8"))
-
-
-MARK = ".license-filter-run"  # in each published folder: the run it belongs to (hidden from readers)
-
-
-def _run_id_of(folder: str) -> str:
-    return folder.rstrip("/").rstrip(os.sep).rsplit("staging-", 1)[-1]
+    """The files to publish, and (local disk) the inode of each staged folder: a folder keeps its inode
+    when renamed or swapped, so a replay can tell whether OUT/<kind> is already the new one."""
+    doc: dict = {"files": files}
+    if _local(folder):
+        doc["inodes"] = {kind: os.stat(join(folder, kind)).st_ino for kind in KINDS if os.path.isdir(join(folder, kind))}
+    write_bytes_atomic(join(folder, JOURNAL), json.dumps(doc).encode("utf-8"))
 
 
 def publish(folder: str, out: str) -> None:
     """Publish the staged run ``folder`` into ``out`` (journal first, so :func:`recover` can finish it)."""
     if not exists(join(folder, JOURNAL)):
-        if _local(folder):
-            for kind in KINDS:
-                if os.path.isdir(join(folder, kind)):
-                    write_bytes_atomic(join(folder, kind, MARK), _run_id_of(folder).encode("utf-8"))
         _write_journal(folder, run_files(folder))
     _replay(folder, out)
 
@@ -149,21 +143,14 @@ def _exchange(a: str, b: str) -> bool:
     raise OSError(err, os.strerror(err), b)
 
 
-def _mark_of(folder: str) -> str | None:
-    try:
-        with open(os.path.join(folder, MARK), encoding="utf-8") as fh:
-            return fh.read().strip()
-    except OSError:
-        return None
-
-
 def _bury(path: str, dead: str) -> None:
     shutil.rmtree(dead, ignore_errors=True)
     os.rename(path, dead)
 
 
 def _replay(folder: str, out: str) -> None:
-    files = json.loads(read_bytes(join(folder, JOURNAL)).decode("utf-8"))["files"]
+    journal = json.loads(read_bytes(join(folder, JOURNAL)).decode("utf-8"))
+    files = journal["files"]
     kinds = {rel.split("/", 1)[0] for rel in files if "/" in rel}
     new_manifest = join(folder, MANIFEST)
     if exists(new_manifest):  # step 2 (skipped once step 5 has happened: then the manifest is the new one)
@@ -173,7 +160,7 @@ def _replay(folder: str, out: str) -> None:
     if _local(out):
         graveyard = join(folder, "old")
         os.makedirs(graveyard, exist_ok=True)
-        ours = _run_id_of(folder)
+        inodes = journal.get("inodes", {})
         for kind in KINDS:
             new, final, dead = join(folder, kind), join(out, kind), join(graveyard, kind)
             if kind in kinds:
@@ -181,7 +168,7 @@ def _replay(folder: str, out: str) -> None:
                     continue  # moved in and the old one buried already
                 if not os.path.lexists(final):
                     os.rename(new, final)
-                elif _mark_of(final) == ours:  # swapped before a crash: ``new`` holds the old run's folder
+                elif os.stat(final).st_ino == inodes.get(kind):  # swapped before a crash: ``new`` is the old folder
                     _bury(new, dead)
                 elif _exchange(new, final):  # OUT/<kind> is the old folder, then the new: never absent
                     _bury(new, dead)

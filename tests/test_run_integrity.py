@@ -68,7 +68,7 @@ def output_files(out: Path) -> set[str]:
     found = set()
     for kind in st.KINDS:
         for p in (out / kind).rglob("*") if (out / kind).is_dir() else []:
-            if p.is_file() and p.name != st.MARK:
+            if p.is_file():
                 found.add(p.relative_to(out).as_posix())
     if (out / "attribution.csv").exists():
         found.add("attribution.csv")
