@@ -179,6 +179,7 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
     from .errors import Interrupted
     from .transaction import exit_code_for
 
+    args.optout_list = [_absolute(p) for p in args.optout_list]  # explain --run finds them from anywhere
     optout, optout_info = load_optout_lists(args.optout_list)
     _check_writable(args.output, "--output")
     args.output, signals_dir = _absolute(args.output), _absolute(signals_dir)
