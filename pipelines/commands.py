@@ -21,6 +21,10 @@ def sample_dir() -> Path:
 
 
 def _policy(spec: str) -> Policy:
+    from license_rules.policy import PRESETS
+
+    if spec not in PRESETS and os.path.exists(spec):
+        spec = os.path.abspath(spec)  # recorded as the policy's source: explain --run loads it from anywhere
     try:
         return load_policy(spec)
     except PolicyError as exc:
