@@ -17,11 +17,18 @@ import json
 import os
 import socket
 
-from transforms.fileio import discard, exists, join, makedirs, read_bytes, write_bytes_atomic
+from transforms.fileio import (
+    discard,
+    exists,
+    join,
+    makedirs,
+    read_bytes,
+    write_bytes_atomic,
+)
 
 from .errors import UserError
 
-__all__ = ["OutputLock", "LOCK_NAME", "LEASE_NAME"]
+__all__ = ["LEASE_NAME", "LOCK_NAME", "OutputLock"]
 
 LOCK_NAME, LEASE_NAME = "lock", "lease.json"
 
@@ -120,7 +127,7 @@ class OutputLock:
                             f"{_holder_text(holder or {})}; this run publishes nothing")
 
     # --- both ------------------------------------------------------------------------------------------
-    def acquire(self) -> "OutputLock":
+    def acquire(self) -> OutputLock:
         if "://" in self.out:
             self._acquire_remote()
         else:

@@ -37,10 +37,30 @@ import os
 import secrets
 import shutil
 
-from transforms.fileio import discard, exists, join, list_files, publish as publish_file, read_bytes, write_bytes_atomic
+from transforms.fileio import (
+    discard,
+    exists,
+    join,
+    list_files,
+    read_bytes,
+    write_bytes_atomic,
+)
+from transforms.fileio import publish as publish_file
 
-__all__ = ["META", "KINDS", "new_run_id", "staging_dir", "create_staging", "remove_staging", "publish", "recover",
-           "current_run", "describe_current", "run_files", "relative_to"]
+__all__ = [
+    "KINDS",
+    "META",
+    "create_staging",
+    "current_run",
+    "describe_current",
+    "new_run_id",
+    "publish",
+    "recover",
+    "relative_to",
+    "remove_staging",
+    "run_files",
+    "staging_dir",
+]
 
 META = ".license-filter"
 KINDS = ("kept", "rejected", "attribution", "audit")
@@ -168,9 +188,7 @@ def _replay(folder: str, out: str) -> None:
                     continue  # moved in and the old one buried already
                 if not os.path.lexists(final):
                     os.rename(new, final)
-                elif os.stat(final).st_ino == inodes.get(kind):  # swapped before a crash: ``new`` is the old folder
-                    _bury(new, dead)
-                elif _exchange(new, final):  # OUT/<kind> is the old folder, then the new: never absent
+                elif os.stat(final).st_ino == inodes.get(kind) or _exchange(new, final):  # swapped before a crash: ``new`` is the old folder
                     _bury(new, dead)
                 else:  # no atomic swap here: the old folder out, the new one in (absent in between)
                     _bury(final, dead)

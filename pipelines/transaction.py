@@ -21,9 +21,16 @@ import signal
 import sys
 import traceback
 
-from .errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, Interrupted, UserError
+from .errors import (
+    EXIT_FAILED,
+    EXIT_SIGINT,
+    EXIT_SIGTERM,
+    EXIT_USAGE,
+    Interrupted,
+    UserError,
+)
 
-__all__ = ["SignalGuard", "run_transaction", "check_ownership", "pipeline_failure", "versions", "add_loopback_no_proxy"]
+__all__ = ["SignalGuard", "add_loopback_no_proxy", "check_ownership", "pipeline_failure", "run_transaction", "versions"]
 
 log = logging.getLogger(__name__)
 

@@ -52,7 +52,7 @@ def wait_for(predicate, proc: subprocess.Popen, what: str) -> None:
     """Poll the file system until ``predicate()`` holds; fail if the process ends first."""
     while not predicate():
         if proc.poll() is not None:
-            out, err = proc.communicate()
+            _, err = proc.communicate()
             pytest.fail(f"the run ended (exit {proc.returncode}) before {what}:\n{err}")
 
 
@@ -127,7 +127,7 @@ def test_interrupted_and_killed_reruns_leave_the_previous_run_then_a_complete_ru
         wait_for(staged_output(out), proc, "it staged output")
         assert consistent(out) == first  # mid-run: the previous run, whole
         proc.send_signal(sig)
-        stdout, stderr = proc.communicate(timeout=120)
+        _, stderr = proc.communicate(timeout=120)
         assert proc.returncode == expected, stderr
         lines = stderr.strip().splitlines()
         assert lines[-1] == f"license-filter: interrupted; {out} still holds run {first} of " \
@@ -274,7 +274,7 @@ def test_policy_a_run_with_other_inputs_or_policy_is_refused_unless_overwrite(tm
     run_id = consistent(out)
     for extra, says in ((["--input", shard1], "other inputs (1 shard(s) there, 1 not in this run, 1 new)"),
                         (["--input", shard0, "--policy", "open"], "another policy (permissive@")):
-        code, stdout, err = run_cli(["filter", *extra, "--signals", SIGNALS, "--output", str(out), "--quiet"])
+        code, _, err = run_cli(["filter", *extra, "--signals", SIGNALS, "--output", str(out), "--quiet"])
         assert code == 2
         (line,) = err.strip().splitlines()
         assert f"--output {out} holds run {run_id} of " in line and says in line and "--overwrite" in line
@@ -361,6 +361,31 @@ class _Crash(Exception):
     pass
 
 
+class _CrashAt:
+    """Counts the file-system mutations of a publish (rename, replace, remove, folder swap) and raises
+    :class:`_Crash` instead of the ``step``-th + 1 one, as a kill at that point would stop it."""
+
+    def __init__(self, step: int, atomic_swap: bool):
+        self.step, self.atomic_swap, self.calls = step, atomic_swap, 0
+        self.real = {name: getattr(os, name) for name in ("rename", "replace", "remove")}
+        self.real_exchange = st._exchange
+
+    def _tick(self, what) -> None:
+        self.calls += 1
+        if self.calls == self.step + 1:
+            raise _Crash(f"crash before {what}")
+
+    def wrap(self, name):
+        def wrapper(*args, **kwargs):
+            self._tick(f"{name}{args}")
+            return self.real[name](*args, **kwargs)
+        return wrapper
+
+    def exchange(self, a, b):
+        self._tick(f"exchange({a}, {b})")
+        return self.real_exchange(a, b) if self.atomic_swap else False
+
+
 @pytest.mark.parametrize("atomic_swap", [True, False], ids=["renameat2-exchange", "two-renames"])
 def test_publish_crashed_at_every_step_is_never_a_mix_and_recovery_finishes_it(atomic_swap, tmp_path, monkeypatch):
     if atomic_swap and not _exchange_works(tmp_path):
@@ -377,29 +402,11 @@ def test_publish_crashed_at_every_step_is_never_a_mix_and_recovery_finishes_it(a
         out = tmp_path / f"out-{step}"
         shutil.copytree(old_src, out)
         folder = _stage_copy(new_src, out, new_id)
-        calls = {"n": 0}
-        real = {name: getattr(os, name) for name in ("rename", "replace", "remove")}
-
-        def counting(name):
-            def wrapper(*args, **kwargs):
-                calls["n"] += 1
-                if calls["n"] == step + 1:
-                    raise _Crash(f"crash before {name}{args}")
-                return real[name](*args, **kwargs)
-            return wrapper
-
-        real_exchange = st._exchange
-
-        def exchange(a, b):
-            calls["n"] += 1
-            if calls["n"] == step + 1:
-                raise _Crash(f"crash before exchange({a}, {b})")
-            return real_exchange(a, b) if atomic_swap else False
-
+        crash = _CrashAt(step, atomic_swap)
         with monkeypatch.context() as m:
-            for name in real:
-                m.setattr(os, name, counting(name))
-            m.setattr(st, "_exchange", exchange)
+            for name in crash.real:
+                m.setattr(os, name, crash.wrap(name))
+            m.setattr(st, "_exchange", crash.exchange)
             try:
                 st.publish(str(folder), str(out))
                 finished = True
@@ -471,7 +478,7 @@ def _one_line(err: str) -> str:
 
 def test_lower_case_columns_name_the_file_the_columns_and_the_preset(tmp_path):
     shard = str(SAMPLE / "other" / "img2dataset-00000.parquet")
-    code, out, err = run_cli(["filter", "--input", shard, "--output", str(tmp_path / "o")])
+    code, _, err = run_cli(["filter", "--input", shard, "--output", str(tmp_path / "o")])
     line = _one_line(err)
     assert code == 2 and shard in line and "no URL column 'URL'" in line and "'url'" in line
     assert "--columns img2dataset would fit" in line
@@ -549,7 +556,7 @@ def test_an_io_failure_is_one_line_with_the_path_and_leaves_the_previous_run(tmp
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run([sys.executable, "-c", script, "filter", "--input", shards, "--signals", SIGNALS,
                            "--output", str(out), "--quiet", "--write-rejected"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     lines = [line for line in proc.stderr.strip().splitlines() if "warning:" not in line]
     assert proc.returncode == 2, proc.stderr
     assert len(lines) == 1 and lines[0].startswith("license-filter: error: I/O error on ") and str(out) in lines[0], \
@@ -571,7 +578,7 @@ def test_the_command_leaves_without_interpreter_shutdown_and_with_the_runs_exit_
                        (["filter", "--input", str(tmp_path / "bad.parquet"), "--output", str(tmp_path / "b")], 3),
                        (["filter", "--input", str(tmp_path / "none.parquet"), "--output", str(tmp_path / "c")], 2)):
         proc = subprocess.run([sys.executable, "-c", script, *argv, "--quiet"], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=300)
+                              capture_output=True, text=True, timeout=300, check=False)
         assert proc.returncode == code, proc.stderr
         assert "SHUTDOWN-RAN" not in proc.stdout
 
@@ -645,7 +652,7 @@ def test_explain_run_cli_json_and_plain_explain_next_to_the_default_output(sampl
     doc = json.loads(capsys.readouterr().out)
     assert (doc["keep"], doc["reason"], doc["agrees"]) == (True, kept.column("lf_reason")[0].as_py(), True)
     proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "explain", url], cwd=sample_run_dir.parent,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=120)
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("run        ") and "recomputed the same decision" in proc.stdout
 
@@ -691,7 +698,7 @@ def test_multi_process_run_behind_a_dead_proxy_finishes(tmp_path):
                                str(SAMPLE / "shards" / "part-00000.parquet"), "--signals", SIGNALS,
                                "--output", str(tmp_path / "o"), "--quiet", "--direct_num_workers=2",
                                "--direct_running_mode=multi_processing"],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False)
     finally:
         sink.close()
     assert proc.returncode == 0, proc.stderr
