@@ -176,12 +176,11 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
     the run is complete, and then all of it at once."""
     from transforms.filtering import FilterConfig
 
+    from .errors import Interrupted
     from .filter_pipeline import run_filter
     from .postrun import finish_run
-    from .transaction import guarded, pipeline_failure, run_transaction, say
     from .staging import describe_current
-    from .errors import Interrupted
-    from .transaction import exit_code_for
+    from .transaction import exit_code_for, guarded, pipeline_failure, run_transaction, say
 
     args.optout_list = [_absolute(p) for p in args.optout_list]  # explain --run finds them from anywhere
     optout, optout_info = load_optout_lists(args.optout_list)
@@ -203,7 +202,8 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
             "options": {"command": args.command, "input": args.input, "output": out, "signals": signals_dir,
                         "optout_lists": args.optout_list, "write_rejected": args.write_rejected,
                         "full_audit": args.full_audit, "columns": args.columns, "beam": redact_flags(extra),
-                        "runner": options.get_all_options()["runner"], "overwrite": args.overwrite},
+                        "runner": options.get_all_options()["runner"], "overwrite": args.overwrite,
+                        "resume": args.resume},
             "policy": policy.as_dict(),
             "signals": dict(snapshot, id=run["snapshot_id"]) if snapshot else None,
             "optout_lists": optout_info,
@@ -231,7 +231,6 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
         if guard is not None and guard.signum is not None:  # the runner wrapped our Interrupted
             say(f"interrupted; {out} still holds {describe_current(out)}")
             return exit_code_for(guard.signum)
-
         logging.getLogger(__name__).info("pipeline failure", exc_info=True)
         code, line = pipeline_failure(exc)
         say(f"error: {line}; {out} still holds {describe_current(out)}")
