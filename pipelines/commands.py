@@ -171,6 +171,25 @@ def _identity_now(args, policy, snapshot, optout_info, cmap) -> dict:
                             "options": {"write_rejected": args.write_rejected, "full_audit": args.full_audit}})
 
 
+def _crawl_command(args, signals_dir: str | None) -> str | None:
+    """The crawl that refreshes this run's snapshot, as a command line to copy."""
+    import shlex
+
+    if not signals_dir:
+        return None
+    parts = ["license-filter", "crawl"]
+    for pattern in args.input:
+        parts += ["--input", pattern]
+    if args.policy != "permissive":
+        parts += ["--policy", args.policy]
+    if args.columns != "laion":
+        parts += ["--columns", args.columns]
+    if args.full_audit:
+        parts.append("--full-audit")
+    parts += ["--signals-out", signals_dir]
+    return shlex.join(parts)
+
+
 def _filter(args, extra, files, signals_dir, policy) -> int:
     """The filter as a transaction on OUT (pipelines/transaction.py): nothing of OUT changes until
     the run is complete, and then all of it at once."""
@@ -219,7 +238,8 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
                                             _coverage_fn(files, cmap, policy, args.full_audit, signals_dir),
                                             report=not args.no_report,
                                             resume_identity_now=_identity_now(args, policy, snapshot, optout_info, cmap)
-                                            if args.resume else None)
+                                            if args.resume else None,
+                                            crawl_command=_crawl_command(args, signals_dir))
     except Interrupted as exc:
         say(f"interrupted; {out} still holds {describe_current(out)}")
         return exit_code_for(exc.signum)

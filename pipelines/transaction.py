@@ -235,10 +235,13 @@ def _parse_time(text: str | None) -> dt.datetime | None:
         return None
 
 
-def snapshot_health(snapshot: dict | None, coverage: dict | None, now: dt.datetime) -> dict | None:
-    """Age against max-age and coverage of candidate authorities; ``warnings`` lists what is off."""
+def snapshot_health(snapshot: dict | None, coverage: dict | None, now: dt.datetime,
+                    crawl: str | None = None) -> dict | None:
+    """Age against max-age and coverage of candidate authorities; ``warnings`` lists what is off, each
+    with the crawl command that fixes it (``crawl``; a generic one without it)."""
     if not snapshot:
         return None
+    crawl = crawl or f"license-filter crawl --input ... --signals-out {snapshot['dir']}"
     out: dict = {"warnings": []}
     oldest = _parse_time(snapshot.get("fetched_at_min"))
     max_age = snapshot.get("max_age_seconds")
@@ -248,14 +251,14 @@ def snapshot_health(snapshot: dict | None, coverage: dict | None, now: dt.dateti
         if max_age is not None and out["age_seconds"] > max_age:
             out["warnings"].append(
                 f"the snapshot's oldest record is {out['age_seconds'] / 3600:.1f} h old, older than its max-age of "
-                f"{max_age / 3600:.1f} h; crawl again: license-filter crawl --input ... --signals-out {snapshot['dir']}")
+                f"{max_age / 3600:.1f} h; crawl again: {crawl}")
     if coverage is not None:
         out["coverage"] = coverage
         total, absent = coverage["candidates"], coverage["absent"]
         if total and absent / total > 0.01:
             out["warnings"].append(
                 f"the snapshot lacks {absent:,} of {total:,} candidate authorities ({100 * absent / total:.1f}%); their "
-                f"rows drop as signals_missing; crawl them: license-filter crawl --input ... --signals-out {snapshot['dir']}")
+                f"rows drop as signals_missing; crawl them: {crawl}")
     return out
 
 
@@ -352,7 +355,8 @@ def guarded():
 
 
 def run_transaction(out: str, files: list[str], policy, overwrite: bool, execute, snapshot: dict | None,
-                    coverage_fn=None, report: bool = True, resume_identity_now: dict | None = None) -> tuple[dict, dict]:
+                    coverage_fn=None, report: bool = True, resume_identity_now: dict | None = None,
+                    crawl_command: str | None = None) -> tuple[dict, dict]:
     """Lock ``out``, stage, ``execute(staging, run)`` (the Beam pipeline writing into ``staging``),
     finalize and publish. Returns (run, manifest). Raises Interrupted, UserError or the pipeline's own
     exception, always with the staging folder removed and OUT as it was."""
@@ -376,7 +380,7 @@ def run_transaction(out: str, files: list[str], policy, overwrite: bool, execute
         if resume_identity_now is not None:
             reused, resume_ctx, sentence = plan_resume(out, files, digests, resume_identity_now)
             say(sentence)
-        health = snapshot_health(snapshot, coverage_fn() if coverage_fn else None, now)
+        health = snapshot_health(snapshot, coverage_fn() if coverage_fn else None, now, crawl_command)
         for warning in (health or {}).get("warnings", []):
             say(f"warning: {warning}")
         meta = {"run_id": run_id, "tool_version": run["versions"]["license_filter"], "policy_id": policy.policy_id,
