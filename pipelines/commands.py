@@ -177,6 +177,8 @@ def _crawl_command(args, signals_dir: str | None) -> str | None:
 
     if not signals_dir:
         return None
+    if getattr(args, "sample_job", False):  # the sample's snapshot is recorded from a fixture web
+        return "python -m tools.record_sample_snapshot (the sample's snapshot is recorded from its fixture web)"
     parts = ["license-filter", "crawl"]
     for pattern in args.input:
         parts += ["--input", pattern]
@@ -289,6 +291,7 @@ def cmd_run(args, extra) -> int:
         if not args.optout_list:
             args.optout_list = [str(sample / "optout.txt")]
         args.write_rejected = True
+        args.sample_job = True
         files = _inputs(args.input)
         return _filter(args, extra, files, args.signals, policy)
     files = _inputs(args.input)
