@@ -38,6 +38,8 @@ def license_reason(raw: str | None, lic: License | None, policy: Policy) -> Reas
         return Reason.LICENSE_UNRECOGNISED
     if lic.license_class == "unknown":
         return Reason.LICENSE_UNRECOGNISED
+    if lic.license_class == "restricted" and "restricted" not in policy.keep_classes:
+        return Reason.LICENSE_RESTRICTED
     if lic.license_class not in policy.keep_classes:
         return Reason.LICENSE_CLASS_NOT_ALLOWED
     return None
@@ -93,6 +95,9 @@ def decide(
                 drops.append(reason)
             else:
                 overridden.append(reason)
+        elif verdict.verdict == "conditional":
+            if policy.on_conditional == "drop":
+                drops.append(Reason.USE_CONDITIONAL)
         elif verdict.verdict == "unreachable":
             if policy.on_unreachable == "drop":
                 drops.append(Reason.SOURCE_UNREACHABLE)

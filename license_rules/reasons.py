@@ -16,15 +16,20 @@ class Reason(str, enum.Enum):
     URL_INVALID = "url_invalid"
     LICENSE_MISSING = "license_missing"
     LICENSE_UNRECOGNISED = "license_unrecognised"
+    LICENSE_RESTRICTED = "license_restricted"
     LICENSE_CLASS_NOT_ALLOWED = "license_class_not_allowed"
+    INFRINGING_DOMAIN = "infringing_domain"
     OPTOUT_LIST = "optout_list"
     REGISTRY_OPTOUT = "registry_optout"
+    NAME_OPTOUT = "name_optout"
     ROBOTS_DISALLOWED = "robots_disallowed"
+    RSL_RESERVED = "rsl_reserved"
     TDMREP_RESERVED = "tdmrep_reserved"
     CONTENT_USAGE_RESERVED = "content_usage_reserved"
     CONTENT_SIGNAL_RESERVED = "content_signal_reserved"
     AITXT_DISALLOWED = "aitxt_disallowed"
     X_ROBOTS_TAG_RESERVED = "x_robots_tag_reserved"
+    USE_CONDITIONAL = "use_conditional"
     SOURCE_UNREACHABLE = "source_unreachable"
     SIGNALS_MISSING = "signals_missing"
     KEPT = "kept"
@@ -39,15 +44,20 @@ REASON_DOCS: dict[Reason, str] = {
     Reason.URL_INVALID: "The URL is null, empty, not http(s), or has a malformed host or port; nothing can be checked.",
     Reason.LICENSE_MISSING: "No license in the row (LICENSE null, empty or LAION's '?'); unknown license fails closed.",
     Reason.LICENSE_UNRECOGNISED: "The LICENSE value looks like Creative Commons but names no known license (e.g. cut before the unit).",
+    Reason.LICENSE_RESTRICTED: "The LICENSE value reserves all rights (\"All rights reserved\", a copyright notice): class restricted, never kept.",
     Reason.LICENSE_CLASS_NOT_ALLOWED: "The license's class (e.g. non-commercial) is not kept by the policy.",
+    Reason.INFRINGING_DOMAIN: "The host or registered domain is on the infringing-domains list (EU GPAI Code of Practice, copyright measure 1.2).",
     Reason.OPTOUT_LIST: "The URL, host or registered domain is on a local opt-out list.",
     Reason.REGISTRY_OPTOUT: "An opt-out registry (Spawning Do-Not-Train API shape) lists the URL as opted out.",
+    Reason.NAME_OPTOUT: "The caption names a person on the name opt-out list (--name-optout-list; NFKC case-folded, whole words).",
     Reason.ROBOTS_DISALLOWED: "robots.txt disallows the image URL for at least one AI-training product token.",
+    Reason.RSL_RESERVED: "An RSL 1.0 license (robots.txt License: or Link rel=license) prohibits AI training for the URL.",
     Reason.TDMREP_RESERVED: "W3C TDMRep (tdmrep.json or tdm-reservation header) reserves text-and-data mining.",
     Reason.CONTENT_USAGE_RESERVED: "An IETF aipref Content-Usage statement (robots.txt line or header) says train-ai=n.",
     Reason.CONTENT_SIGNAL_RESERVED: "A Cloudflare Content-Signal line in robots.txt says ai-train=no.",
     Reason.AITXT_DISALLOWED: "Spawning ai.txt disallows the image URL's path.",
     Reason.X_ROBOTS_TAG_RESERVED: "The image's X-Robots-Tag header carries noai/noimageai (or noindex, if the policy counts it).",
+    Reason.USE_CONDITIONAL: "AI training is permitted only on conditions (RSL payment or license server, CC signals exceptions); the policy drops conditional use.",
     Reason.SOURCE_UNREACHABLE: "A signal source could not be fetched (5xx, 429, timeout, network/TLS error, bot wall, blocked address); fails closed.",
     Reason.SIGNALS_MISSING: "The signals snapshot holds no record for the row's authority (or a required per-URL check); fails closed.",
     Reason.KEPT: "Kept: the license class is allowed and no checked source reserves AI training.",
@@ -59,9 +69,12 @@ KEEP_REASONS = frozenset({Reason.KEPT, Reason.KEPT_LICENSE_OVER_OPTOUT, Reason.K
 
 #: Which reason a reserving signal source yields.
 SOURCE_REASONS: dict[str, Reason] = {
+    "infringing_list": Reason.INFRINGING_DOMAIN,
     "optout_list": Reason.OPTOUT_LIST,
     "registry": Reason.REGISTRY_OPTOUT,
+    "name_optout": Reason.NAME_OPTOUT,
     "robots": Reason.ROBOTS_DISALLOWED,
+    "rsl": Reason.RSL_RESERVED,
     "tdmrep": Reason.TDMREP_RESERVED,
     "content_usage": Reason.CONTENT_USAGE_RESERVED,
     "content_signal": Reason.CONTENT_SIGNAL_RESERVED,

@@ -168,7 +168,9 @@ QUIRKS = [
     ("specific_replaces_star", "User-agent: *\nDisallow: /\nUser-agent: a\nDisallow: /z\n", "a", "/x", True, False),
     ("specific_replaces_star_long", "User-agent: *\nDisallow: /\nUser-agent: ab\nDisallow: /z\n", "ab", "/x", True, True),
     ("tie_allow_wins", "User-agent: *\nDisallow: /x\nAllow: /x\n", "a", "/x", True, True),
-    ("crawl_delay_ends_ua_run", "User-agent: *\nCrawl-delay: 10\n\nUser-agent: GPTBot\nDisallow: /\n", "otherbot", "/x", True, True),
+    # a non-rule record does not end the run of user-agent lines (RFC 9309 2.1 as Google's parser):
+    # protego ends the group there and fails open
+    ("crawl_delay_continues_group", "User-agent: *\nCrawl-delay: 10\n\nUser-agent: GPTBot\nDisallow: /\n", "otherbot", "/x", False, True),
     ("invalid_utf8", b"User-agent: *\nDisallow: /\xff\xfe\nDisallow: /x\n", "a", "/x", False, False),
 ]
 

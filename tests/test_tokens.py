@@ -40,7 +40,7 @@ def test_policy_data_file_has_source_header_and_operators():
 
     text = resources.files("license_rules").joinpath("data", "ai_tokens.toml").read_text()
     header = "\n".join(line for line in text.splitlines() if line.startswith("#"))
-    assert "Source:" in header and "signals.md" in header and "ai-robots-txt/ai.robots.txt" in header
+    assert "Source:" in header and "docs/SIGNALS.md" in header and "ai-robots-txt/ai.robots.txt" in header
     assert "Compiled:" in header
     assert "directives" in read_data_toml("robots_typos.toml")
 

@@ -67,6 +67,10 @@ __all__ = [
 KEPT_HEADERS = frozenset(
     {
         "x-robots-tag",
+        "cf-mitigated",  # challenge markers (license_rules/data/challenge_markers.toml)
+        "x-amzn-waf-action",
+        "x-datadome",
+        "x-vercel-mitigated",
         "tdm-reservation",
         "tdm-policy",
         "content-usage",
@@ -538,7 +542,8 @@ class Fetcher:
         if response.error_kind is not None:
             body = None
         outcome = classify(
-            kind, response.status, response.content_type, body or b"", response.error_kind, response.truncated
+            kind, response.status, response.content_type, body or b"", response.error_kind, response.truncated,
+            headers=response.headers,
         )
         headers_json = None
         if kind == "headers" and response.headers is not None:
