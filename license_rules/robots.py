@@ -400,7 +400,10 @@ def _garbled(line: str) -> bool:
     key = line.split(":", 1)[0] if ":" in line else line
     if _CLEAN_KEY.match(key):
         return False
-    return bool(_DIRECTIVE_WORD.search(line.replace("\x00", "")))
+    if _DIRECTIVE_WORD.search(line.replace("\x00", "")):
+        return True
+    # junk inside the name: "Disal\ufffdlow" is still "disallow" once the junk is dropped
+    return bool(_DIRECTIVE_WORD.search(re.sub(r"[^a-z_ -]", "", key.lower())))
 
 
 @dataclass(frozen=True)

@@ -290,13 +290,15 @@ def test_spec_aipref_attach_example(token, path, verdict, scope):
         (["/ train-ai=y, search=n"], "/x", "allow", {"train-ai": "y", "search": "n"}),
         (["train-ai=n"], "/x", "deny", {"train-ai": "n"}),  # unscoped (legacy) counts as "/"
         (["/ Train-AI=n"], "/x", "unknown", None),  # keys are case-sensitive: parse failure
-        (["/ tdm=n"], "/x", "unknown", {"tdm": "n"}),  # legacy key kept, not interpreted
+        (["/ tdm=n"], "/x", "deny", {"tdm": "n"}),  # policy: legacy label reserves (legacy_labels_reserve)
+        (["/ ai=n;exceptions=cc-cr"], "/x", "conditional", {"ai": "n"}),  # CC signals: reserved with exceptions
         (["/img/*.png$ train-ai=n", "/ train-ai=y"], "/img/a.png", "deny", {"train-ai": "n"}),
         (["/img/*.png$ train-ai=n", "/ train-ai=y"], "/img/a.jpg", "allow", {"train-ai": "y"}),
         (["/a/ train-ai=n"], "/b", None, None),
     ],
 )
 def test_spec_content_usage_combination(lines, path, verdict, prefs):
+    """aipref attach: longest path wins; equal paths combine (vocab "Combining Preferences")."""
     body = "User-agent: *\n" + "".join(f"Content-Usage: {line}\n" for line in lines)
     m = robots(body).content_usage(path, "bot")
     if verdict is None:
@@ -455,3 +457,8 @@ def test_policy_match_many_equals_match_per_token():
         assert list(many) == tokens
         for tok in tokens:
             assert many[tok] == r.match(path, tok), (path, tok)
+
+
+def test_policy_content_usage_legacy_labels_off_reads_only_current_vocabulary():
+    body = "User-agent: *\nContent-Usage: / tdm=n\n"
+    assert robots(body).content_usage("/x", "bot", legacy_reserve=False).verdict == "unknown"
