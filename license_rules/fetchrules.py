@@ -46,8 +46,9 @@ __all__ = [
 
 #: Where each signal file lives on an authority.
 FILE_PATHS = {"robots": "/robots.txt", "ai_txt": "/ai.txt", "tdmrep": "/.well-known/tdmrep.json"}
-#: Every record kind: the three files plus the per-image header check.
-KINDS = ("robots", "ai_txt", "tdmrep", "headers")
+#: Every record kind: the three files, the per-image header check, and documents that a signal
+#: names (``rsl``: the RSL 1.0 licence a robots.txt ``License:`` line or a ``Link`` header points to).
+KINDS = ("robots", "ai_txt", "tdmrep", "headers", "rsl")
 OUTCOMES = ("ok", "not-found", "unreachable", "invalid", "too-large", "bot-wall", "soft-404", "blocked-address")
 
 #: Network failures that mean "unreachable" (RFC 9309 2.3.1.4: assume complete disallow).
@@ -161,6 +162,10 @@ def classify(
     if challenge_marker(headers, body_head, check_body=html or not _has_robots_group(body_head)):
         return "bot-wall"
     if 200 <= status < 300:
+        if kind == "rsl":  # an XML document that must be whole; an HTML page is not one (fail closed)
+            head = body_head[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+            page = looks_like_html(content_type, b"") or head.startswith((b"<!doctype html", b"<html"))
+            return "too-large" if truncated else "invalid" if page else "ok"
         if html:
             # robots.txt: an HTML page that is no challenge is a soft 404: no rules (RFC 9309 2.3.1.2),
             # recorded as its own outcome. ai.txt / tdmrep.json: the file is not implemented.

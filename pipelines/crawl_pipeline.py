@@ -12,6 +12,7 @@ from transforms.crawl import (CheckHeaders, CrawlAuthorities, CrawlConfig, Query
                               WriteSnapshotParts, write_part)
 from transforms.fileio import discard, join, list_files, makedirs, read_bytes, write_bytes_atomic
 from transforms.filtering import AnnotateRows, ReadShards
+from transforms.rsl import FetchRslDocuments
 from transforms.shards import shard_names
 
 from .cli import UserError
@@ -48,6 +49,9 @@ def build_crawl(p, files, cmap, config: CrawlConfig):
     records = [authorities | "CrawlAuthorities" >> CrawlAuthorities(config.fetch, config.fetch_batch)]
     if config.check_headers:
         records.append(cands.urls | "CheckHeaders" >> CheckHeaders(config.fetch))
+    # RSL 1.0 licences declared by robots.txt License: lines or image Link headers: one fetch per authority
+    declaring = records[0] if len(records) == 1 else tuple(records) | "DeclaringRecords" >> beam.Flatten()
+    records.append(declaring | "FetchRslDocuments" >> FetchRslDocuments(config.fetch, config.fetch_batch))
     if config.registry_endpoint:
         records.append(cands.urls | "QueryRegistry" >> QueryRegistry(config.registry_endpoint, config.registry_key))
     merged = records | "AllRecords" >> beam.Flatten() if len(records) > 1 else records[0]
@@ -77,7 +81,7 @@ def _reusable(args, policy) -> tuple[frozenset, list[dict]]:
         return frozenset(), []
 
     keep = table.filter(pc.and_(pc.is_in(table.column("authority"), pa.array(sorted(fresh))),
-                                pc.is_in(table.column("kind"), pa.array(["robots", "ai_txt", "tdmrep"]))))
+                                pc.is_in(table.column("kind"), pa.array(["robots", "ai_txt", "tdmrep", "rsl"]))))
     return frozenset(fresh), keep.to_pylist()
 
 

@@ -99,7 +99,7 @@ CRAWLED = {  # authority -> (robots, ai_txt, tdmrep) outcomes, as sample_data/we
     "http://tdm-reserved.example.com": ("not-found", "not-found", "ok"),
     "http://ai-wildcard.example.org": ("ok", "ok", "not-found"),
     "http://error-503.example.com": ("unreachable", "unreachable", "unreachable"),
-    "http://soft404.example.com": ("bot-wall", "not-found", "not-found"),
+    "http://soft404.example.com": ("soft-404", "not-found", "not-found"),
 }
 
 
@@ -202,7 +202,7 @@ def test_crawl_command_fetches_once_and_reuses_fresh_answers(fixture_web, tmp_pa
         expected_hits[("www.example.com", "/robots.txt")] += 1
     assert fixture_web.hits == expected_hits
     for authority, outcome in {"http://www.example.com": "ok", "http://images.example.org": "not-found",
-                               "http://error-503.example.com": "unreachable", "http://soft404.example.com": "bot-wall",
+                               "http://error-503.example.com": "unreachable", "http://soft404.example.com": "soft-404",
                                "http://redirect-private.example.net": "blocked-address",
                                "http://timeout.example.com": "unreachable", "http://192.0.2.10": "blocked-address",
                                "http://[2001:db8::1]": "blocked-address"}.items():

@@ -55,8 +55,20 @@ EXPECTED = {
     "redirect-other.example.com": (OK, NF, NF),
     "redirect-private.example.net": (BLK, BLK, BLK),
     "huge.example.org": (OK, NF, NF),
-    "soft404.example.com": ("bot-wall", NF, NF),
+    "soft404.example.com": ("soft-404", NF, NF),
     "forbidden.example.net": (NF, NF, NF),
+    # signals 2026 (issue 11)
+    "rsl-prohibit.example.org": (OK, NF, NF),
+    "rsl-paid.example.com": (OK, NF, NF),
+    "rsl-free.example.net": (OK, NF, NF),
+    "aipref-legacy.example.org": (OK, NF, NF),
+    "cc-signals.example.com": (OK, NF, NF),
+    "utf16.example.net": (OK, NF, NF),
+    "partial-bom.example.org": (OK, NF, NF),
+    "group-continuity.example.com": (OK, NF, NF),
+    "mojibake.example.org": ("invalid", NF, NF),
+    "challenge.example.net": ("bot-wall", NF, NF),
+    "challenge-403.example.com": ("bot-wall", "bot-wall", "bot-wall"),
 }
 KINDS = ("robots", "ai_txt", "tdmrep")
 

@@ -49,6 +49,14 @@ CASES = [
      "bot-wall"),
     ("ai_txt", 200, "text/html", CHALLENGE_HTML, None, False, "bot-wall"),
     ("tdmrep", 403, "text/html", CHALLENGE_HTML, None, False, "bot-wall"),
+    # an RSL licence document: XML, whole; an HTML page instead is invalid (fails closed)
+    ("rsl", 200, "application/rsl+xml", b'<rsl xmlns="https://rslstandard.org/rsl"/>', None, False, "ok"),
+    ("rsl", 200, "application/xml", b'<?xml version="1.0"?><rsl/>', None, False, "ok"),
+    ("rsl", 200, "text/html", b"<html><body>Licensing</body></html>", None, False, "invalid"),
+    ("rsl", 200, None, b"<!DOCTYPE html><html></html>", None, False, "invalid"),
+    ("rsl", 200, "application/rsl+xml", b"<rsl", None, True, "too-large"),
+    ("rsl", 404, None, b"", None, False, "not-found"),
+    ("rsl", 503, None, b"", None, False, "unreachable"),
     # a real robots.txt that mentions a captcha path is no challenge
     ("robots", 200, "text/plain", b"User-agent: *\nDisallow: /recaptcha/ # g-recaptcha\n", None, False, "ok"),
     # robots.txt whose directive lines do not parse: invalid, fails closed

@@ -164,7 +164,7 @@ class BatchDecider:
         records = self.signals.by_authority.get(authority)
         obj = None
         if records is not None:
-            obj = AuthoritySignals(authority, records, self.policy.tokens, self.policy.wildcard_reserves)
+            obj = AuthoritySignals(authority, records, self.policy.tokens, self.policy.wildcard_reserves, policy=self.policy)
         if len(self._authorities) >= self._max_cached:
             self._authorities.clear()
         self._authorities[authority] = obj

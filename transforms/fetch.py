@@ -52,7 +52,7 @@ import urllib3.connection
 import urllib3.connectionpool
 import urllib3.exceptions
 
-from license_rules.fetchrules import FILE_PATHS, authority_of, classify
+from license_rules.fetchrules import FILE_PATHS, KINDS, authority_of, classify
 
 __all__ = [
     "FetchConfig",
@@ -481,6 +481,35 @@ class Fetcher:
                     )
 
         return self._run_bounded(tasks())
+
+    def fetch_documents(self, items: Iterable[tuple[str, str, str]]) -> Iterator[dict]:
+        """One record per distinct (owner authority, kind, absolute http(s) URL): a document that a
+        signal names (an RSL licence). The record carries the owner's authority (whose rows it
+        governs); politeness, deadline, size cap and address guard are those of every fetch, paced
+        per authority of the URL itself. A URL without an http(s) authority raises ValueError."""
+
+        def tasks() -> Iterator[Callable[[], list[dict]]]:
+            seen: set[tuple[str, str, str]] = set()
+            for owner, kind, url in items:
+                host = authority_of(url) if isinstance(url, str) else None
+                if host is None or kind not in KINDS:
+                    raise ValueError(f"not a fetchable document: kind {kind!r}, url {url!r}")
+                if (owner, kind, url) in seen:
+                    continue
+                seen.add((owner, kind, url))
+                yield lambda o=owner, k=kind, u=url, h=host: self._gate.run(
+                    h, lambda pace, o=o, k=k, u=u, h=h: self._document_of(o, k, u, h, pace))
+
+        return self._run_bounded(tasks())
+
+    def _document_of(self, owner: str, kind: str, url: str, host: str, pace: Callable[[], None]) -> list[dict]:
+        pace()
+        started, fetched_at = time.monotonic(), _utcnow()
+        try:
+            response = self._request(url, "GET", read_body=True, started=started)
+        finally:
+            self._gate.done(host)
+        return [self._record(owner, kind, url, response, fetched_at, started)]
 
     # ------------------------------------------------------------------ scheduling
 
