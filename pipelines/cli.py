@@ -82,6 +82,11 @@ def _add_input_args(p: argparse.ArgumentParser, required: bool) -> None:
 def _add_filter_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optout-list", action="append", default=[], metavar="FILE",
                    help="opt-out list: one domain, host, URL prefix or URL per line (repeatable)")
+    p.add_argument("--infringing-list", action="append", default=[], metavar="FILE",
+                   help="infringing-domains list (EU GPAI Code of Practice measure 1.2): one domain, host or URL per "
+                        "line, '# version: ...' names its version (repeatable)")
+    p.add_argument("--name-optout-list", action="append", default=[], metavar="FILE",
+                   help="names that must stay out of training captions: 'Name | alias | ...' per line (repeatable)")
     p.add_argument("--write-rejected", action="store_true", help="also write rejected rows with their reasons")
     p.add_argument("--snapshot-memory-rows", type=_nonneg_int, default=2_000_000, metavar="N",
                    help="a snapshot of at most N records is held whole by each worker; a larger one is read "
@@ -155,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--signals", metavar="DIR", help="signals snapshot directory")
     exp.add_argument("--policy", default="permissive", metavar="FILE|PRESET")
     exp.add_argument("--optout-list", action="append", default=[], metavar="FILE")
+    exp.add_argument("--infringing-list", action="append", default=[], metavar="FILE")
     exp.add_argument("--license", help="the row's LICENSE value (default: looked up with --row-of)")
     exp.add_argument("--row-of", metavar="GLOB", help="shards to find the URL's row in (its LICENSE is used)")
     exp.add_argument("--columns", default="laion", metavar="PRESET")

@@ -26,6 +26,8 @@ REASON_GROUPS: dict[str, tuple[str, str]] = {
 _GROUP_OF = {
     "url_invalid": "row",
     "license_missing": "license", "license_unrecognised": "license", "license_class_not_allowed": "license",
+    "license_restricted": "license",
+    "infringing_domain": "reserved", "name_optout": "reserved", "rsl_reserved": "reserved", "use_conditional": "reserved",
     "optout_list": "reserved", "registry_optout": "reserved", "robots_disallowed": "reserved",
     "tdmrep_reserved": "reserved", "content_usage_reserved": "reserved", "content_signal_reserved": "reserved",
     "aitxt_disallowed": "reserved", "x_robots_tag_reserved": "reserved",
@@ -36,6 +38,8 @@ _SOURCE_NAMES = {
     "optout_list": "Local opt-out list", "registry": "Opt-out registry", "robots": "robots.txt (RFC 9309)",
     "tdmrep": "TDMRep (W3C)", "content_usage": "Content-Usage (IETF aipref)",
     "content_signal": "Content-Signal (Cloudflare)", "ai_txt": "ai.txt (Spawning)", "x_robots_tag": "X-Robots-Tag header",
+    "infringing_list": "Infringing-domains list (EU CoP 1.2)", "name_optout": "Caption name opt-out list",
+    "rsl": "RSL 1.0 license",
 }
 _CLASS_ORDER = ("public-domain", "permissive", "share-alike", "non-commercial", "no-derivatives", "restricted")
 _FUNNEL_COLOUR = "#0072B2"
@@ -570,10 +574,12 @@ def _provenance(summary: dict, manifest: dict) -> str:
             out.append(f"<details><summary>Shards the crawl read ({len(signals['inputs']):,})</summary>"
                        + "<ul>" + "".join(f'<li class="mono">{_e(i)}</li>' for i in signals["inputs"]) + "</ul></details>")
 
-    lists = manifest.get("optout_lists") or []
+    lists = [dict(o, kind=o.get("kind", "URLs and domains")) for o in manifest.get("optout_lists") or []]
+    lists += (manifest.get("infringing_lists") or []) + (manifest.get("name_optout_lists") or [])
     out.append("<h3>Opt-out lists</h3>")
-    out.append(_table(["file", "entries", "sha256"], [(o.get("path", ""), f"{_int(o.get('entries')):,}", o.get("sha256", ""))
-                                                     for o in lists], numeric=(1,), classes={0: "mono wrapcell", 2: "hash"})
+    out.append(_table(["file", "kind", "version", "entries", "sha256"],
+                      [(o.get("path", ""), o.get("kind", ""), o.get("version", ""), f"{_int(o.get('entries')):,}",
+                        o.get("sha256", "")) for o in lists], numeric=(3,), classes={0: "mono wrapcell", 4: "hash"})
                if lists else '<p class="empty">No opt-out list was used.</p>')
 
     out.append("<h3>Run</h3>")

@@ -157,6 +157,9 @@ def equal_to_all_true():
 
 # --- license-filter crawl, end to end, through the fixture web as the HTTP proxy ---------------------
 
+RSL_HOSTS = ("rsl-prohibit.example.org", "rsl-paid.example.com", "rsl-free.example.net")
+
+
 def candidate_authorities(pattern: str) -> set[str]:
     """Cheap-first candidates of the sample shards, computed here from the rules (not the pipeline)."""
     policy = load_policy("permissive")
@@ -192,12 +195,15 @@ def test_crawl_command_fetches_once_and_reuses_fresh_answers(fixture_web, tmp_pa
     table = read_snapshot(out)
     robots = {r["authority"]: r["outcome"] for r in table.to_pylist() if r["kind"] == "robots"}
     assert set(robots) == candidates
-    assert Counter((r["authority"], r["kind"]) for r in table.to_pylist()) == Counter(
-        {(a, k): 1 for a in candidates for k in FILES})
+    rsl = {a for a in candidates if a.split("//")[1] in RSL_HOSTS}  # robots.txt declares an RSL licence
+    assert len(rsl) == len(RSL_HOSTS)
+    records = Counter({(a, k): 1 for a in candidates for k in FILES}) + Counter({(a, "rsl"): 1 for a in rsl})
+    assert Counter((r["authority"], r["kind"]) for r in table.to_pylist()) == records
     for kind in FILES:
         assert sum(first["counts"][kind].values()) == len(candidates)
     assert first["reused_authorities"] == 0
     expected_hits = Counter({(h, path): 1 for h in hosts for path in FILES.values()})
+    expected_hits += Counter({(h, "/license.xml"): 1 for h in RSL_HOSTS})  # one RSL fetch per declaring authority
     if "redirect-other.example.com" in hosts:  # its robots.txt 301s to www.example.com/robots.txt: one more request
         expected_hits[("www.example.com", "/robots.txt")] += 1
     assert fixture_web.hits == expected_hits
@@ -219,8 +225,7 @@ def test_crawl_command_fetches_once_and_reuses_fresh_answers(fixture_web, tmp_pa
     second = json.loads((out / "snapshot.json").read_text())
     assert second["reused_authorities"] == len(candidates) - len(refetch)
     table2 = read_snapshot(out)
-    assert Counter((r["authority"], r["kind"]) for r in table2.to_pylist()) == Counter(
-        {(a, k): 1 for a in candidates for k in FILES})
+    assert Counter((r["authority"], r["kind"]) for r in table2.to_pylist()) == records
     reused = {(r["authority"], r["kind"]): r["fetched_at"] for r in table.to_pylist() if r["authority"] not in refetch}
     now = {(r["authority"], r["kind"]): r["fetched_at"] for r in table2.to_pylist()}
     assert all(now[key] == when for key, when in reused.items())  # reused records keep their fetch time

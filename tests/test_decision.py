@@ -272,7 +272,7 @@ def test_policy_decide_is_deterministic_and_does_not_mutate_verdicts():
 
 @pytest.mark.parametrize("raw, expected", [
     (None, R.LICENSE_MISSING), ("", R.LICENSE_MISSING), ("?", R.LICENSE_MISSING), ("  ?  ", R.LICENSE_MISSING),
-    ("all rights reserved", R.LICENSE_UNRECOGNISED), (CC_UNKNOWN, R.LICENSE_UNRECOGNISED),
+    ("all rights reserved", R.LICENSE_RESTRICTED), ("see website", R.LICENSE_UNRECOGNISED), (CC_UNKNOWN, R.LICENSE_UNRECOGNISED),
     (BY_NC, R.LICENSE_CLASS_NOT_ALLOWED), (BY, None), (CC0, None),
 ])
 def test_policy_license_reason(raw, expected):

@@ -69,6 +69,7 @@ EXPECTED = {
     "mojibake.example.org": ("invalid", NF, NF),
     "challenge.example.net": ("bot-wall", NF, NF),
     "challenge-403.example.com": ("bot-wall", "bot-wall", "bot-wall"),
+    "infringing.example.net": (OK, NF, NF),
 }
 KINDS = ("robots", "ai_txt", "tdmrep")
 
