@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .cc import License
+from .cc import RESTRICTED_SPDX, License
 from .policy import Policy
 from .reasons import KEEP_REASONS, SOURCE_REASONS, Reason, primary_reason
 from .signals import SourceVerdict
@@ -38,8 +38,8 @@ def license_reason(raw: str | None, lic: License | None, policy: Policy) -> Reas
         return Reason.LICENSE_UNRECOGNISED
     if lic.license_class == "unknown":
         return Reason.LICENSE_UNRECOGNISED
-    if lic.license_class == "restricted" and "restricted" not in policy.keep_classes:
-        return Reason.LICENSE_RESTRICTED
+    if lic.spdx_id == RESTRICTED_SPDX and "restricted" not in policy.keep_classes:
+        return Reason.LICENSE_RESTRICTED  # "All rights reserved" / a bare copyright notice
     if lic.license_class not in policy.keep_classes:
         return Reason.LICENSE_CLASS_NOT_ALLOWED
     return None
