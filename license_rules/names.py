@@ -7,43 +7,39 @@ separated by ``|`` (``Jane Doe | J. Doe | Джейн Доу``); ``#`` starts a c
 Matching (vectorised over a batch of captions):
 
 * both names and captions are *folded*: Unicode NFKC, then lower case, then ``ß`` -> ``ss`` and
-  final ``ς`` -> ``σ`` (the case folds that lower-casing misses), all with Arrow compute kernels so
-  that names and captions fold identically;
+  final ``ς`` -> ``σ`` (the case folds that lower-casing misses): :func:`fold_text` here for the
+  names, the same steps as Arrow kernels over a caption column in ``transforms/names.py``;
 * every alias is a pattern of one Aho-Corasick automaton (pyahocorasick); the captions of a batch
   are joined with a separator that no fold produces and scanned once, in C;
 * a hit counts only on word boundaries: the characters before and after it are not letters,
   digits or ``_`` (``Ann Lee`` does not match ``Joann Leeds``).
 
-Pure: no network, no files written.
+Pure: no network, no files written (Arrow, which loads socket, stays in ``transforms/names.py``).
 """
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
 
+import unicodedata
+
 import ahocorasick
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
-__all__ = ["NameOptOut", "NameListError", "parse_name_list", "fold"]
+__all__ = ["NameOptOut", "NameListError", "parse_name_list", "fold_text", "SEPARATOR"]
 
-_SEPARATOR = "\x00"
+#: Joins the folded captions of a batch; no fold produces it, and names may not hold it.
+SEPARATOR = "\x00"
+_SEPARATOR = SEPARATOR
 
 
 class NameListError(ValueError):
     """A name list that cannot be used; the message names the file and line."""
 
 
-def fold(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """NFKC case folding of a string array (nulls stay null)."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    if pa.types.is_large_string(values.type):
-        values = values.cast(pa.string())
-    out = pc.utf8_lower(pc.utf8_normalize(values, "NFKC"))
-    out = pc.replace_substring(out, "ß", "ss")
-    return pc.replace_substring(out, "ς", "σ")
+def fold_text(text: str) -> str:
+    """NFKC case folding of one string (the steps ``transforms.names.fold`` applies to a column)."""
+    return unicodedata.normalize("NFKC", text).lower().replace("ß", "ss").replace("ς", "σ")
 
 
 @dataclass
@@ -59,11 +55,9 @@ class NameOptOut:
         return len(self.people)
 
     def _build(self) -> None:
-        spellings = [(i, alias) for i, person in enumerate(self.people) for alias in person]
-        folded = fold(pa.array([s for _, s in spellings], pa.string())).to_pylist()
         automaton = ahocorasick.Automaton()
-        for (i, alias), key in zip(spellings, folded):
-            key = key.strip()
+        for i, alias in ((i, alias) for i, person in enumerate(self.people) for alias in person):
+            key = fold_text(alias).strip()
             if key and key not in automaton:
                 automaton.add_word(key, (i, alias, len(key)))
         automaton.make_automaton()
@@ -74,19 +68,15 @@ class NameOptOut:
         state["_automaton"] = None
         return state
 
-    def match_column(self, captions: pa.Array | pa.ChunkedArray) -> np.ndarray:
-        """For each caption, the index in :attr:`people` of the first person it names, or -1."""
+    def match_joined(self, text: str, starts: np.ndarray) -> np.ndarray:
+        """For folded captions joined with :data:`SEPARATOR` (caption k starts at ``starts[k]``, in
+        code points), the index in :attr:`people` of the first person each caption names, or -1.
+        One pass of the automaton over the whole text; Python runs only per hit."""
         if self._automaton is None:
             self._build()
-        folded = fold(captions)
-        n = len(folded)
-        hits = np.full(n, -1, dtype=np.int64)
-        if n == 0 or len(self._automaton) == 0:
+        hits = np.full(len(starts), -1, dtype=np.int64)
+        if not len(starts) or len(self._automaton) == 0:
             return hits
-        filled = pc.fill_null(folded, "")
-        lengths = pc.utf8_length(filled).to_numpy(zero_copy_only=False).astype(np.int64)
-        starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))  # caption k starts at starts[k]
-        text = _SEPARATOR.join(filled.to_pylist())
         for end, (person, _alias, size) in self._automaton.iter(text):
             begin = end - size + 1
             if begin > 0 and _word_char(text[begin - 1]):

@@ -290,7 +290,9 @@ def name_optout_hits(names, table: pa.Table, caption_column: str | None) -> tupl
     if caption_column is None or caption_column not in table.column_names:
         why = f"no caption column to match {names.name} against"
         return np.zeros(n, dtype=np.int64), [SourceVerdict("name_optout", "not_checked", why)]
-    hits = names.match_column(table.column(caption_column))
+    from .names import caption_name_hits
+
+    hits = caption_name_hits(names, table.column(caption_column))
     people = sorted(set(hits[hits >= 0].tolist()))
     verdicts = [SourceVerdict("name_optout", "deny", names.evidence(p)) for p in people]
     verdicts.append(SourceVerdict("name_optout", "allow", f"caption names no one on {names.name} ({names.version})"))
