@@ -62,3 +62,10 @@ def test_policy_batch_decision_drops_named_captions_with_evidence():
     assert Reason.NAME_OPTOUT.value in reasons[0] and Reason.NAME_OPTOUT.value not in reasons[1]
     ev = [e for e in json.loads(cols["lf_evidence"][0].as_py()) if e["source"] == "name_optout"]
     assert ev == [{"source": "name_optout", "verdict": "deny", "detail": "caption names 'Ann Lee', on n.txt (2026-12)"}]
+
+
+def test_policy_names_benchmark_smoke_agrees_with_the_regex_baseline():
+    from benchmarks.names_bench import run
+
+    res = run(n_names=300, n_captions=3000, baseline_captions=3000, batch=1000)
+    assert res["baseline_agrees_on_subset"] is True and res["caption_hits"] > 0
