@@ -655,6 +655,8 @@ def _parse_name(text: str) -> License | None:
     """A licence named in words (an SPDX id in any case, ``CC BY-SA 4.0``, ``cc0``,
     ``Public Domain Mark 1.0``), or an all-rights-reserved / copyright notice (class restricted)."""
     s = _strip_wrapping(text)
+    if "://" in s or s.lower().startswith("www."):
+        return None  # a URL names a licence by its address, never by words in it ("/copyright.html")
     if _ALL_RIGHTS.search(s):
         return License(text, "", None, None, RESTRICTED_SPDX, "restricted", "",
                        ("all rights reserved: no licence is granted",))

@@ -64,7 +64,8 @@ def test_policy_all_rights_reserved_is_restricted(raw):
     assert license_reason(raw, lic, load_policy("open")) is Reason.LICENSE_RESTRICTED
 
 
-@pytest.mark.parametrize("raw", ["see website", "MIT", "by-nc-sa/2.0", "GPL", "CC", "Public Domain", "cc-by-9.9"])
+@pytest.mark.parametrize("raw", ["see website", "MIT", "by-nc-sa/2.0", "GPL", "CC", "Public Domain", "cc-by-9.9",
+                                 "https://example.com/copyright.html", "www.example.com/all-rights-reserved"])
 def test_policy_unknown_free_text_is_not_a_licence(raw):
     assert parse_license(raw) is None
 
