@@ -42,6 +42,7 @@ __all__ = [
     "classify",
     "looks_like_html",
     "challenge_marker",
+    "outcome_detail",
 ]
 
 #: Where each signal file lives on an authority.
@@ -184,6 +185,18 @@ def classify(
     # 429, 5xx, and anything else that is no answer: 1xx, a 3xx left over (redirects are followed
     # by the fetcher, so a 3xx here has no usable Location), or a non-standard code.
     return "unreachable"
+
+
+def outcome_detail(kind: str, outcome: str, headers: Iterable[tuple[str, str]] | None, body: bytes) -> str | None:
+    """Why a response got a body-dependent outcome (for the record's ``error`` and the evidence)."""
+    if outcome == "bot-wall":
+        marker = challenge_marker(headers, body, check_body=True)
+        return f"challenge page ({marker})" if marker else "challenge page"
+    if outcome == "soft-404":
+        return "an HTML page instead of the file (no challenge marker): no rules"
+    if outcome == "invalid" and kind == "robots":
+        return parse_robots(body).invalid
+    return None
 
 
 def _has_robots_group(body: bytes) -> bool:

@@ -326,7 +326,8 @@ class UrlSignals:
     """Per-URL evidence: response headers of the image (optional) and a registry answer."""
 
     @staticmethod
-    def from_headers(record: Mapping[str, Any] | None, tokens: Sequence[str], noindex_reserves: bool) -> HeaderFacts:
+    def from_headers(record: Mapping[str, Any] | None, tokens: Sequence[str], noindex_reserves: bool,
+                     legacy_reserve: bool = True) -> HeaderFacts:
         if record is None:
             why = "image headers not checked (crawl without --check-headers)"
             return HeaderFacts({"x_robots_tag": SourceVerdict("x_robots_tag", "not_checked", why)}, ())
@@ -357,7 +358,7 @@ class UrlSignals:
             verdicts["tdmrep"] = SourceVerdict("tdmrep", "deny" if reservation == 1 else "allow", detail, **prov)
         cu_values = values("content-usage")
         if cu_values:
-            combined = combine_verdicts(usage_verdict(v)[0] for v in cu_values)
+            combined = combine_verdicts(usage_verdict(v, legacy_reserve)[0] for v in cu_values)
             verdicts["content_usage"] = SourceVerdict("content_usage", combined, "Content-Usage header: " + " | ".join(cu_values), **prov)
         return HeaderFacts(verdicts, parse_link_licenses(values("link")))
 

@@ -415,3 +415,14 @@ def test_policy_fixture_web_serves_proxy_and_host_header_requests(fixture_web):
     unknown.read()
     connection.close()
     assert fixture_web.hits[("ai-wildcard.example.org", "/ai.txt")] == 1
+
+
+@pytest.mark.parametrize("host, words", [
+    ("challenge.example.net", "challenge page (body 'just a moment...')"),
+    ("challenge-403.example.com", "challenge page (header cf-mitigated: challenge)"),
+    ("soft404.example.com", "an HTML page instead of the file"),
+    ("mojibake.example.org", "hold robots directives that do not parse"),
+])
+def test_policy_body_outcomes_say_why_in_the_record(all_hosts_run, host, words):
+    records, _ = all_hosts_run
+    assert words in (records[(host, "robots")]["error"] or "")

@@ -209,3 +209,12 @@ def test_policy_challenge_markers_name_their_sources():
     sources = " ".join(e["source"] for e in data["header"] + data["body"])
     for vendor in ("Cloudflare", "Akamai", "Imperva", "DataDome", "reCAPTCHA", "hCaptcha"):
         assert vendor in sources
+
+
+def test_policy_outcome_detail_names_the_marker():
+    from license_rules.fetchrules import outcome_detail
+
+    assert outcome_detail("robots", "bot-wall", [("cf-mitigated", "challenge")], b"") == \
+        "challenge page (header cf-mitigated: challenge)"
+    assert outcome_detail("robots", "bot-wall", None, CHALLENGE_TEXT) == "challenge page (body 'just a moment...')"
+    assert outcome_detail("robots", "ok", None, ROBOTS) is None

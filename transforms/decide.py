@@ -185,7 +185,8 @@ class BatchDecider:
         verdicts["registry"] = UrlSignals.from_registry(self.signals.registry.get(url))
         auth = self._authority(authority)
         verdicts.update(auth.evaluate(path) if auth is not None else missing_authority(authority))
-        facts = UrlSignals.from_headers(self.signals.headers.get(url), self.policy.tokens, self.policy.noindex_reserves)
+        facts = UrlSignals.from_headers(self.signals.headers.get(url), self.policy.tokens, self.policy.noindex_reserves,
+                                        self.policy.legacy_labels_reserve)
         for name, v in facts.verdicts.items():
             if name == "tdmrep":  # the resource's header overrides tdmrep.json (TDMRep §3)
                 verdicts[name] = v

@@ -52,7 +52,7 @@ import urllib3.connection
 import urllib3.connectionpool
 import urllib3.exceptions
 
-from license_rules.fetchrules import FILE_PATHS, KINDS, authority_of, classify
+from license_rules.fetchrules import FILE_PATHS, KINDS, authority_of, classify, outcome_detail
 
 __all__ = [
     "FetchConfig",
@@ -574,6 +574,9 @@ class Fetcher:
             kind, response.status, response.content_type, body or b"", response.error_kind, response.truncated,
             headers=response.headers,
         )
+        error = response.error
+        if error is None and outcome in ("bot-wall", "soft-404", "invalid"):
+            error = outcome_detail(kind, outcome, response.headers, body or b"")
         headers_json = None
         if kind == "headers" and response.headers is not None:
             headers_json = json.dumps([[name, value] for name, value in response.headers], ensure_ascii=False)
@@ -592,7 +595,7 @@ class Fetcher:
             "body": body,
             "truncated": bool(response.truncated and body is not None),
             "headers_json": headers_json,
-            "error": response.error,
+            "error": error,
         }
 
     def _invalid_url_record(self, url: object) -> dict:
