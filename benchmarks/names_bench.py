@@ -31,10 +31,8 @@ from license_rules.names import SEPARATOR, fold_text, parse_name_list
 from transforms.names import caption_name_hits, fold
 
 RESULTS = Path(__file__).resolve().parent / "results" / "names-latest.json"
-_SYLLABLES = ("ka mi ra to su na lo ve an el ri ma jo ha ne de sa li mo ru ta be ko yu ze fi".split())
-_WORDS = ("red fox jumping over a wooden fence at dawn mountain lake reflection vintage car parked street "
-          "market in the rain portrait of an old fisherman bowl of ramen with egg city skyline at night "
-          "watercolor painting lighthouse close-up honeybee on lavender by style artist photo").split()
+_SYLLABLES = (["ka", "mi", "ra", "to", "su", "na", "lo", "ve", "an", "el", "ri", "ma", "jo", "ha", "ne", "de", "sa", "li", "mo", "ru", "ta", "be", "ko", "yu", "ze", "fi"])
+_WORDS = ["red", "fox", "jumping", "over", "a", "wooden", "fence", "at", "dawn", "mountain", "lake", "reflection", "vintage", "car", "parked", "street", "market", "in", "the", "rain", "portrait", "of", "an", "old", "fisherman", "bowl", "of", "ramen", "with", "egg", "city", "skyline", "at", "night", "watercolor", "painting", "lighthouse", "close-up", "honeybee", "on", "lavender", "by", "style", "artist", "photo"]
 
 
 def _name(rng: np.random.Generator) -> str:

@@ -19,14 +19,13 @@ Pure: no network, no files written (Arrow, which loads socket, stays in ``transf
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
-
 import unicodedata
+from dataclasses import dataclass, field
 
 import ahocorasick
 import numpy as np
 
-__all__ = ["NameOptOut", "NameListError", "parse_name_list", "fold_text", "SEPARATOR"]
+__all__ = ["SEPARATOR", "NameListError", "NameOptOut", "fold_text", "parse_name_list"]
 
 #: Joins the folded captions of a batch; no fold produces it, and names may not hold it.
 SEPARATOR = "\x00"

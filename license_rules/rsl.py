@@ -46,14 +46,14 @@ from .links import parse_links
 from .robots import compile_pattern, request_path
 
 __all__ = [
-    "RSL_NAMESPACE",
+    "PAYMENT_TYPES",
     "RSL_MEDIA_TYPE",
+    "RSL_NAMESPACE",
     "RSL_VERSION",
     "TRAINING_USAGES",
     "USAGE_TOKENS",
-    "PAYMENT_TYPES",
-    "RslVerdict",
     "RslDocument",
+    "RslVerdict",
     "parse_rsl",
     "rsl_link_targets",
     "rsl_links_in_html",

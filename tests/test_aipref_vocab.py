@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from license_rules.aipref import (LEGACY_LABELS, VOCAB_VERSION, combine_verdicts, content_signal_verdict,
-                                  parse_content_signal, usage_verdict)
+from license_rules.aipref import (
+    LEGACY_LABELS,
+    VOCAB_VERSION,
+    combine_verdicts,
+    content_signal_verdict,
+    parse_content_signal,
+    usage_verdict,
+)
 
 # value, verdict with legacy labels reserving (policy default), verdict with the switch off
 VOCAB = [

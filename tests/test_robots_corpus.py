@@ -46,8 +46,8 @@ CORPUS = [
     ("unknown_ascii_keys", b"Clean-param: ref /x\nNoindex: /y\nUser-agent: *\nDisallow: /p/\n", "GPTBot", "/p/a", False),
     ("invalid_utf8_in_comment", b"# caf\xe9\nUser-agent: GPTBot\nDisallow: /\n", "GPTBot", "/a.jpg", False),
     # Content-Signal managed default and RSL License lines are no rules
-    ("cloudflare_managed", b"# As a condition of accessing this website...\nUser-agent: *\n"
-     b"Content-Signal: search=yes,ai-train=no\nAllow: /\n\nUser-agent: GPTBot\nDisallow: /\n", "CCBot", "/a", True),
+    ("cloudflare_managed", (b"# As a condition of accessing this website...\nUser-agent: *\n"
+     b"Content-Signal: search=yes,ai-train=no\nAllow: /\n\nUser-agent: GPTBot\nDisallow: /\n"), "CCBot", "/a", True),
 ]
 
 

@@ -89,8 +89,8 @@ def test_rsl_1_0_evidence_quotes_the_element():
 
 
 def test_rsl_1_0_discovery_link_header_and_html_link():
-    values = ['<https://example.com/license.xml>; rel="license"; type="application/rsl+xml", '
-              '<https://creativecommons.org/licenses/by/4.0/>; rel="license"']
+    values = [('<https://example.com/license.xml>; rel="license"; type="application/rsl+xml", '
+              '<https://creativecommons.org/licenses/by/4.0/>; rel="license"')]
     assert rsl_link_targets(values) == ("https://example.com/license.xml",)
     html = ('<html><head><link rel="stylesheet" href="/s.css">'
             "<link rel='license' type='application/rsl+xml' href='https://example.com/license.xml'>"

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from license_rules.names import SEPARATOR, NameOptOut, fold_text
 
-__all__ = ["fold", "caption_name_hits"]
+__all__ = ["caption_name_hits", "fold"]
 
 
 def fold(values: pa.Array | pa.ChunkedArray) -> pa.Array:
