@@ -207,9 +207,8 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
                     "runner": options.get_all_options()["runner"]},
         "policy": policy.as_dict(),
         "signals": snapshot,
-        "optout_lists": optout_info,
-        "infringing_lists": infringing_info,
-        "name_optout_lists": names_info,
+        # every list the run used, each with its kind, version (if any), entries and sha256
+        "optout_lists": optout_info + infringing_info + names_info,
         "columns": cmap.as_dict(),
     }
     run_filter(files, config, context, options)

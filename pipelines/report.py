@@ -575,7 +575,6 @@ def _provenance(summary: dict, manifest: dict) -> str:
                        + "<ul>" + "".join(f'<li class="mono">{_e(i)}</li>' for i in signals["inputs"]) + "</ul></details>")
 
     lists = [dict(o, kind=o.get("kind", "URLs and domains")) for o in manifest.get("optout_lists") or []]
-    lists += (manifest.get("infringing_lists") or []) + (manifest.get("name_optout_lists") or [])
     out.append("<h3>Opt-out lists</h3>")
     out.append(_table(["file", "kind", "version", "entries", "sha256"],
                       [(o.get("path", ""), o.get("kind", ""), o.get("version", ""), f"{_int(o.get('entries')):,}",
