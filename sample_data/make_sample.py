@@ -186,6 +186,7 @@ def signals_2026_rows(start_id: int) -> list[dict]:
         ("http://www.example.com/photos/named-6.jpg", "All rights reserved", "reserved"),
         ("http://www.example.com/photos/named-7.jpg", "\u00a9 2019 Jane Doe", "copyright notice"),
         ("http://www.example.com/photos/named-8.jpg", "see website", "free text naming no licence"),
+        ("http://challenge-akamai.example.org/1.jpg", by, "403 access denied page"),
     ]
     return [{"SAMPLE_ID": start_id + i, "URL": url, "TEXT": text, "HEIGHT": 300, "WIDTH": 400, "LICENSE": lic,
              "NSFW": "UNLIKELY", "similarity": 0.33} for i, (url, lic, text) in enumerate(values)]

@@ -63,6 +63,10 @@ __all__ = [
     "address_refusal",
 ]
 
+#: Error statuses whose body is read (not stored) to recognise a challenge page (a 403 "Access
+#: Denied" bot wall is no "not found"): license_rules/data/challenge_markers.toml.
+CHALLENGE_STATUSES = frozenset({401, 403, 429, 503})
+
 #: Response headers kept by :meth:`Fetcher.check_headers` (lower-case names; every line is kept).
 KEPT_HEADERS = frozenset(
     {
@@ -577,6 +581,8 @@ class Fetcher:
         error = response.error
         if error is None and outcome in ("bot-wall", "soft-404", "invalid"):
             error = outcome_detail(kind, outcome, response.headers, body or b"")
+        if body is not None and not 200 <= (response.status or 0) < 300:
+            body = None  # an error page was read only to recognise a challenge; it is not the file
         headers_json = None
         if kind == "headers" and response.headers is not None:
             headers_json = json.dumps([[name, value] for name, value in response.headers], ensure_ascii=False)
@@ -693,7 +699,7 @@ class Fetcher:
                 continue
             result.headers = [(name.lower(), value) for name, value in resp.raw.headers.items()
                               if name.lower() in KEPT_HEADERS]
-            if read_body and 200 <= resp.status_code < 300:
+            if read_body and (200 <= resp.status_code < 300 or resp.status_code in CHALLENGE_STATUSES):
                 self._read_body(resp, result, deadline_at)
             else:
                 resp.close()
