@@ -434,7 +434,9 @@ def parse_rep(text: str) -> RepText:
     current: _GroupBuilder | None = None
     in_agent_run = False
     for lineno, raw_line in enumerate(_LINE_BREAK.split(text), start=1):
-        line = raw_line.split("#", 1)[0].strip()
+        # *policy*: a BOM inside the file (concatenated files) and a full-width colon are read as
+        # nothing and ":" rather than making the line unreadable
+        line = raw_line.split("#", 1)[0].replace("\ufeff", "").replace("\uff1a", ":").strip()
         if not line:
             continue
         parsed = _split_directive(line)

@@ -42,7 +42,11 @@ CORPUS = [
     ("replacement_char_in_key", b"Disal\xfflow: /\nUser-agent: *\n", "GPTBot", "/a.jpg", "invalid"),
     ("utf16_decoded_as_latin1_mojibake", "\u00ff\u00feU\x00s\x00e\x00r\x00-\x00agent: x".encode("utf-8"), "GPTBot",
      "/a.jpg", "invalid"),
-    # tolerated: unknown ASCII keys, invalid UTF-8 in a comment or a path
+    # tolerated: a BOM in the middle (concatenated files), a full-width colon, unknown ASCII keys,
+    # invalid UTF-8 in a comment or a path
+    ("bom_mid_file", "User-agent: CCBot\nDisallow: /cc/\n\ufeffUser-agent: GPTBot\nDisallow: /\n".encode(), "GPTBot",
+     "/a.jpg", False),
+    ("fullwidth_colon", "User-agent\uff1aGPTBot\nDisallow\uff1a/\n".encode(), "GPTBot", "/a.jpg", False),
     ("unknown_ascii_keys", b"Clean-param: ref /x\nNoindex: /y\nUser-agent: *\nDisallow: /p/\n", "GPTBot", "/p/a", False),
     ("invalid_utf8_in_comment", b"# caf\xe9\nUser-agent: GPTBot\nDisallow: /\n", "GPTBot", "/a.jpg", False),
     # Content-Signal managed default and RSL License lines are no rules
