@@ -662,6 +662,8 @@ class Fetcher:
                 result.error_kind = "timeout"
                 result.error = f"{what} exceeded during {entry.fired}"
                 result.body, result.truncated = None, False
+                if entry.fired != "body":  # the status line and headers did not arrive whole
+                    result.status = result.content_type = result.headers = None
             return result
 
     def _request_now(self, url: str, method: str, *, read_body: bool, entry: _Watch) -> _Response:
