@@ -47,6 +47,7 @@ class CrawlConfig:
     registry_endpoint: str | None = None
     registry_key: str | None = None
     skip_authorities: frozenset = frozenset()  # fresh in a reused snapshot
+    missing_kinds: dict | None = None  # authority -> kinds to fetch (the others are fresh in a reused snapshot)
     fetch_batch: int = 256
     part_rows: int = 20000
 
@@ -121,7 +122,8 @@ class _CrawlFn(_FetcherFn):
 
 
 class CrawlAuthorities(beam.PTransform):
-    """PCollection[str authority] (distinct) -> fetch records of robots.txt, ai.txt and tdmrep.json."""
+    """PCollection[str authority | (authority, kinds)] (distinct) -> fetch records of robots.txt,
+    ai.txt and tdmrep.json (of only ``kinds`` for a pair)."""
 
     def __init__(self, fetch_config, batch_size: int = 256):
         super().__init__()
@@ -172,22 +174,39 @@ class _RegistryFn(beam.DoFn):
             self._client.close()
 
     def process(self, urls):
+        """One ``registry`` record per URL of the batch. A batch the registry did not answer usably
+        after the client's retries (persistent 429/5xx, invalid JSON, no connection) is recorded
+        ``unreachable`` URL by URL with the error, and the policy decides; the crawl goes on."""
         import datetime as dt
 
-        from license_rules.urls import authority_of
+        from license_rules.urls import authority_of, redact_userinfo
 
-        answers = self._client.check(urls)
+        from .registry import RegistryError
+
+        sendable = list(dict.fromkeys(redact_userinfo(u) for u in urls if isinstance(u, str) and u
+                                      and "\n" not in u and "\r" not in u))
+        failure = None
+        try:
+            answers = self._client.check(sendable) if sendable else {}
+        except RegistryError as exc:
+            answers, failure = {}, f"registry {self._endpoint} failed for this batch of {len(sendable)} URLs: {exc}"
+            Metrics.counter(NAMESPACE, "registry.failed_batches").inc()
         now = dt.datetime.now(dt.timezone.utc)
-        for url in urls:
+        for url in dict.fromkeys(redact_userinfo(u) if isinstance(u, str) else repr(u) for u in urls):
             ans = answers.get(url)
             body = json.dumps(ans or {}).encode("utf-8")
+            if url not in sendable:
+                outcome, error = "invalid", "not a single-line URL; not sent to the registry"
+            elif ans is not None:
+                outcome, error = "ok", None
+            else:
+                outcome, error = "unreachable", failure or f"registry {self._endpoint} gave no answer for this URL"
             yield {
                 "authority": authority_of(url) or "", "kind": "registry", "url": url, "final_url": None,
                 "redirects": [], "status": 200 if ans is not None else None,
-                "outcome": "ok" if ans is not None else "unreachable", "content_type": "application/json",
+                "outcome": outcome, "content_type": "application/json",
                 "fetched_at": now, "elapsed_ms": None, "sha256": hashlib.sha256(body).hexdigest(), "body": body,
-                "truncated": False, "headers_json": None,
-                "error": None if ans is not None else f"registry {self._endpoint} gave no answer for this URL",
+                "truncated": False, "headers_json": None, "error": error,
             }
 
 
