@@ -95,6 +95,7 @@ def run_crawl(args, files, policy, cmap, options) -> str:
     out = args.signals_out
     makedirs(out)
     before = {p.rsplit("/", 1)[-1] for p in list_files(join(out, "signals-*.parquet"))}
+    leftovers = list_files(join(out, ".signals-*.parquet.tmp-*"))  # a killed crawl's unfinished parts
     config = CrawlConfig(signals_out=out, policy=policy, fetch=fetch, full_audit=args.full_audit,
                          check_headers=args.check_headers,
                          registry_endpoint=args.registry_endpoint if args.registry else None,
@@ -118,6 +119,8 @@ def run_crawl(args, files, policy, cmap, options) -> str:
     current = {entry["file"] for entry in listing}
     for stale in before - current:  # superseded by this run (fresh ones were copied into a reused part)
         discard(join(out, stale))
+    for path in leftovers:
+        discard(path)
     counts: dict[str, dict[str, int]] = {}
     for entry in listing:
         for kind, outcomes in entry["counts"].items():

@@ -5,7 +5,9 @@ Like the fixture web it is also an HTTP proxy: absolute-URI requests (``GET http
 are answered by the host named in the URI, plain ones by their Host header. Each host name picks a
 behaviour from :data:`BEHAVIOURS` by its first label (``drip-headers.hostile.test`` ->
 ``drip-headers``); an unknown host is ``ok``. :meth:`HostileWeb.set_behaviour` overrides a host's
-behaviour at run time (e.g. a host that hangs, then recovers). The server counts requests per
+behaviour at run time (e.g. a host that hangs, then recovers); :meth:`HostileWeb.hang_after` makes
+every request for a path beyond the first N hang until :meth:`HostileWeb.release` (a crawl that is
+busy when it is killed). The server counts requests per
 (host, path) in :attr:`HostileWeb.hits` and keeps every request that carried credentials (an
 ``Authorization`` header or userinfo in the target) in :attr:`HostileWeb.credentials`.
 
@@ -13,8 +15,8 @@ Behaviours (``/robots.txt``, ``/ai.txt``, ``/.well-known/tdmrep.json`` and any i
 
 ===================  ====================================================================
 ok                   robots.txt ``User-agent: *`` / ``Disallow: /private/``; other files 404
-drip-headers         status line, then header bytes one every ``drip_interval`` seconds, forever
-drip-body            headers, then body bytes one every ``drip_interval`` seconds, forever
+drip-headers         status line, then header bytes one every ``drip_interval`` s, for ``drip_limit`` s
+drip-body            headers, then body bytes one every ``drip_interval`` s, for ``drip_limit`` s
 silent               reads the request, never answers
 bad-location         ``302 Location: http://[::1/x`` (ValueError in urllib.parse)
 bad-location-port    ``302 Location: http://example.com:99999/`` (bad port)
@@ -82,13 +84,17 @@ def _response(status: str, headers: list[tuple[str, str]], body: bytes, head: bo
 
 
 class HostileWeb:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, drip_interval: float = 1.0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, drip_interval: float = 1.0,
+                 drip_limit: float = 60.0) -> None:
         self._address = (host, port)
         self.drip_interval = drip_interval
+        self.drip_limit = drip_limit  # a drip ends (connection closed) after this many seconds
         self.hits: Counter = Counter()
         self.registry_posts: Counter = Counter()
         self.credentials: list[tuple[str, str]] = []  # (path, Authorization header) as received
         self._overrides: dict[str, str] = {}
+        self._hang_after: dict[str, int] = {}
+        self._released = threading.Event()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._listener: socket.socket | None = None
@@ -110,6 +116,7 @@ class HostileWeb:
 
     def stop(self) -> None:
         self._stop.set()
+        self._released.set()
         if self._listener is not None:
             try:
                 self._listener.shutdown(socket.SHUT_RDWR)
@@ -152,6 +159,18 @@ class HostileWeb:
                 self._overrides.pop(host, None)
             else:
                 self._overrides[host] = behaviour
+
+    def hang_after(self, path: str, count: int) -> None:
+        """Requests for ``path`` (any host) beyond the first ``count`` hang until :meth:`release`."""
+        with self._lock:
+            self._hang_after[path] = count
+            self._released.clear()
+
+    def release(self) -> None:
+        """End every hang set by :meth:`hang_after`: hanging requests close without an answer."""
+        with self._lock:
+            self._hang_after.clear()
+            self._released.set()
 
     def behaviour_of(self, host: str) -> str:
         with self._lock:
@@ -237,8 +256,14 @@ class HostileWeb:
             return
         with self._lock:
             self.hits[(host, path)] += 1
+            seen = sum(n for (_, p), n in self.hits.items() if p == path)
+            hang = path in self._hang_after and seen > self._hang_after[path]
             if "authorization" in headers or "@" in target.split("/", 3)[2 if "://" in target else 0]:
                 self.credentials.append((target, headers.get("authorization", "")))
+        if hang:
+            while not self._released.wait(0.5) and not self._stop.is_set():
+                pass  # held until release() or stop()
+            return
         self._behave(conn, self.behaviour_of(host), path, method == "HEAD")
 
     def _behave(self, conn: socket.socket, mode: str, path: str, head: bool) -> None:
@@ -248,11 +273,15 @@ class HostileWeb:
                  b"Connection: close\r\n\r\n")
         elif mode == "drip-headers":
             send(b"HTTP/1.1 200 OK\r\n")
-            while not self._stop.wait(self.drip_interval):  # the drip's pace, not synchronisation
+            for _ in range(int(self.drip_limit / self.drip_interval)):
+                if self._stop.wait(self.drip_interval):  # the drip's pace, not synchronisation
+                    break
                 send(b"X")
         elif mode == "drip-body":
             send(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n")
-            while not self._stop.wait(self.drip_interval):
+            for _ in range(int(self.drip_limit / self.drip_interval)):
+                if self._stop.wait(self.drip_interval):
+                    break
                 send(b"#")
         elif mode == "silent" or (mode == "hang-tdmrep" and path == "/.well-known/tdmrep.json"):
             self._stop.wait()
@@ -287,7 +316,7 @@ class HostileWeb:
         if mode == "429":
             conn.sendall(_response("429 Too Many Requests", [("Retry-After", "0")], b"slow down\n"))
         elif mode == "503":
-            conn.sendall(_response("503 Service Unavailable", [], b"down\n"))
+            conn.sendall(_response("503 Service Unavailable", [("Retry-After", "0")], b"down\n"))
         elif mode == "bad-json":
             conn.sendall(_response("200 OK", [("Content-Type", "application/json")], b"{\"urls\": [tru"))
         else:

@@ -111,14 +111,61 @@ class _FetcherFn(beam.DoFn):
             self._fetcher = None
 
 
-class _CrawlFn(_FetcherFn):
-    def process(self, authorities):
-        for record in self._fetcher.fetch_files(authorities):
+class _StreamingFetchFn(_FetcherFn):
+    """Keeps up to ``Fetcher.window`` tasks in flight ACROSS elements of a bundle: process() starts
+    the element's fetches and emits whatever has finished (any element's records), finish_bundle()
+    emits the rest. So no batch waits for its slowest host, and a crawl's wall time is bounded by
+    the formula in the README. A task's exception (only a programming error in the fetcher: network
+    and host problems are records) fails the bundle."""
+
+    def start_bundle(self):
+        self._pending = set()
+
+    def _submit(self, element) -> list:
+        raise NotImplementedError
+
+    def _emit(self, records):
+        for record in records:
             self._requests.inc()
             if record["kind"] == "robots":
                 progress.add("authorities")
             Metrics.counter(NAMESPACE, f"fetch.{record['kind']}.{record['outcome']}").inc()
             yield record
+
+    def process(self, element):
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        for future in self._submit(element):
+            self._pending.add(future)
+            while len(self._pending) >= self._fetcher.window:
+                done, self._pending = wait(self._pending, return_when=FIRST_COMPLETED)
+                for finished in done:
+                    yield from self._emit(finished.result())
+        done = {f for f in self._pending if f.done()}
+        self._pending -= done
+        for finished in done:
+            yield from self._emit(finished.result())
+
+    def finish_bundle(self):
+        from concurrent.futures import as_completed
+
+        from apache_beam.transforms.window import GlobalWindows
+
+        pending, self._pending = self._pending, set()
+        for finished in as_completed(pending):
+            for record in self._emit(finished.result()):
+                yield GlobalWindows.windowed_value(record)
+
+
+class _CrawlFn(_StreamingFetchFn):
+    def _submit(self, authorities):
+        futures = []
+        for item in authorities:
+            if isinstance(item, tuple):
+                futures.append(self._fetcher.submit_files(item[0], item[1]))
+            else:
+                futures.append(self._fetcher.submit_files(item))
+        return futures
 
 
 class CrawlAuthorities(beam.PTransform):
@@ -136,12 +183,10 @@ class CrawlAuthorities(beam.PTransform):
                 | "FetchFiles" >> beam.ParDo(_CrawlFn(self._config)))
 
 
-class _HeadersFn(_FetcherFn):
-    def process(self, keyed):
+class _HeadersFn(_StreamingFetchFn):
+    def _submit(self, keyed):
         _, urls = keyed
-        for record in self._fetcher.check_headers(sorted(set(urls))):
-            self._requests.inc()
-            yield record
+        return [self._fetcher.submit_headers(sorted(set(urls)))]
 
 
 class CheckHeaders(beam.PTransform):
@@ -222,7 +267,8 @@ class QueryRegistry(beam.PTransform):
         return (pairs
                 | "Urls" >> beam.Map(lambda kv: kv[1])
                 | "DistinctUrls" >> beam.Distinct()
-                | "Batch10k" >> beam.BatchElements(min_batch_size=1, max_batch_size=10000)
+                # full batches: a registry call costs the same for 1 URL or 10,000 (no adaptive small batches)
+                | "Batch10k" >> beam.BatchElements(min_batch_size=10000, max_batch_size=10000)
                 | "AskRegistry" >> beam.ParDo(_RegistryFn(self._endpoint, self._key)))
 
 

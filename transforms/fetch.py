@@ -518,6 +518,47 @@ class Fetcher:
 
         return self._run_bounded(tasks())
 
+    # ------------------------------------------------------------------ streaming API
+
+    def submit_files(self, authority: str, kinds: Iterable[str] = ("robots", "ai_txt", "tdmrep")) -> Future:
+        """Start fetching one authority's files; the future's result is its records. For callers that
+        keep many authorities in flight across calls (the crawl's DoFn): no batch waits for its
+        slowest authority. An authority that is not http(s) raises ValueError here."""
+        kinds = self._check_kinds(kinds)
+        name = authority_of(authority) if isinstance(authority, str) else None
+        if name is None:
+            raise ValueError(f"not an http(s) authority: {authority!r}")
+        if self._closed:
+            raise RuntimeError("Fetcher is closed")
+        return self._pool.submit(self._gate.run, name, lambda pace: self._files_of(name, kinds, pace))
+
+    def submit_headers(self, urls: Iterable[str]) -> Future:
+        """Start checking image URLs (normally one authority's); the future's result is their records,
+        as :meth:`check_headers` makes them."""
+        if self._closed:
+            raise RuntimeError("Fetcher is closed")
+        urls = list(urls)
+
+        def work() -> list[dict]:
+            records: list[dict] = []
+            groups: dict[str, list[str]] = {}
+            for url in dict.fromkeys(redact_userinfo(u) if isinstance(u, str) else u for u in urls):
+                authority = authority_of(url) if isinstance(url, str) else None
+                if authority is None:
+                    records.append(self._invalid_url_record(url))
+                else:
+                    groups.setdefault(authority, []).append(url)
+            for authority, group in groups.items():
+                records += self._gate.run(authority, lambda pace, a=authority, g=group: self._headers_of(a, g, pace))
+            return records
+
+        return self._pool.submit(work)
+
+    @property
+    def window(self) -> int:
+        """How many submitted tasks a caller should keep pending at most (twice the pool's threads)."""
+        return self._workers * 2
+
     # ------------------------------------------------------------------ scheduling
 
     def _run_bounded(self, tasks: Iterator[Callable[[], list[dict]]]) -> Iterator[dict]:

@@ -16,6 +16,7 @@ of one is padded with an empty line and the empty entry is dropped from the answ
 from __future__ import annotations
 
 import os
+import time
 from typing import Iterable
 
 import requests
@@ -64,6 +65,13 @@ class _CappedRetry(Retry):
     def get_retry_after(self, response):
         seconds = super().get_retry_after(response)
         return seconds if seconds is not None and 0 <= seconds <= MAX_RETRY_AFTER else None
+
+    def sleep_for_retry(self, response=None) -> bool:
+        seconds = self.get_retry_after(response) if response is not None else None
+        if seconds is None:
+            return False  # the backoff schedule applies
+        time.sleep(seconds)  # the server's Retry-After, also 0 ("retry now"), which urllib3 itself skips
+        return True
 
 
 _RETRY_STATUSES = frozenset({429} | set(range(500, 600)))
