@@ -28,7 +28,8 @@ def fetch_config_from_args(args):
     try:
         return FetchConfig(user_agent=args.user_agent or DEFAULT_UA, read_timeout=args.timeout,
                            deadline=args.deadline, concurrency=args.concurrency, min_interval=args.min_interval,
-                           allow_private_addresses=args.allow_private_addresses)
+                           allow_private_addresses=args.allow_private_addresses,
+                           authority_budget=getattr(args, "authority_budget", None))
     except ValueError as exc:
         raise UserError(str(exc)) from None
 
