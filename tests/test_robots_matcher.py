@@ -7,7 +7,12 @@ import random
 
 import pytest
 
-from license_rules.robots import MAX_WILDCARD_PATTERNS, compile_pattern, parse_robots, request_path
+from license_rules.robots import (
+    MAX_WILDCARD_PATTERNS,
+    compile_pattern,
+    parse_robots,
+    request_path,
+)
 
 PIECES = ["/", "a", "b", "ab", "*", "%41", "%2f", "$", ".jpg", "?q=", "x/"]
 

@@ -103,7 +103,7 @@ class HostileWeb:
 
     # ---------------------------------------------------------------- lifecycle
 
-    def start(self) -> "HostileWeb":
+    def start(self) -> HostileWeb:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(self._address)
@@ -133,7 +133,7 @@ class HostileWeb:
         for thread in self._threads:
             thread.join(timeout=5)
 
-    def __enter__(self) -> "HostileWeb":
+    def __enter__(self) -> HostileWeb:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 
-__all__ = ["BlockedAddressError", "address_refusal", "embedded_ipv4", "host_refusal", "check_peer"]
+__all__ = ["BlockedAddressError", "address_refusal", "check_peer", "embedded_ipv4", "host_refusal"]
 
 _METADATA_HOSTS = frozenset(
     {"metadata.google.internal", "metadata.goog", "metadata", "instance-data", "instance-data.ec2.internal"}

@@ -43,10 +43,10 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Iterator
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
@@ -64,11 +64,11 @@ from .addressguard import BlockedAddressError, address_refusal, check_peer, host
 from .politeness import AuthorityGate
 
 __all__ = [
-    "FetchConfig",
-    "Fetcher",
-    "BlockedAddressError",
     "KEPT_HEADERS",
     "RECORD_FIELDS",
+    "BlockedAddressError",
+    "FetchConfig",
+    "Fetcher",
     "address_refusal",
     "redact_userinfo",
 ]
@@ -154,7 +154,7 @@ class FetchConfig:
 class _Watch:
     """One request chain under the watchdog: its sockets, its phase, whether its time ran out."""
 
-    __slots__ = ("deadline_at", "phase", "fired", "done", "_sockets", "_lock")
+    __slots__ = ("_lock", "_sockets", "deadline_at", "done", "fired", "phase")
 
     def __init__(self, deadline_at: float) -> None:
         self.deadline_at = deadline_at
@@ -388,7 +388,7 @@ def _blocked_cause(exc: BaseException) -> BlockedAddressError | None:
     return None
 
 
-def _pool_size(config: "FetchConfig", typical_latency: float = 0.05, cap: int = 1024) -> int:
+def _pool_size(config: FetchConfig, typical_latency: float = 0.05, cap: int = 1024) -> int:
     """Threads enough to keep ``concurrency`` requests in flight while others wait out ``min_interval``."""
     if config.min_interval <= 0:
         return config.concurrency
@@ -432,7 +432,7 @@ class Fetcher:
         self._session = session
         self._closed = False
 
-    def __enter__(self) -> "Fetcher":
+    def __enter__(self) -> Fetcher:
         return self
 
     def __exit__(self, *exc_info) -> None:

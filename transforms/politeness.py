@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["AuthorityGate"]
 
 
 class _Slot:
-    __slots__ = ("lock", "last_end", "users")
+    __slots__ = ("last_end", "lock", "users")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
