@@ -187,3 +187,29 @@ def test_policy_redirect_to_embedded_private_ipv4_is_refused_before_connecting(h
     assert record["outcome"] == BLK and record["redirects"] and record["status"] == 302
     # nothing but the first request reached the web: the refused hop was never asked for
     assert sum(n for (host, _), n in hostile_web.hits.items()) == 1
+
+
+def test_policy_header_and_registry_records_of_a_credential_url_are_found_by_the_filter():
+    """The crawl stores image URLs without user:password@; the filter must look them up the same way
+    (else a `noai` header or a registry opt-out would be silently missed)."""
+    import json as _json
+    from datetime import datetime, timezone
+
+    from license_rules.policy import load_policy
+    from transforms.decide import BatchDecider, SignalsIndex
+    from transforms.snapshot import records_to_table
+
+    url = "http://ok.hostile.test/img.jpg"
+    common = {"authority": "http://ok.hostile.test", "url": url, "final_url": url, "redirects": [], "status": 200,
+              "outcome": "ok", "fetched_at": datetime.now(timezone.utc), "elapsed_ms": 1, "truncated": False,
+              "error": None}
+    headers = {**common, "kind": "headers", "content_type": "image/jpeg", "sha256": None, "body": None,
+               "headers_json": _json.dumps([["x-robots-tag", "noai"]])}
+    body = _json.dumps({"opt_out": True, "opt_in": False}).encode()
+    registry = {**common, "kind": "registry", "content_type": "application/json", "sha256": None, "body": body,
+                "headers_json": None}
+    decider = BatchDecider(load_policy("permissive"), SignalsIndex(records_to_table([headers, registry])), None)
+    verdicts, _ = decider.url_verdicts("http://alice:s3cret@ok.hostile.test/img.jpg", "http://ok.hostile.test",
+                                       "ok.hostile.test", "/img.jpg")
+    assert verdicts["registry"].verdict == "deny"
+    assert verdicts["x_robots_tag"].verdict == "deny"

@@ -281,7 +281,7 @@ class _GuardedHTTPSConnection(_WatchedHTTPSConnection):
 
 
 def _pool(connection_cls, base):
-    return type(f"_{connection_cls.__name__.strip('_')}Pool", (base,), {"ConnectionCls": connection_cls})
+    return type(base.__name__, (base,), {"ConnectionCls": connection_cls})  # error texts name urllib3's pool
 
 
 _POOLS = {
