@@ -13,7 +13,7 @@ from transforms.fetch import FetchConfig, Fetcher
 KINDS = ("robots", "ai_txt", "tdmrep")
 DEADLINE = 1.5
 DRIP = 0.2  # well under the read timeout: only the hard deadline can stop a drip
-SLACK = 1.0  # scheduling slack on a loaded 2-core machine, far below what an unbounded drip would take
+SLACK = 2.0  # scheduling slack on a loaded 2-core machine, far below what an unbounded drip would take
 UNR, BLK, OK, NF = "unreachable", "blocked-address", "ok", "not-found"
 
 # behaviour -> (outcome of robots, ai_txt, tdmrep), a word the robots record's error must contain
