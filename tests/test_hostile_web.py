@@ -159,6 +159,10 @@ REFUSED = [
     ("::ffff:0:7f00:1", "IPv4-translated", "127.0.0.1"),
     ("::127.0.0.1", "IPv4-compatible", "127.0.0.1"),
     ("::a9fe:a9fe", "IPv4-compatible", "169.254.169.254"),
+    ("64:FF9B::7F00:1", "NAT64", "127.0.0.1"),
+    ("2002:7F00:0001::", "6to4", "127.0.0.1"),
+    ("0064:ff9b:0000:0000:0000:0000:0a00:0001", "NAT64", "10.0.0.1"),
+    ("2001:0000:4136:e378:8000:63bf:3fff:fdd2", "Teredo client", "192.0.2.45"),  # RFC 4380 example
 ]
 # public IPv4 behind a translator or relay: allowed where the form reaches exactly that host
 ALLOWED = ["64:ff9b::808:808", "64:ff9b::8.8.8.8", "2002:808:808::1", "::ffff:8.8.8.8"]

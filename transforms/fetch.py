@@ -723,7 +723,8 @@ class Fetcher:
                 return result
             remaining = entry.deadline_at - time.monotonic()
             if remaining <= 0 or entry.fired is not None:
-                result.error_kind, result.error = "timeout", f"deadline of {cfg.deadline}s exceeded"
+                result.error_kind = "timeout"
+                result.error = f"deadline of {cfg.deadline}s exceeded before {'redirect hop ' + str(hop) if hop else 'connect'}"
                 return result
             entry.phase = "connect"
             try:
