@@ -191,3 +191,19 @@ def test_policy_rerun_after_kill_9_fetches_only_what_is_missing(hostile_web, tmp
     assert main(crawl_argv(shard, tmp_path / "uninterrupted")) == 0
     capsys.readouterr()
     assert _decisive(read_snapshot(out)) == _decisive(read_snapshot(tmp_path / "uninterrupted"))
+    repaired, whole = _verdicts(out, hosts), _verdicts(tmp_path / "uninterrupted", hosts)
+    assert repaired == whole
+    assert not any(v == "missing" for verdicts in repaired.values() for v in verdicts.values())
+
+
+def _verdicts(snapshot: Path, hosts: list[str]) -> dict:
+    """Every source's verdict for each test URL, as the filter computes it from the snapshot."""
+    from license_rules.policy import load_policy
+    from transforms.decide import BatchDecider, SignalsIndex
+
+    decider = BatchDecider(load_policy("permissive"), SignalsIndex(read_snapshot(snapshot)), None)
+    out = {}
+    for host in hosts:
+        verdicts, _ = decider.url_verdicts(f"http://{host}/a.jpg", f"http://{host}", host, "/a.jpg")
+        out[host] = {name: v.verdict for name, v in verdicts.items()}
+    return out
