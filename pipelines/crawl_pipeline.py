@@ -53,13 +53,17 @@ def build_crawl(p, files, cmap, config: CrawlConfig):
     records = [authorities | "CrawlAuthorities" >> CrawlAuthorities(config.fetch, config.fetch_batch)]
     if config.check_headers:
         records.append(cands.urls | "CheckHeaders" >> CheckHeaders(config.fetch))
-    # RSL 1.0 licences declared by robots.txt License: lines or image Link headers: one fetch per authority
+    # RSL 1.0 licences declared by robots.txt License: lines or image Link headers: one fetch per
+    # authority, written by their own step so that the crawl's parts keep streaming out (the per-authority
+    # choice is a grouping, which a shared write would wait for)
     declaring = records[0] if len(records) == 1 else tuple(records) | "DeclaringRecords" >> beam.Flatten()
-    records.append(declaring | "FetchRslDocuments" >> FetchRslDocuments(config.fetch, config.fetch_batch))
+    rsl_parts = (declaring | "FetchRslDocuments" >> FetchRslDocuments(config.fetch, config.fetch_batch)
+                 | "WriteRslParts" >> WriteSnapshotParts(config.signals_out, config.part_rows))
     if config.registry_endpoint:
         records.append(cands.urls | "QueryRegistry" >> QueryRegistry(config.registry_endpoint, config.registry_key))
     merged = records | "AllRecords" >> beam.Flatten() if len(records) > 1 else records[0]
-    return merged | "WriteSnapshotParts" >> WriteSnapshotParts(config.signals_out, config.part_rows)
+    parts = merged | "WriteSnapshotParts" >> WriteSnapshotParts(config.signals_out, config.part_rows)
+    return (parts, rsl_parts) | "AllParts" >> beam.Flatten()
 
 
 def _reusable(args, policy):
@@ -88,12 +92,27 @@ def _with_rsl(plan, table):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    robots = plan.records.filter(pc.equal(plan.records.column("kind"), "robots")).column("authority").to_pylist()
+    from license_rules.robots import parse_robots
+
+    robots = plan.records.filter(pc.equal(plan.records.column("kind"), "robots"))
     rsl = table.filter(pc.and_(pc.equal(table.column("kind"), "rsl"),
-                               pc.is_in(table.column("authority"), value_set=pa.array(robots, pa.string()))))
-    if not rsl.num_rows:
-        return plan
-    return dataclasses.replace(plan, records=pa.concat_tables([plan.records, rsl.select(plan.records.column_names)]))
+                               pc.is_in(table.column("authority"), value_set=robots.column("authority").combine_chunks())))
+    have = set(rsl.column("authority").to_pylist())
+    # a robots.txt that declares a licence whose document the snapshot lacks (a crawl killed between the
+    # two) is fetched again, so that its licence is fetched too: never reused without its RSL record
+    lacking = {rec["authority"] for rec in robots.select(["authority", "body"]).to_pylist()
+               if rec["authority"] not in have and rec["body"] and parse_robots(rec["body"]).licenses}
+    records = pa.concat_tables([plan.records, rsl.select(plan.records.column_names)]) if rsl.num_rows else plan.records
+    if not lacking:
+        return dataclasses.replace(plan, records=records)
+    drop = pc.and_(pc.equal(records.column("kind"), "robots"),
+                   pc.is_in(records.column("authority"), value_set=pa.array(sorted(lacking), pa.string())))
+    missing = dict(plan.missing)
+    for authority in lacking:
+        wanted = set(missing.get(authority, ())) | {"robots"}
+        missing[authority] = tuple(k for k in ("robots", "ai_txt", "tdmrep") if k in wanted)
+    return dataclasses.replace(plan, fresh=plan.fresh - lacking, missing=missing,
+                               records=records.filter(pc.invert(drop)))
 
 
 def run_crawl(args, files, policy, cmap, options) -> str:

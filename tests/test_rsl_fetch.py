@@ -38,3 +38,32 @@ def test_rsl_1_0_fetch_once_per_authority_through_the_fetcher(fixture_web):
                     equal_to([(a, "rsl", a + "/license.xml", "ok", "application/rsl+xml", True) for a in DECLARING]))
     hits = Counter({k: v for k, v in fixture_web.hits.items() if k[1] == "/license.xml"})
     assert hits == Counter({(a.split("//")[1], "/license.xml"): 1 for a in DECLARING})
+
+
+def test_policy_reuse_keeps_rsl_with_its_robots_and_refetches_a_robots_whose_rsl_is_missing():
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from pipelines.crawl_pipeline import _with_rsl
+    from transforms.snapshot import SNAPSHOT_SCHEMA, reuse_plan
+
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def rec(authority, kind, body=None, url=None):
+        return {"authority": authority, "kind": kind, "url": url or authority + "/" + kind, "final_url": None,
+                "redirects": [], "status": 200, "outcome": "ok" if body is not None else "not-found",
+                "content_type": "text/plain", "fetched_at": now, "elapsed_ms": 1, "sha256": None, "body": body,
+                "truncated": False, "headers_json": None, "error": None}
+
+    declares = b"User-agent: *\nAllow: /\nLicense: http://x.example/l.xml\n"
+    rows = [rec("http://a.example", "robots", declares), rec("http://a.example", "rsl", b"<rsl/>", "http://x.example/l.xml"),
+            rec("http://b.example", "robots", declares),  # its RSL record was never written (killed crawl)
+            rec("http://c.example", "robots", b"User-agent: *\nAllow: /\n")]
+    rows += [rec(a, k) for a in ("http://a.example", "http://b.example", "http://c.example") for k in ("ai_txt", "tdmrep")]
+    table = pa.Table.from_pylist(rows, schema=SNAPSHOT_SCHEMA)
+    plan = _with_rsl(reuse_plan(table, dt.timedelta(hours=1), now), table)
+    assert plan.fresh == {"http://a.example", "http://c.example"}
+    assert plan.missing == {"http://b.example": ("robots",)}
+    kept = {(r["authority"], r["kind"]) for r in plan.records.to_pylist()}
+    assert ("http://a.example", "rsl") in kept and ("http://b.example", "robots") not in kept
