@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .cc import License
-from .policy import Policy
+from .policy import LICENSE_SOURCES, Policy
 from .reasons import KEEP_REASONS, SOURCE_REASONS, Reason, primary_reason
 from .signals import SourceVerdict
 
@@ -62,12 +62,14 @@ def decide(
     url_error: str | None = None,
     verdicts: Mapping[str, SourceVerdict] | None = None,
     license_carrier: str = "LICENSE column",
+    image_error: str | None = None,
 ) -> Decision:
     """Decide one row.
 
     ``verdicts`` maps source name -> verdict for the sources that were resolved for this row; a row
     whose license already fails may carry none (the cheap-first funnel does not crawl for it).
     Sources the policy does not use are ignored (but kept in the evidence, marked unused).
+    ``image_error`` (images stage) says why a sample has no image bytes to check.
     """
     drops: list[Reason] = []
     overridden: list[Reason] = []
@@ -75,6 +77,9 @@ def decide(
     if url_error:
         drops.append(Reason.URL_INVALID)
         evidence.append({"source": "url", "verdict": "invalid", "detail": url_error})
+    if image_error:
+        drops.append(Reason.IMAGE_MISSING)
+        evidence.append({"source": "image", "verdict": "missing", "detail": image_error})
     lic_reason = license_reason(license_raw, license, policy)
     if lic_reason is not None:
         drops.append(lic_reason)
@@ -89,7 +94,7 @@ def decide(
         evidence.append(ev)
         if verdict.verdict == "deny":
             reason = SOURCE_REASONS[name]
-            if policy.beats_license:
+            if policy.beats_license or name in LICENSE_SOURCES:  # a licence is not an opt-out
                 drops.append(reason)
             else:
                 overridden.append(reason)
@@ -98,6 +103,8 @@ def decide(
                 drops.append(Reason.SOURCE_UNREACHABLE)
             else:
                 unreachable_ignored = True
+        elif verdict.verdict == "unreadable":  # embedded metadata that could not be read: fail closed
+            drops.append(Reason.IMAGE_METADATA_UNREADABLE)
         elif verdict.verdict == "missing":
             if policy.on_missing == "drop":
                 drops.append(Reason.SIGNALS_MISSING)
