@@ -158,9 +158,9 @@ def _c2pa(facts: ImageFacts, read: C2paRead | None) -> tuple[SourceVerdict, dict
         return SourceVerdict("c2pa", "unreadable", f"C2PA store could not be read: {read.error}"[:500]), {}, []
     if read is None or read.store is None:
         remote = [v for v in facts.xmp.provenance if v.lower().startswith(("http://", "https://"))]
-        if remote and not facts.c2pa_embedded:
-            return (SourceVerdict("c2pa", "not_checked",
-                                  f"remote manifest referenced ({remote[0][:200]}); remote manifest fetching is off"),
+        if remote and not facts.c2pa_embedded:  # policy: a manifest we do not fetch fails closed, like any
+            return (SourceVerdict("c2pa", "unreachable",  # unreadable source (on_unreachable decides)
+                                  f"remote C2PA manifest {remote[0][:200]} not fetched (remote manifest fetching is off)"),
                     {"remote_manifest": remote[0]}, [])
         return SourceVerdict("c2pa", "unknown", "no C2PA manifest store"), {}, []
     result = training_mining(read.store, read.validation_state)

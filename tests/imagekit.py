@@ -19,7 +19,7 @@ NS = {
     "plus": "http://ns.useplus.org/ldf/xmp/1.0/", "cc": "http://creativecommons.org/ns#",
     "xmpRights": "http://ns.adobe.com/xap/1.0/rights/", "tdm": "http://www.w3.org/ns/tdmrep/",
     "dc": "http://purl.org/dc/elements/1.1/", "dcterms": "http://purl.org/dc/terms/",
-    "Iptc4xmpExt": "http://iptc.org/std/Iptc4xmpExt/2008-02-29/",
+    "Iptc4xmpExt": "http://iptc.org/std/Iptc4xmpExt/2008-02-29/", "xmpNote": "http://ns.adobe.com/xmp/note/",
 }
 VOCAB = "http://ns.useplus.org/ldf/vocab/"
 BY = "https://creativecommons.org/licenses/by/4.0/"
