@@ -155,6 +155,12 @@ def _read_tar(path: str) -> Iterator[Sample]:
             members.append((info, ext, data))
         if key is not None:
             yield _sample_from_members(key, members)
+        end = tar.offset
+    with _open_read(path) as fh:  # a tar cut at a member boundary reads like a complete one: check its end
+        fh.seek(end)
+        marker = fh.read(512)
+    if len(marker) < 512 or marker.count(0) != 512:
+        raise ImageShardError(f"no end-of-archive marker after byte {end}: the tar is truncated")
 
 
 def _read_files(path: str) -> Iterator[Sample]:
