@@ -19,7 +19,6 @@ import datetime as _dt
 import io
 import json
 import logging
-import tarfile
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -29,12 +28,26 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
 
-from license_rules.image_signals import CONFLICT_KINDS, C2paRead, SampleDecision, decide_sample, read_image
+from license_rules.image_signals import (
+    CONFLICT_KINDS,
+    C2paRead,
+    SampleDecision,
+    decide_sample,
+    read_image,
+)
 from license_rules.policy import Policy
 from license_rules.reasons import KEEP_REASONS, REASON_DOCS, SOURCE_REASONS, Reason
 
 from .fileio import join, write_bytes_atomic
-from .imageshards import ImageShardError, Sample, ShardSink, filter_sidecar, read_samples, shard_name
+from .imageshards import (
+    ImageShardError,
+    Sample,
+    ShardSink,
+    filter_sidecar,
+    read_samples,
+    shard_name,
+)
+from .tarstream import TarStreamError
 
 __all__ = ["ImagesConfig", "FilterImageShards", "SummariseImages", "WriteImagesAudit", "C2paReader",
            "judge_sample", "process_shard", "merge_image_stats", "build_images_audit", "SAMPLE_SCHEMA"]
@@ -277,7 +290,7 @@ def process_shard(path: str, cfg: ImagesConfig, reader: C2paReader | None) -> di
                 if record["kept"]:
                     kept_keys.append(item.key)
             _flush_rows(batch, mask, kept, rejected)
-        except (OSError, EOFError, tarfile.TarError, zlib.error, ImageShardError, pa.ArrowException) as exc:
+        except (OSError, EOFError, TarStreamError, zlib.error, ImageShardError, pa.ArrowException) as exc:
             shard_error = f"{path}: unreadable after {stats['input']} sample(s): {exc}"
         for sink in sinks:
             sink.close()

@@ -15,11 +15,9 @@ atomically: a temporary name, renamed when the shard is complete.
 """
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
-import tarfile
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -28,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .fileio import discard, makedirs, open_for_write, publish, temp_name
+from .tarstream import TarMember, TarStreamWriter, iter_members
 
 __all__ = ["Sample", "LAYOUTS", "IMAGE_EXTS", "ImageShardError", "detect_layout", "list_shards", "read_samples",
            "ShardSink", "image_column", "filter_sidecar", "shard_name"]
@@ -47,7 +46,7 @@ class Sample:
     images: list[tuple[str, bytes]]  # (extension, bytes): normally exactly one
     meta: dict[str, Any]
     caption: str | None = None
-    members: list[tuple[tarfile.TarInfo | str, bytes]] = field(default_factory=list)  # raw, to copy on keep
+    members: list[tuple[TarMember | str, bytes]] = field(default_factory=list)  # as read, to copy on keep
     row: int | None = None  # parquet layout: row index within the batch
     problem: str | None = None  # metadata that could not be read (e.g. bad JSON)
 
@@ -141,26 +140,19 @@ def _open_read(path: str):
 
 
 def _read_tar(path: str) -> Iterator[Sample]:
-    with _open_read(path) as fh, tarfile.open(fileobj=fh, mode="r|*") as tar:
+    with _open_read(path) as fh:
         key, members = None, []
-        for info in tar:
-            if not info.isfile():
+        for member in iter_members(fh):
+            if not member.regular:
                 continue
-            data = tar.extractfile(info).read()
-            k, ext = _split_key(info.name)
+            k, ext = _split_key(member.name)
             if key is not None and k != key:
                 yield _sample_from_members(key, members)
                 members = []
             key = k
-            members.append((info, ext, data))
+            members.append((member, ext, member.data))
         if key is not None:
             yield _sample_from_members(key, members)
-        end = tar.offset
-    with _open_read(path) as fh:  # a tar cut at a member boundary reads like a complete one: check its end
-        fh.seek(end)
-        marker = fh.read(512)
-    if len(marker) < 512 or marker.count(0) != 512:
-        raise ImageShardError(f"no end-of-archive marker after byte {end}: the tar is truncated")
 
 
 def _read_files(path: str) -> Iterator[Sample]:
@@ -229,13 +221,13 @@ class ShardSink:
             os.makedirs(self._tmp, exist_ok=True)
         elif layout == "webdataset":
             self._fh = open_for_write(self._tmp)
-            self._tar = tarfile.open(fileobj=self._fh, mode="w|", format=tarfile.PAX_FORMAT)
+            self._tar = TarStreamWriter(self._fh)
 
     def add(self, sample: Sample) -> None:
         self.count += 1
         if self.layout == "webdataset":
-            for info, data in sample.members:
-                self._tar.addfile(info, io.BytesIO(data))
+            for member, _ in sample.members:
+                self._tar.add(member)
         elif self.layout == "files":
             for name, data in sample.members:
                 with open(os.path.join(self._tmp, name), "wb") as fh:
