@@ -189,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         data["generate_s"] = round(time.perf_counter() - t0, 1)
         shards = sorted((root / "in").glob("*.tar"))
         rows = {}
+        _generate(root / "warm", 50, 1, args.seed + 1)  # one-time costs (imports, C2PA context, tables) first
+        _ours(sorted((root / "warm").glob("*.tar")), root / "warm-out")
         wall, cpu, stats = _timed(lambda: _ours(shards, root / "out"))
         total = sum(s["input"] for s in stats)
         ok = total == args.samples and all(s["kept"] + s["rejected"] + s["errors"] == s["input"] for s in stats)
