@@ -63,13 +63,15 @@ def decide(
     verdicts: Mapping[str, SourceVerdict] | None = None,
     license_carrier: str = "LICENSE column",
     image_error: str | None = None,
+    prior: Reason | None = None,
 ) -> Decision:
     """Decide one row.
 
     ``verdicts`` maps source name -> verdict for the sources that were resolved for this row; a row
     whose license already fails may carry none (the cheap-first funnel does not crawl for it).
     Sources the policy does not use are ignored (but kept in the evidence, marked unused).
-    ``image_error`` (images stage) says why a sample has no image bytes to check.
+    ``image_error`` (images stage) says why a sample has no image bytes to check; ``prior`` is the drop
+    reason an earlier stage recorded for the row (the filter's ``lf_reason``): it still drops.
     """
     drops: list[Reason] = []
     overridden: list[Reason] = []
@@ -77,6 +79,9 @@ def decide(
     if url_error:
         drops.append(Reason.URL_INVALID)
         evidence.append({"source": "url", "verdict": "invalid", "detail": url_error})
+    if prior is not None and prior not in KEEP_REASONS:
+        drops.append(prior)
+        evidence.append({"source": "filter", "verdict": "deny", "detail": f"rejected by the filter stage: {prior}"})
     if image_error:
         drops.append(Reason.IMAGE_MISSING)
         evidence.append({"source": "image", "verdict": "missing", "detail": image_error})

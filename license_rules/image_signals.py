@@ -20,6 +20,7 @@ from .cc import License, parse_license
 from .decision import Decision, decide, license_evidence, license_reason
 from .imagefile import ImageScan, scan_image
 from .policy import Policy
+from .reasons import Reason
 from .signals import SourceVerdict
 from .xmp import XmpError, XmpRights, data_mining_verdict, parse_xmp, tdm_reservation_value
 
@@ -168,13 +169,24 @@ def _c2pa(facts: ImageFacts, read: C2paRead | None) -> tuple[SourceVerdict, dict
             [f"{e.entry}={e.use}" for e in result.entries])
 
 
+def _prior(upstream: Mapping[str, Any] | None) -> Reason | None:
+    """The filter stage's recorded reason (``lf_reason``), when it is one of ours."""
+    value = (upstream or {}).get("lf_reason")
+    try:
+        return Reason(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def decide_sample(policy: Policy, *, license_raw: str | None, facts: ImageFacts | None,
                   c2pa: C2paRead | None = None, image_error: str | None = None,
                   upstream: Mapping[str, Any] | None = None) -> SampleDecision:
     """Decide one sample: its row's LICENSE value, its file's facts (None when there are no image bytes)."""
     row_lic = parse_license(license_raw)
+    prior = _prior(upstream)
     if facts is None:
-        d = decide(policy=policy, license_raw=license_raw, license=row_lic, image_error=image_error or "no image bytes")
+        d = decide(policy=policy, license_raw=license_raw, license=row_lic, image_error=image_error or "no image bytes",
+                   prior=prior)
         return SampleDecision(d, [dict(e) for e in d.evidence], row_lic, "LICENSE column", None, {})
     found: dict[str, list[str]] = {}
     iptc, codes = _iptc(facts)
@@ -204,7 +216,7 @@ def decide_sample(policy: Policy, *, license_raw: str | None, facts: ImageFacts 
     else:
         xmp_license = SourceVerdict("xmp_license", "unknown", "no embedded licence")
     verdicts = {"xmp_license": xmp_license, "iptc": iptc, "tdmrep_xmp": tdm, "c2pa": c2pa_verdict}
-    d = decide(policy=policy, license_raw=raw, license=lic, verdicts=verdicts, license_carrier=carrier)
+    d = decide(policy=policy, license_raw=raw, license=lic, verdicts=verdicts, license_carrier=carrier, prior=prior)
     evidence = [dict(e) for e in d.evidence]
     for ev in evidence:
         src = ev.get("source")

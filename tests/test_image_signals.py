@@ -146,3 +146,11 @@ def test_policy_sample_without_image_bytes():
 def test_policy_upstream_filter_decision_is_recorded():
     sd = decide_sample(PERMISSIVE, license_raw=BY, facts=read_image(jpeg()), upstream={"lf_reason": "kept"})
     assert verdict(sd, "filter") == {"source": "filter", "verdict": "recorded", "lf_reason": "kept"}
+
+
+def test_policy_a_row_the_filter_rejected_stays_rejected():
+    sd = decide_sample(PERMISSIVE, license_raw=BY, facts=read_image(jpeg()), upstream={"lf_reason": "robots_disallowed"})
+    assert (sd.keep, sd.decision.reason) == (False, R.ROBOTS_DISALLOWED)
+    assert verdict(sd, "filter")["detail"] == "rejected by the filter stage: robots_disallowed"
+    unknown = decide_sample(PERMISSIVE, license_raw=BY, facts=read_image(jpeg()), upstream={"lf_reason": "nonsense"})
+    assert unknown.keep  # not one of our reasons: recorded, not a reason to drop
