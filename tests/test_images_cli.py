@@ -137,3 +137,17 @@ def test_images_unreadable_shard_exits_3_and_is_counted(tmp_path):
     assert code == 3 and err.startswith(ERROR) and "00000.tar" in err
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["accounting"]["ok"] is False and manifest["inputs"][0]["unknown_rows"] is True
+
+
+def test_images_report_is_self_contained_and_escapes_data():
+    from pipelines.report import CSP, render_images_report
+
+    hostile = '<script>alert(1)</script>"'
+    summary = {"accounting": {"input_samples": 3, "kept": 1, "rejected": 1, "errors": 1, "ok": True},
+               "by_reason": {"kept": 1, "iptc_data_mining_reserved": 1},
+               "signals_found": {"iptc": {hostile: 1}}, "license_conflicts": {"embedded_stricter": 1},
+               "by_shard": [{"shard": hostile, "samples": 3, "kept": 1, "rejected": 1, "errors": 1, "error": hostile}],
+               "errors": [hostile]}
+    page = render_images_report(summary, {"policy": {"id": "permissive@x"}, "version": "t"})
+    assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;&quot;" in page
+    assert CSP in page.replace("&#x27;", "'") and "embedded_stricter" in page
