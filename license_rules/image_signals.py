@@ -54,6 +54,7 @@ class C2paRead:
     store: Mapping[str, Any] | None = None
     validation_state: str | None = None
     error: str | None = None
+    remote_only: bool = False  # the manifest lives at a URL, which is not fetched
 
 
 @dataclass
@@ -159,10 +160,11 @@ def _c2pa(facts: ImageFacts, read: C2paRead | None) -> tuple[SourceVerdict, dict
         return SourceVerdict("c2pa", "unreadable", f"C2PA store could not be read: {read.error}"[:500]), {}, []
     if read is None or read.store is None:
         remote = [v for v in facts.xmp.provenance if v.lower().startswith(("http://", "https://"))]
-        if remote and not facts.c2pa_embedded:  # policy: a manifest we do not fetch fails closed, like any
-            return (SourceVerdict("c2pa", "unreachable",  # unreadable source (on_unreachable decides)
-                                  f"remote C2PA manifest {remote[0][:200]} not fetched (remote manifest fetching is off)"),
-                    {"remote_manifest": remote[0]}, [])
+        if (remote and not facts.c2pa_embedded) or (read is not None and read.remote_only):
+            where = remote[0][:200] if remote else "(URL not in the XMP)"  # policy: a manifest we do not fetch
+            return (SourceVerdict("c2pa", "unreachable",  # fails closed like any unreadable source (on_unreachable)
+                                  f"remote C2PA manifest {where} not fetched (remote manifest fetching is off)"),
+                    {"remote_manifest": where}, [])
         return SourceVerdict("c2pa", "unknown", "no C2PA manifest store"), {}, []
     result = training_mining(read.store, read.validation_state)
     return (SourceVerdict("c2pa", result.verdict, result.detail[:500]), result.evidence(),

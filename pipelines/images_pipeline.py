@@ -31,7 +31,7 @@ def add_images_parser(sub) -> None:
     img.add_argument("--format", choices=("webdataset", "parquet", "files"),
                      help="the input's img2dataset output format (default: detected)")
     img.add_argument("--license-col", action="append", metavar="C",
-                     help="metadata field with the row's licence (default: LICENSE, then license)")
+                     help="metadata field with the row's licence (default: LICENSE, then license, then lf_license_url)")
     img.add_argument("--url-col", default="url", metavar="C", help="metadata field with the image URL (url)")
     img.add_argument("--write-rejected", action="store_true", help="also write rejected samples to OUT/rejected/")
     img.add_argument("--c2pa-trust-anchors", metavar="PEM",
@@ -118,7 +118,7 @@ def cmd_images(args, extra) -> int:
     except BeamOptionsError as exc:
         raise UserError(str(exc)) from None
     output = os.path.abspath(args.output)
-    license_cols = tuple(args.license_col) if args.license_col else ("LICENSE", "license")
+    license_cols = tuple(args.license_col) if args.license_col else ("LICENSE", "license", "lf_license_url")
     cfg = ImagesConfig(input_dir=os.path.abspath(args.input), output=output, layout=layout, policy=policy,
                        license_columns=license_cols, url_column=args.url_col, write_rejected=args.write_rejected,
                        c2pa_trust_anchors=anchors)

@@ -181,7 +181,9 @@ def test_c2pa_remote_manifest_is_never_fetched():
         facts = read_image(data)
         assert not facts.c2pa_embedded and facts.xmp.provenance == [url]
         read = C2paReader().read(data, "jpeg")  # forced, although the headers say nothing is embedded
-        assert read.error is not None and _CountingHandler.hits == []
+        assert read.remote_only and read.store is None and _CountingHandler.hits == []
+        forced = decide_sample(PERMISSIVE, license_raw=BY, facts=facts, c2pa=read)
+        assert forced.decision.reason == Reason.SOURCE_UNREACHABLE
         sd = decide_sample(PERMISSIVE, license_raw=BY, facts=facts, c2pa=None)
         assert (sd.keep, sd.decision.reason) == (False, Reason.SOURCE_UNREACHABLE)
         ignore = parse_policy('name = "x"\n[optout]\non_unreachable = "ignore"\n')

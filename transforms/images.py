@@ -80,7 +80,7 @@ class ImagesConfig:
     output: str
     layout: str
     policy: Policy
-    license_columns: tuple[str, ...] = ("LICENSE", "license")
+    license_columns: tuple[str, ...] = ("LICENSE", "license", "lf_license_url")
     url_column: str = "url"
     write_rejected: bool = False
     c2pa_trust_anchors: str | None = None  # PEM text: signers chaining to these read as "Trusted"
@@ -108,6 +108,8 @@ class C2paReader:
         except c2pa.C2paError.ManifestNotFound:
             return C2paRead()
         except c2pa.C2paError as exc:
+            if str(exc).startswith("Remote"):  # only a remote manifest reference: never fetched
+                return C2paRead(remote_only=True)
             return C2paRead(error=f"{type(exc).__name__.lstrip('_')}: {str(exc)[:300]}")
         except ValueError as exc:  # the JSON the library returned
             return C2paRead(error=f"manifest store JSON: {exc}")
