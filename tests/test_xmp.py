@@ -272,3 +272,17 @@ def test_c2pa_presence_is_seen_from_the_headers():
                                        (b"\x00\x00\x00\x18ftypavif", "heif"), (b"", "other")])
 def test_xmp_format_sniffing(data, fmt):
     assert sniff_format(data) == fmt
+
+
+def test_xmp_avif_heif_packet_is_found():
+    import io
+
+    from PIL import Image, features
+
+    if not features.check("avif"):
+        pytest.skip("this Pillow has no AVIF encoder")
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 32)).save(buf, "AVIF", xmp=PACKET)
+    scan = scan_image(buf.getvalue())
+    assert (scan.format, [p.carrier for p in scan.xmp], scan.problems) == ("heif", ["heif packet scan"], [])
+    assert parse_xmp(scan.xmp[0].data).data_mining == [VOCAB + "DMI-PROHIBITED"]
