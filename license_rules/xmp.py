@@ -108,15 +108,18 @@ def parse_xmp(packet: bytes) -> XmpRights:
         raise XmpError(f"not readable XML: {exc}") from None
     out = XmpRights()
     props = _properties()
-    for desc in root.iter(f"{{{RDF}}}Description"):
-        for name, value in desc.attrib.items():
-            target = props.get(name)
-            if target:
-                _add(out, target, [value])
-        for child in desc:
-            target = props.get(child.tag)
-            if target:
-                _add(out, target, _values(child))
+    try:
+        for desc in root.iter(f"{{{RDF}}}Description"):
+            for name, value in desc.attrib.items():
+                target = props.get(name)
+                if target:
+                    _add(out, target, [value])
+            for child in desc:
+                target = props.get(child.tag)
+                if target:
+                    _add(out, target, _values(child))
+    except RecursionError:
+        raise XmpError("property values nested too deeply") from None
     return out
 
 

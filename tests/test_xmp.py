@@ -238,15 +238,17 @@ def test_xmp_tiff_ifd_past_the_end_is_a_problem():
 def test_xmp_random_bytes_never_raise():
     import random
 
+    from license_rules.image_signals import read_image
+
     rnd = random.Random(7)
-    seeds = [jpeg(PACKET), png(PACKET, compressed=True), webp(PACKET), tiff(PACKET)]
+    seeds = [jpeg(PACKET), png(PACKET, compressed=True), webp(PACKET), tiff(PACKET), png(PACKET)]
     for base in seeds:
         for _ in range(150):
             data = bytearray(base)
             for _ in range(rnd.randint(1, 8)):
                 data[rnd.randrange(len(data))] = rnd.randrange(256)
             cut = rnd.randrange(len(data) + 1)
-            scan_image(bytes(data[:cut]))  # problems, never an exception
+            read_image(bytes(data[:cut]))  # container walk + XMP parse: problems, never an exception
 
 
 def test_exif_copyright_and_iim_copyright_notice():
@@ -286,3 +288,10 @@ def test_xmp_avif_heif_packet_is_found():
     scan = scan_image(buf.getvalue())
     assert (scan.format, [p.carrier for p in scan.xmp], scan.problems) == ("heif", ["heif packet scan"], [])
     assert parse_xmp(scan.xmp[0].data).data_mining == [VOCAB + "DMI-PROHIBITED"]
+
+
+def test_xmp_deeply_nested_values_are_refused_not_a_crash():
+    depth = 20_000
+    body = "<plus:DataMining>" + "<rdf:Alt><rdf:li>" * depth + "x" + "</rdf:li></rdf:Alt>" * depth + "</plus:DataMining>"
+    with pytest.raises(XmpError, match="nested too deeply"):
+        parse_xmp(xmp(body=body))
