@@ -146,12 +146,9 @@ def cmd_images(args, extra) -> int:
     with open(os.path.join(output, "manifest.json"), encoding="utf-8") as fh:
         manifest = json.load(fh)
     if not args.no_report:
-        from transforms.fileio import write_bytes_atomic
+        from .postrun import write_report
 
-        from .report import render_images_report
-
-        write_bytes_atomic(os.path.join(output, "audit", "report.html"),
-                           render_images_report(summary, manifest).encode("utf-8"))
+        write_report(output)
     if not args.quiet:
         print(images_text_summary(summary, manifest, output))
     acct = summary["accounting"]

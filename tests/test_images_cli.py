@@ -72,6 +72,9 @@ def test_images_end_to_end_webdataset(tmp_path):
     report = (out / "audit" / "report.html").read_text()
     assert "DMI-PROHIBITED-GENAIMLTRAINING" in report and "content_credentials_reserved" in report
     assert len(pq.read_table(out / "audit" / "samples" / "00000.parquet")) == 6
+    (out / "audit" / "report.html").unlink()
+    assert run_cli("report", str(out), cwd=tmp_path).returncode == 0  # `report` re-renders the images page
+    assert "license-filter images audit" in (out / "audit" / "report.html").read_text()
 
     shown = run_cli("images", "--explain", "000000002", "--output", str(out), cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
