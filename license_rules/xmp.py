@@ -165,14 +165,15 @@ def data_mining_verdict(value: str) -> tuple[str, str]:
     The code is the last path segment of the URI (``http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED``)
     or the bare label; upper/lower case and surrounding space do not matter. Any value whose code
     starts with ``DMI-PROHIBITED`` is a prohibition (*policy*: an unlisted prohibition variant still
-    reserves); the draft and display-label spellings in ``data/image_rights.toml`` map to their codes.
+    reserves); the 2023 draft's codes (``DMI-ALLOWED-noaitraining``, ``DMI-SEE-constraint`` ...) reserve;
+    display-label spellings in ``data/image_rights.toml`` map to their codes.
     """
     vocab = vocabulary()["data_mining"]
     raw = value.strip()
     code = raw.rstrip("/").rsplit("/", 1)[-1].strip().upper().replace("_", "-").replace(" ", "-")
     aliases = {k.upper(): v for k, v in vocab["aliases"].items()}
     code = aliases.get(raw.upper(), aliases.get(code, code))
-    if code in vocab["prohibited"] or code.startswith("DMI-PROHIBITED"):
+    if code in vocab["prohibited"] or code.startswith("DMI-PROHIBITED") or code in vocab["draft_reserving"]:
         return "deny", code
     if code in vocab["allowed"]:
         return "allow", code

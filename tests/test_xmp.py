@@ -63,7 +63,13 @@ def test_iptc_vocabulary_file_lists_every_code():
     ("Prohibited for Generative AI/ML training", ("deny", "DMI-PROHIBITED-GENAIMLTRAINING")),
     ("Prohibited, see plus:OtherConstraints", ("deny", "DMI-PROHIBITED-SEECONSTRAINT")),
     ("Allowed", ("allow", "DMI-ALLOWED")),
-    ("PROHIBITED-AIMLTRAINING", ("deny", "DMI-PROHIBITED-AIMLTRAINING")),  # draft spelling without the prefix
+    ("PROHIBITED-AIMLTRAINING", ("deny", "DMI-PROHIBITED-AIMLTRAINING")),  # spelling without the prefix
+    # the 2023 public-comment draft's codes
+    (VOCAB + "DMI-ALLOWED-noaitraining", ("deny", "DMI-ALLOWED-NOAITRAINING")),
+    (VOCAB + "DMI-ALLOWED-noaigentraining", ("deny", "DMI-ALLOWED-NOAIGENTRAINING")),
+    (VOCAB + "DMI-SEE-constraint", ("deny", "DMI-SEE-CONSTRAINT")),
+    (VOCAB + "DMI-SEE-embeddedrightsexpr", ("deny", "DMI-SEE-EMBEDDEDRIGHTSEXPR")),
+    (VOCAB + "DMI-SEE-linkedrightsexpr", ("deny", "DMI-SEE-LINKEDRIGHTSEXPR")),
     ("  http://ns.useplus.org/ldf/vocab/dmi-prohibited  ", ("deny", "DMI-PROHIBITED")),
     ("https://ns.useplus.org/ldf/vocab/DMI-ALLOWED/", ("allow", "DMI-ALLOWED")),
 ])
