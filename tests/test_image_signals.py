@@ -32,6 +32,8 @@ TABLE = [
       for code in ("DMI-PROHIBITED-AIMLTRAINING", "DMI-PROHIBITED-GENAIMLTRAINING", "DMI-PROHIBITED",
                    "DMI-PROHIBITED-EXCEPTSEARCHENGINEINDEXING", "DMI-PROHIBITED-SEECONSTRAINT",
                    "DMI-PROHIBITED-SEEEMBEDDEDRIGHTSEXPR", "DMI-PROHIBITED-SEELINKEDRIGHTSEXPR")],
+    ("dmi-2023-draft-code", xmp(f'plus:DataMining="{VOCAB}DMI-ALLOWED-noaitraining"'), BY, False,
+     R.IPTC_DATA_MINING_RESERVED, [R.IPTC_DATA_MINING_RESERVED]),
     ("tdm-reservation-1", xmp('tdm:reservation="1"'), BY, False, R.TDMREP_XMP_RESERVED, [R.TDMREP_XMP_RESERVED]),
     ("tdm-reservation-0", xmp('tdm:reservation="0"'), BY, True, R.KEPT, [R.KEPT]),
     ("tdm-reservation-invalid-is-unset", xmp('tdm:reservation="yes"'), BY, True, R.KEPT, [R.KEPT]),
