@@ -162,26 +162,27 @@ def cmd_images(args, extra) -> int:
 
 
 def _remove_stale(output: str) -> None:
-    """Remove shards an earlier run left in OUT that this run's manifest does not list."""
+    """Remove shards an earlier run left in OUT that this run's manifest does not list. Only names
+    img2dataset gives shards (digits: ``00012.tar``, ``00012.parquet``, ``00012/``) are touched."""
     import glob
+    import re
     import shutil
 
     with open(os.path.join(output, "manifest.json"), encoding="utf-8") as fh:
         manifest = json.load(fh)
     listed = {os.path.abspath(e["path"]) for out in manifest["outputs"] for k, e in out.items() if k != "input"}
+    shard = re.compile(r"^\d+(\.tar|\.parquet)?$")
     candidates = []
-    for sub in ("", "rejected"):
-        base = os.path.join(output, sub)
-        candidates += glob.glob(os.path.join(base, "*.tar")) + glob.glob(os.path.join(base, "*.parquet"))
-        candidates += [d for d in glob.glob(os.path.join(base, "*")) if os.path.isdir(d)
-                       and os.path.basename(d) not in ("audit", "rejected")]
-    candidates += glob.glob(os.path.join(output, "audit", "samples", "*.parquet"))
+    for base in (output, os.path.join(output, "rejected"), os.path.join(output, "audit", "samples")):
+        candidates += [p for p in glob.glob(os.path.join(base, "*")) if shard.match(os.path.basename(p))]
     for path in candidates:
-        if os.path.abspath(path) not in listed:
-            if os.path.isdir(path):
+        if os.path.abspath(path) in listed:
+            continue
+        if os.path.isdir(path):
+            if not any(os.path.isdir(os.path.join(path, n)) for n in os.listdir(path)):
                 shutil.rmtree(path, ignore_errors=True)
-            else:
-                os.remove(path)
+        else:
+            os.remove(path)
 
 
 def images_text_summary(summary: dict, manifest: dict, output: str) -> str:
@@ -223,8 +224,7 @@ def explain_sample(output: str, key: str, as_json: bool) -> int:
         raise UserError(f"{output}: not a license-filter images output (no audit/samples/*.parquet)")
     records = []
     for path in files:
-        table = pq.read_table(path)
-        records += table.filter(pc.equal(table.column("key"), key)).to_pylist()
+        records += pq.read_table(path, filters=pc.field("key") == key).to_pylist()
     if not records:
         raise UserError(f"images --explain: no sample with key {key!r} in {output}/audit/samples/")
     for rec in records:

@@ -88,8 +88,12 @@ def test_images_end_to_end_webdataset(tmp_path):
 
     # a rerun with fewer shards leaves no stale output behind
     (tmp_path / "in" / "00000.tar").rename(tmp_path / "in" / "00001.tar")
+    (out / "notes").mkdir()
+    (out / "mine.parquet").write_bytes(b"not ours")  # what is not a shard name is never touched
     assert run_cli("images", "--input", str(tmp_path / "in"), "--output", str(out), "--quiet", cwd=tmp_path).returncode == 0
     assert sorted(p.name for p in out.glob("*.tar")) == ["00001.tar"] and not (out / "rejected" / "00000.tar").exists()
+    assert not (out / "audit" / "samples" / "00000.parquet").exists() and (out / "audit" / "samples" / "00001.parquet").exists()
+    assert (out / "notes").is_dir() and (out / "mine.parquet").read_bytes() == b"not ours"
 
 
 def _main(*args: str) -> tuple[int, str]:
