@@ -5,9 +5,10 @@ returns what rights metadata can live in: the XMP packets (with the carrier each
 EXIF ``Copyright`` text, the IPTC-IIM Copyright Notice (2:116), and whether a C2PA manifest store
 (JUMBF labelled ``c2pa``) is embedded. Pixel data is skipped by length, never decoded.
 
-Other containers (GIF, HEIF/AVIF, JPEG XL ...) are scanned for XMP packets by their
+Other containers (GIF, HEIF/AVIF, JPEG XL) are scanned for XMP packets by their
 ``<?xpacket``/``<x:xmpmeta`` wrappers, the fallback the XMP specification (Part 3, "scanning files
-for XMP packets") describes for unknown formats.
+for XMP packets") describes for unknown formats. Bytes that are no known image format at all (an HTML
+error page saved as ``.jpg``) are a problem: their rights cannot be checked.
 
 Hostile input is bounded: a packet or a decompressed PNG text chunk over :data:`MAX_XMP_BYTES` is
 not returned but reported in ``problems``; a segment or chunk whose declared length runs past the
@@ -45,7 +46,7 @@ class XmpPacket:
 
 @dataclass
 class ImageScan:
-    format: str  # jpeg | png | webp | tiff | gif | heif | other
+    format: str  # jpeg | png | webp | tiff | gif | heif | jxl | bmp | other
     xmp: list[XmpPacket] = field(default_factory=list)
     exif_copyright: str | None = None
     iim_copyright: str | None = None
@@ -70,6 +71,10 @@ def sniff_format(data: bytes) -> str:
         return "gif"
     if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis", b"heim", b"heis"):
         return "heif"
+    if data[:2] == b"\xff\x0a" or data[:12] == b"\x00\x00\x00\x0cJXL \r\n\x87\n":
+        return "jxl"
+    if data[:2] == b"BM" and len(data) >= 26:
+        return "bmp"  # no metadata carriers
     return "other"
 
 
@@ -86,7 +91,10 @@ def scan_image(data: bytes) -> ImageScan:
             _scan_webp(data, scan)
         elif fmt == "tiff":
             _scan_tiff(data, scan)
-        else:
+        elif fmt == "other":  # policy: a file we cannot identify may carry rights we cannot read
+            scan.problem("not a recognised image format (JPEG, PNG, WebP, TIFF, GIF, HEIF/AVIF, JPEG XL, BMP): "
+                         "its embedded metadata cannot be checked")
+        elif fmt != "bmp":
             _scan_packets(data, scan, f"{fmt} packet scan")
             scan.c2pa = b"c2pa" in data  # BMFF uuid box, GIF ...: any JUMBF store carries its label
     except (struct.error, IndexError, ValueError) as exc:  # a header that lies about its own lengths

@@ -156,3 +156,8 @@ def test_policy_a_row_the_filter_rejected_stays_rejected():
     assert verdict(sd, "filter")["detail"] == "rejected by the filter stage: robots_disallowed"
     unknown = decide_sample(PERMISSIVE, license_raw=BY, facts=read_image(jpeg()), upstream={"lf_reason": "nonsense"})
     assert unknown.keep  # not one of our reasons: recorded, not a reason to drop
+
+
+def test_policy_an_html_page_saved_as_jpg_fails_closed():
+    sd = decide_sample(PERMISSIVE, license_raw=BY, facts=read_image(b"<html><body>Access denied</body></html>"))
+    assert (sd.keep, sd.decision.reason) == (False, R.IMAGE_METADATA_UNREADABLE)

@@ -277,7 +277,8 @@ def test_c2pa_presence_is_seen_from_the_headers():
 @pytest.mark.parametrize("data, fmt", [(b"\xff\xd8\xff\xe0", "jpeg"), (b"\x89PNG\r\n\x1a\n", "png"),
                                        (b"RIFF\x00\x00\x00\x00WEBP", "webp"), (b"II*\x00", "tiff"),
                                        (b"MM\x00*", "tiff"), (b"GIF89a", "gif"),
-                                       (b"\x00\x00\x00\x18ftypavif", "heif"), (b"", "other")])
+                                       (b"\x00\x00\x00\x18ftypavif", "heif"), (b"\xff\x0a\x00", "jxl"),
+                                       (b"BM" + b"\x00" * 30, "bmp"), (b"", "other")])
 def test_xmp_format_sniffing(data, fmt):
     assert sniff_format(data) == fmt
 
@@ -301,3 +302,9 @@ def test_xmp_deeply_nested_values_are_refused_not_a_crash():
     body = "<plus:DataMining>" + "<rdf:Alt><rdf:li>" * depth + "x" + "</rdf:li></rdf:Alt>" * depth + "</plus:DataMining>"
     with pytest.raises(XmpError, match="nested too deeply"):
         parse_xmp(xmp(body=body))
+
+
+def test_policy_bytes_that_are_no_image_are_a_problem():
+    scan = scan_image(b"<!DOCTYPE html><html><body>Access denied</body></html>")
+    assert scan.format == "other" and "not a recognised image format" in scan.problems[0]
+    assert scan_image(b"BM" + b"\x00" * 60).problems == []  # BMP: no metadata carriers, nothing to miss
