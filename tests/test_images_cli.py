@@ -52,9 +52,14 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_images_end_to_end_webdataset(tmp_path):
+    from tests.imagekit import signing_chain
+
     _shard(tmp_path / "in")
     out = tmp_path / "out"
-    done = run_cli("images", "--input", str(tmp_path / "in"), "--output", str(out), "--write-rejected", cwd=tmp_path)
+    anchors = tmp_path / "anchors.pem"
+    anchors.write_bytes(signing_chain()[2])
+    done = run_cli("images", "--input", str(tmp_path / "in"), "--output", str(out), "--write-rejected",
+                   "--c2pa-trust-anchors", str(anchors), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "6 samples -> 2 kept, 4 rejected, 0 errors; accounting OK" in done.stdout
     with tarfile.open(out / "00000.tar") as tar:
@@ -84,6 +89,7 @@ def test_images_end_to_end_webdataset(tmp_path):
                                  cwd=tmp_path).stdout)
     c2pa = next(e for e in as_json["evidence"] if e["source"] == "c2pa")
     assert c2pa["verdict"] == "deny" and c2pa["entries"][0]["use"] == "constrained"
+    assert c2pa["validation_state"] == "Trusted"  # --c2pa-trust-anchors reached the workers
     assert next(e for e in as_json["evidence"] if e["source"] == "filter")["lf_reason"] == "kept"
 
     # a rerun with fewer shards leaves no stale output behind
@@ -112,6 +118,8 @@ def _main(*args: str) -> tuple[int, str]:
     ("explain-unknown-key", "no sample with key 'zzz'"),
     ("explain-not-an-output", "not a license-filter images output"),
     ("no-input", "--input DIR is required"),
+    ("trust-anchors-not-pem", "no PEM certificate in it"),
+    ("trust-anchors-missing", "cannot read"),
 ])
 def test_images_user_mistakes_are_one_line_exit_2(tmp_path, case, message):
     src = tmp_path / "in"
@@ -129,6 +137,10 @@ def test_images_user_mistakes_are_one_line_exit_2(tmp_path, case, message):
         "explain-unknown-key": ["images", "--explain", "zzz", "--output", out],
         "explain-not-an-output": ["images", "--explain", "zzz", "--output", str(empty)],
         "no-input": ["images", "--output", out],
+        "trust-anchors-not-pem": ["images", "--input", str(src), "--output", out, "--c2pa-trust-anchors",
+                                  str(empty / "notes.txt")],
+        "trust-anchors-missing": ["images", "--input", str(src), "--output", out, "--c2pa-trust-anchors",
+                                  str(empty / "nope.pem")],
     }[case]
     if case == "explain-unknown-key":
         assert _main("images", "--input", str(src), "--output", out, "--quiet")[0] == 0
