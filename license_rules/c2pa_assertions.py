@@ -66,7 +66,7 @@ class C2paResult:
 
 def _label_matches(label: str, wanted: tuple[str, ...]) -> bool:
     for w in wanted:
-        if label == w or label.startswith(w + ".v") or label.startswith(w + "__"):
+        if label == w or label.startswith((w + ".v", w + "__")):
             return True
     return False
 

@@ -96,7 +96,7 @@ def parse_xmp(packet: bytes) -> XmpRights:
     if len(packet) > MAX_XMP_BYTES:
         raise XmpError(f"packet of {len(packet)} bytes exceeds the {MAX_XMP_BYTES}-byte cap")
     text = packet.lstrip(b"\x00 \t\r\n\xef\xbb\xbf")
-    if text.startswith(b"\xfe\xff") or text.startswith(b"\xff\xfe") or text[:2] in (b"\x00<", b"<\x00"):
+    if text.startswith((b"\xfe\xff", b"\xff\xfe")) or text[:2] in (b"\x00<", b"<\x00"):
         raise XmpError("UTF-16/32 packets are not read")  # XMP writers use UTF-8 in images
     try:
         root = fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)

@@ -42,7 +42,7 @@ TABLE = [
      R.EMBEDDED_LICENSE_NOT_ALLOWED, [R.EMBEDDED_LICENSE_NOT_ALLOWED, R.LICENSE_CLASS_NOT_ALLOWED]),
     ("embedded-by-on-by-nc-row-keeps", xmp(body=f'<cc:license rdf:resource="{BY}"/>'), BY_NC, True, R.KEPT, [R.KEPT]),
     ("embedded-cc0-on-missing-row-keeps", xmp(f'cc:license="{CC0}"'), None, True, R.KEPT, [R.KEPT]),
-    ("embedded-unrecognised-cc-license-drops", xmp(f'cc:license="https://example.com/my-licence"'), BY, False,
+    ("embedded-unrecognised-cc-license-drops", xmp('cc:license="https://example.com/my-licence"'), BY, False,
      R.EMBEDDED_LICENSE_NOT_ALLOWED, [R.EMBEDDED_LICENSE_NOT_ALLOWED, R.LICENSE_UNRECOGNISED]),
     ("web-statement-cc-url-is-a-licence", xmp(f'xmpRights:WebStatement="{BY_NC}"'), BY, False,
      R.EMBEDDED_LICENSE_NOT_ALLOWED, [R.EMBEDDED_LICENSE_NOT_ALLOWED, R.LICENSE_CLASS_NOT_ALLOWED]),
@@ -103,7 +103,7 @@ def test_policy_image_source_off_is_recorded_unused():
     no_iptc = parse_policy('name = "x"\n[optout]\nsources = ["xmp_license", "c2pa"]\n')
     sd = decide(xmp(f'plus:DataMining="{VOCAB}DMI-PROHIBITED"'), BY, no_iptc)
     assert sd.keep and verdict(sd, "iptc") == {"source": "iptc", "verdict": "deny", "used": False,
-                                               "detail": f"plus:DataMining = DMI-PROHIBITED (JPEG APP1)",
+                                               "detail": "plus:DataMining = DMI-PROHIBITED (JPEG APP1)",
                                                "values": [VOCAB + "DMI-PROHIBITED"]}
 
 

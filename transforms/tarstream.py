@@ -34,8 +34,7 @@ class TarMember:
 
 def _number(field: bytes, where: int) -> int:
     if field and field[0] & 0x80:  # base-256 (GNU) for large values
-        value = int.from_bytes(field, "big") & ~(0x80 << (8 * (len(field) - 1)))
-        return value
+        return int.from_bytes(field, "big") & ~(0x80 << (8 * (len(field) - 1)))
     text = field.split(b"\x00", 1)[0].strip()
     if not text:
         return 0
@@ -91,6 +90,8 @@ def iter_members(fh: BinaryIO) -> Iterator[TarMember]:
         size = _number(header[124:136], offset)
         typeflag = header[156:157]
         if "size" in pax:
+            if not pax["size"].isdigit():
+                raise TarStreamError(f"bad pax size {pax['size']!r} for the member at byte {offset}")
             size = int(pax["size"])
         padded = -(-size // BLOCK) * BLOCK
         data_block = _read_exact(fh, padded, offset + BLOCK, "member data")
