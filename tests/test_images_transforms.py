@@ -171,3 +171,18 @@ def test_parquet_layout_keeps_the_schema(tmp_path):
 def test_filter_image_shards_refuses_an_unknown_layout(tmp_path):
     with pytest.raises(ValueError, match="unknown layout 'tfrecord'; allowed: webdataset, parquet, files"):
         FilterImageShards(_cfg(tmp_path, tmp_path / "o", "tfrecord"))
+
+
+class _ExplodingReader(C2paReader):
+    def read(self, data, fmt):
+        raise RuntimeError("native library surprise")
+
+
+def test_a_sample_that_raises_is_counted_as_an_error_never_kept(tmp_path):
+    src = _make("parquet", tmp_path)
+    out = tmp_path / "out"
+    result = process_shard(str(src / "00000.parquet"), _cfg(src, out, "parquet"), _ExplodingReader())
+    stats = result["stats"]
+    assert (stats["input"], stats["kept"], stats["rejected"], stats["errors"]) == (8, 2, 5, 1)
+    assert "sample 000000003: RuntimeError: native library surprise" in stats["shards"][str(src / "00000.parquet")]["error"]
+    assert "000000003" not in pq.read_table(out / "00000.parquet").column("key").to_pylist()

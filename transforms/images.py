@@ -279,7 +279,15 @@ def process_shard(path: str, cfg: ImagesConfig, reader: C2paReader | None) -> di
                     _flush_rows(batch, mask, kept, rejected)
                     batch, mask = item[2], []
                     continue
-                sd, record = judge_sample(item, cfg, reader)
+                try:
+                    sd, record = judge_sample(item, cfg, reader)
+                except Exception as exc:  # noqa: BLE001 - one sample's surprise is counted, never kept,
+                    stats["input"] += 1  # and does not take the other samples of the shard down with it
+                    stats["errors"] += 1
+                    stats["error_messages"].append(f"{path}: sample {item.key}: {type(exc).__name__}: {exc}"[:500])
+                    if layout == "parquet":
+                        mask.append(False)
+                    continue
                 has_lic = any(c in item.meta for c in cfg.license_columns)
                 _count(stats, record, has_lic, sd)
                 samples.add(record)
@@ -315,6 +323,8 @@ def process_shard(path: str, cfg: ImagesConfig, reader: C2paReader | None) -> di
         stats["input"] += int(n)
         stats["error_messages"].append(text)
     entry = {"samples": stats["input"], "kept": stats["kept"], "rejected": stats["rejected"], "errors": stats["errors"]}
+    if stats["error_messages"] and not shard_error and not errors:
+        entry["error"] = stats["error_messages"][0]
     if shard_error:
         stats["unknown_shards"] += 1
         stats["error_messages"].append(shard_error)
