@@ -194,7 +194,8 @@ def decide_sample(policy: Policy, *, license_raw: str | None, facts: ImageFacts 
     iptc, codes = _iptc(facts)
     tdm, tdm_values = _tdmrep(facts)
     c2pa_verdict, c2pa_extra, c2pa_found = _c2pa(facts, c2pa)
-    for name, values in (("iptc", codes), ("tdmrep_xmp", tdm_values), ("c2pa", c2pa_found)):
+    tdm_found = [f"tdm:reservation={v}" for v in tdm_values]
+    for name, values in (("iptc", codes), ("tdmrep_xmp", tdm_found), ("c2pa", c2pa_found)):
         if values:
             found[name] = list(values)
     lic, raw, carrier, conflict = row_lic, license_raw, "LICENSE column", None
