@@ -106,9 +106,10 @@ def tiff(packet: bytes | None = None, copyright_text: str | None = None) -> byte
 
 
 # --- C2PA ---------------------------------------------------------------------------------------------
-@lru_cache(maxsize=1)
-def signing_chain() -> tuple[bytes, bytes, bytes]:
-    """(end-entity + CA chain PEM, end-entity private key PEM, CA certificate PEM), made here."""
+@lru_cache(maxsize=4)
+def signing_chain(ocsp_url: str | None = None) -> tuple[bytes, bytes, bytes]:
+    """(end-entity + CA chain PEM, end-entity private key PEM, CA certificate PEM), made here; with
+    ``ocsp_url`` the end-entity certificate names that OCSP responder (Authority Information Access)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -137,8 +138,13 @@ def signing_chain() -> tuple[bytes, bytes, bytes]:
           .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False, **usage), critical=True)
           .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
           .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ee_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ee_key.public_key()), critical=False))
+    if ocsp_url:
+        from cryptography.x509.oid import AuthorityInformationAccessOID
+
+        ee = ee.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+            AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url))]), critical=False)
+    ee = ee.sign(ca_key, hashes.SHA256())
     pem = serialization.Encoding.PEM
     key = ee_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     return ee.public_bytes(pem) + ca.public_bytes(pem), key, ca.public_bytes(pem)
@@ -149,11 +155,11 @@ def training_assertion(label: str = "cawg.training-mining", **uses: str) -> dict
     return {"label": label, "data": {"entries": {f"{prefix}.{k}": {"use": v} for k, v in uses.items()}}}
 
 
-def c2pa_sign(data: bytes, mime: str, assertions: list[dict]) -> bytes:
+def c2pa_sign(data: bytes, mime: str, assertions: list[dict], ocsp_url: str | None = None) -> bytes:
     """``data`` signed with a manifest holding ``assertions`` (offline: no timestamp authority)."""
     import c2pa
 
-    chain, key, _ = signing_chain()
+    chain, key, _ = signing_chain(ocsp_url) if ocsp_url else signing_chain()  # one cache entry per chain
     manifest = {
         "claim_generator_info": [{"name": "license-filter-tests", "version": "0"}], "title": "test", "format": mime,
         "assertions": [{"label": "c2pa.actions", "data": {"actions": [{

@@ -196,3 +196,23 @@ def test_c2pa_remote_manifest_is_never_fetched():
 def test_c2pa_presence_in_signed_files_matches_the_reader(reader):
     plain = jpeg()
     assert not scan_image(plain).c2pa and reader.read(plain, "jpeg").store is None
+
+
+def test_c2pa_reading_never_asks_the_certificate_ocsp_responder():
+    """The signer's certificate names an OCSP responder on a real local server: reading the manifest
+    (with OCSP fetching off) sends it nothing, and the reservation still counts."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        _CountingHandler.hits.clear()
+        url = f"http://127.0.0.1:{server.server_address[1]}/ocsp"
+        data = c2pa_sign(jpeg(), "image/jpeg", [training_assertion(ai_training="notAllowed")], ocsp_url=url)
+        read = C2paReader().read(data, "jpeg")
+        assert read.error is None and read.store is not None
+        sd = decide_sample(PERMISSIVE, license_raw=BY, facts=read_image(data), c2pa=read)
+        assert sd.decision.reason == Reason.CONTENT_CREDENTIALS_RESERVED
+        assert _CountingHandler.hits == []
+    finally:
+        server.shutdown()
+        server.server_close()
