@@ -38,7 +38,7 @@ from license_rules.image_signals import (
 from license_rules.policy import Policy
 from license_rules.reasons import KEEP_REASONS, REASON_DOCS, SOURCE_REASONS, Reason
 
-from .fileio import join, write_bytes_atomic
+from .fileio import discard, join, open_for_write, publish, temp_name, write_bytes_atomic
 from .imageshards import (
     ImageShardError,
     Sample,
@@ -214,8 +214,6 @@ class _SampleLog:
     CHUNK = 2048
 
     def __init__(self, final: str, shard: str):
-        from .fileio import open_for_write, temp_name
-
         self.final, self.shard = final, shard
         self._tmp = temp_name(final)
         self._fh = open_for_write(self._tmp)
@@ -233,16 +231,12 @@ class _SampleLog:
             self._rows = []
 
     def close(self) -> None:
-        from .fileio import publish
-
         self._flush()
         self._writer.close()
         self._fh.close()
         publish(self._tmp, self.final)
 
     def abort(self) -> None:
-        from .fileio import discard
-
         try:
             self._writer.close()
             self._fh.close()
