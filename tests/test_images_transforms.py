@@ -186,3 +186,22 @@ def test_a_sample_that_raises_is_counted_as_an_error_never_kept(tmp_path):
     assert (stats["input"], stats["kept"], stats["rejected"], stats["errors"]) == (8, 2, 5, 1)
     assert "sample 000000003: RuntimeError: native library surprise" in stats["shards"][str(src / "00000.parquet")]["error"]
     assert "000000003" not in pq.read_table(out / "00000.parquet").column("key").to_pylist()
+
+
+def test_parquet_layout_damaged_row_group_counts_its_rows_as_errors(tmp_path):
+    src = _make("parquet", tmp_path)  # row groups of 3 rows: 3 + 3 + 2
+    path = src / "00000.parquet"
+    meta = pq.ParquetFile(path).metadata
+    col = meta.row_group(1).column(pq.ParquetFile(path).schema_arrow.names.index("jpg"))
+    data = bytearray(path.read_bytes())
+    start = col.data_page_offset
+    data[start:start + 64] = b"\xff" * 64  # wreck the second row group's image column pages
+    path.write_bytes(bytes(data))
+    out = tmp_path / "out"
+    result = process_shard(str(path), _cfg(src, out, "parquet", write_rejected=True), C2paReader())
+    stats = result["stats"]
+    assert stats["input"] == 8 and stats["errors"] == 3 and stats["kept"] + stats["rejected"] == 5
+    assert "row group 1" in stats["shards"][str(path)]["error"]
+    kept_rows = pq.read_table(out / "00000.parquet").num_rows
+    rejected_rows = pq.read_table(out / "rejected" / "00000.parquet").num_rows
+    assert (kept_rows, rejected_rows) == (stats["kept"], stats["rejected"])

@@ -345,11 +345,13 @@ def _unreadable(path: str, name: str, text: str) -> dict[str, Any]:
 
 
 def _flush_rows(batch, mask, kept: ShardSink, rejected: ShardSink | None) -> None:
+    """Write a parquet batch's kept (and rejected) rows; rows never judged (counted as errors) go nowhere."""
     if batch is None:
         return
-    kept.add_rows(batch, mask)
+    pad = [False] * (batch.num_rows - len(mask))
+    kept.add_rows(batch, mask + pad)
     if rejected is not None:
-        rejected.add_rows(batch, [not m for m in mask])
+        rejected.add_rows(batch, [not m for m in mask] + pad)
 
 
 # --- Beam ---------------------------------------------------------------------------------------------

@@ -194,18 +194,21 @@ def _read_parquet(path: str, errors: list[str]) -> Iterator[Any]:
             raise ImageShardError(f"{path}: no image bytes column ({', '.join(IMAGE_EXTS)})")
         names = [n for n in pf.schema_arrow.names if n != col]
         for rg in range(pf.num_row_groups):
+            done = 0  # rows of this row group handed out as samples
             try:
                 for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[rg]):
-                    yield ("batch", rg, batch)
                     meta_rows = batch.select(names).to_pylist()
-                    images = batch.column(col)
+                    images = batch.column(col).to_pylist()
+                    yield ("batch", rg, batch)
                     for i, meta in enumerate(meta_rows):
-                        data = images[i].as_py()
-                        key = str(meta.get("key")) if meta.get("key") is not None else f"row-{rg}-{i}"
+                        key = str(meta.get("key")) if meta.get("key") is not None else f"row-{rg}-{done}"
                         caption = meta.get("caption") if isinstance(meta.get("caption"), str) else meta.get("txt")
+                        done += 1
+                        data = images[i]
                         yield Sample(key, [(col, data)] if data is not None else [], meta, caption, row=i)
             except (OSError, pa.ArrowException) as exc:
-                errors.append(f"rows:{pf.metadata.row_group(rg).num_rows}:{path}: row group {rg}: {exc}")
+                left = pf.metadata.row_group(rg).num_rows - done
+                errors.append(f"rows:{left}:{path}: row group {rg}: {exc}")
 
 
 # --- writing ------------------------------------------------------------------------------------------
