@@ -45,6 +45,7 @@ class ImageFacts:
     iim_copyright: str | None = None
     c2pa_embedded: bool = False
     size: int = 0
+    notes: list[str] = field(default_factory=list)  # damage in evidence-only blocks (EXIF)
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def read_image(data: bytes) -> ImageFacts:
         except XmpError as exc:
             problems.append(f"xmp ({packet.carrier}): {exc}")
     return ImageFacts(scan.format, rights, carriers, problems, scan.exif_copyright, scan.iim_copyright, scan.c2pa,
-                      len(data))
+                      len(data), list(scan.notes))
 
 
 def _where(facts: ImageFacts) -> str:
@@ -246,6 +247,8 @@ def decide_sample(policy: Policy, *, license_raw: str | None, facts: ImageFacts 
                                  ("iptc_embedded_rights_expr", "; ".join(facts.xmp.embedded_rights_expr) or None),
                                  ("iptc_linked_rights_expr", "; ".join(facts.xmp.linked_rights_expr) or None))
                if v}
+    if facts.notes:
+        notices["damaged_evidence_blocks"] = "; ".join(facts.notes)
     if notices:
         found["copyright"] = [k for k in notices]
         evidence.append({"source": "copyright", "verdict": "recorded",

@@ -51,11 +51,16 @@ class ImageScan:
     exif_copyright: str | None = None
     iim_copyright: str | None = None
     c2pa: bool = False  # an embedded C2PA manifest store (JUMBF) was seen
-    problems: list[str] = field(default_factory=list)  # anything that could not be read in full
+    problems: list[str] = field(default_factory=list)  # a carrier of rights that could not be read in full
+    notes: list[str] = field(default_factory=list)  # damage in evidence-only blocks (EXIF): recorded, not a drop
 
     def problem(self, text: str) -> None:
         if text not in self.problems:
             self.problems.append(text)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
 
 def sniff_format(data: bytes) -> str:
@@ -314,18 +319,28 @@ def _scan_tiff(data: bytes, scan: ImageScan) -> None:
 
 
 def _read_tiff(data: bytes, scan: ImageScan, where: str, whole_file: bool = False) -> None:
-    """IFD0 of a TIFF structure (a TIFF file, or the EXIF block of a JPEG/PNG/WebP)."""
+    """IFD0 of a TIFF structure (a TIFF file, or the EXIF block of a JPEG/PNG/WebP). Damage in an EXIF
+    block is a note (EXIF holds only the copyright notice, evidence); in a TIFF file it is a problem
+    (IFD0 holds the XMP there)."""
+    report = scan.problem if whole_file else scan.note
+    try:
+        _read_ifd0(data, scan, where, whole_file, report)
+    except (struct.error, IndexError, ValueError) as exc:
+        report(f"{where}: damaged ({exc})")
+
+
+def _read_ifd0(data: bytes, scan: ImageScan, where: str, whole_file: bool, report) -> None:
     if len(data) < 8 or data[:2] not in (b"II", b"MM"):
-        scan.problem(f"{where}: no TIFF header")
+        report(f"{where}: no TIFF header")
         return
     end = "<" if data[:2] == b"II" else ">"
     (ifd,) = struct.unpack(end + "I", data[4:8])
     if ifd + 2 > len(data):
-        scan.problem(f"{where}: first IFD offset {ifd} is past the end of the data (truncated)")
+        report(f"{where}: first IFD offset {ifd} is past the end of the data (truncated)")
         return
     (count,) = struct.unpack(end + "H", data[ifd:ifd + 2])
     if ifd + 2 + 12 * count > len(data):
-        scan.problem(f"{where}: IFD0 runs past the end of the data (truncated)")
+        report(f"{where}: IFD0 runs past the end of the data (truncated)")
         return
     for i in range(count):
         entry = ifd + 2 + 12 * i
@@ -336,7 +351,7 @@ def _read_tiff(data: bytes, scan: ImageScan, where: str, whole_file: bool = Fals
         else:
             (off,) = struct.unpack(end + "I", data[entry + 8:entry + 12])
             if off + size > len(data):
-                scan.problem(f"{where}: tag {tag} value runs past the end of the data (truncated)")
+                report(f"{where}: tag {tag} value runs past the end of the data (truncated)")
                 continue
             value = data[off:off + size]
         if tag == _TIFF_COPYRIGHT and scan.exif_copyright is None:

@@ -161,3 +161,11 @@ def test_policy_a_row_the_filter_rejected_stays_rejected():
 def test_policy_an_html_page_saved_as_jpg_fails_closed():
     sd = decide_sample(PERMISSIVE, license_raw=BY, facts=read_image(b"<html><body>Access denied</body></html>"))
     assert (sd.keep, sd.decision.reason) == (False, R.IMAGE_METADATA_UNREADABLE)
+
+
+def test_policy_damaged_exif_keeps_the_sample_and_is_recorded():
+    from tests.imagekit import segment
+
+    data = jpeg(segments=(segment(0xE1, b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x05"),))
+    sd = decide_sample(PERMISSIVE, license_raw=BY, facts=read_image(data))
+    assert sd.keep and "EXIF" in verdict(sd, "copyright")["damaged_evidence_blocks"]

@@ -308,3 +308,12 @@ def test_policy_bytes_that_are_no_image_are_a_problem():
     scan = scan_image(b"<!DOCTYPE html><html><body>Access denied</body></html>")
     assert scan.format == "other" and "not a recognised image format" in scan.problems[0]
     assert scan_image(b"BM" + b"\x00" * 60).problems == []  # BMP: no metadata carriers, nothing to miss
+
+
+def test_policy_damaged_exif_is_a_note_not_a_problem():
+    exif = b"MM\x00*\x00\x00\x00\x08\x00\x05" + b"\x00" * 10  # five IFD0 entries announced, the block ends
+    scan = scan_image(jpeg(PACKET, segments=(segment(0xE1, b"Exif\x00\x00" + exif),)))
+    assert scan.problems == [] and any("EXIF" in n for n in scan.notes)
+    assert [p.carrier for p in scan.xmp] == ["JPEG APP1"]
+    tiff_scan = scan_image(b"MM\x00*\x00\x00\x00\x08\x00\x05" + b"\x00" * 10)  # the same IFD0 in a TIFF file
+    assert tiff_scan.problems
