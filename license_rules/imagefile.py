@@ -140,7 +140,10 @@ def _scan_jpeg(data: bytes, scan: ImageScan) -> None:
             elif body.startswith(_EXIF_JPEG):
                 _read_tiff(body[len(_EXIF_JPEG):], scan, "EXIF")
         elif marker == 0xED and body.startswith(_PS_JPEG):
-            _read_photoshop_irb(body[len(_PS_JPEG):], scan)
+            try:  # IPTC-IIM holds only the copyright notice (evidence): damage is a note
+                _read_photoshop_irb(body[len(_PS_JPEG):], scan)
+            except (struct.error, IndexError, ValueError) as exc:
+                scan.note(f"IPTC-IIM (APP13): damaged ({exc})")
         elif marker == 0xEB and body[:2] == b"JP" and b"c2pa" in body[:64]:
             scan.c2pa = True  # APP11 JUMBF (ISO 19566-5) carrying the C2PA manifest store
         pos = end
