@@ -117,9 +117,14 @@ def _scan_jpeg(data: bytes, scan: ImageScan) -> None:
         if pos + 4 > n:
             scan.problem("jpeg: truncated before the image data")
             break
-        if data[pos] != 0xFF:
-            scan.problem(f"jpeg: no marker at byte {pos}")
-            break
+        if data[pos] != 0xFF:  # extraneous bytes between segments (libjpeg skips them too): find the next marker
+            nxt = data.find(b"\xff", pos)
+            if nxt < 0:
+                scan.problem(f"jpeg: no marker after byte {pos} before the image data (truncated)")
+                break
+            scan.note(f"jpeg: {nxt - pos} extraneous bytes before the marker at byte {nxt}")
+            pos = nxt
+            continue
         marker = data[pos + 1]
         if marker in (0xD9, 0xDA):  # EOI, SOS: metadata segments all come before the scan
             break

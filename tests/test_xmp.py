@@ -317,3 +317,11 @@ def test_policy_damaged_exif_is_a_note_not_a_problem():
     assert [p.carrier for p in scan.xmp] == ["JPEG APP1"]
     tiff_scan = scan_image(b"MM\x00*\x00\x00\x00\x08\x00\x05" + b"\x00" * 10)  # the same IFD0 in a TIFF file
     assert tiff_scan.problems
+
+
+def test_xmp_jpeg_extraneous_bytes_between_segments_are_skipped():
+    data = jpeg(PACKET)
+    at = 2 + len(app1_xmp(PACKET))
+    data = data[:at] + b"\x00" * 7 + data[at:]
+    scan = scan_image(data)
+    assert [p.carrier for p in scan.xmp] == ["JPEG APP1"] and scan.problems == [] and len(scan.notes) == 1
