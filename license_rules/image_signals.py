@@ -45,7 +45,7 @@ class ImageFacts:
     iim_copyright: str | None = None
     c2pa_embedded: bool = False
     size: int = 0
-    notes: list[str] = field(default_factory=list)  # damage in evidence-only blocks (EXIF)
+    notes: list[str] = field(default_factory=list)  # damage that is no reason to drop (EXIF, stray bytes)
 
 
 @dataclass(frozen=True)
@@ -248,7 +248,7 @@ def decide_sample(policy: Policy, *, license_raw: str | None, facts: ImageFacts 
                                  ("iptc_linked_rights_expr", "; ".join(facts.xmp.linked_rights_expr) or None))
                if v}
     if facts.notes:
-        notices["damaged_evidence_blocks"] = "; ".join(facts.notes)
+        notices["container_notes"] = "; ".join(facts.notes)
     if notices:
         found["copyright"] = [k for k in notices]
         evidence.append({"source": "copyright", "verdict": "recorded",

@@ -168,4 +168,4 @@ def test_policy_damaged_exif_keeps_the_sample_and_is_recorded():
 
     data = jpeg(segments=(segment(0xE1, b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x05"),))
     sd = decide_sample(PERMISSIVE, license_raw=BY, facts=read_image(data))
-    assert sd.keep and "EXIF" in verdict(sd, "copyright")["damaged_evidence_blocks"]
+    assert sd.keep and "EXIF" in verdict(sd, "copyright")["container_notes"]
