@@ -25,7 +25,7 @@ def add_images_parser(sub) -> None:
                          help="drop downloaded samples whose own files reserve AI training or state a licence the "
                               "policy does not keep (XMP/IPTC, TDMRep XMP, C2PA/CAWG)")
     img.add_argument("--input", metavar="DIR", help="img2dataset's --output_folder (webdataset, parquet or files)")
-    img.add_argument("--output", required=True, metavar="OUT", help="output directory (same layout as the input)")
+    img.add_argument("--output", metavar="OUT", help="output directory (same layout as the input)")
     img.add_argument("--policy", default="permissive", metavar="FILE|PRESET",
                      help="policy TOML file or preset: public-domain, permissive (default), open")
     img.add_argument("--format", choices=("webdataset", "parquet", "files"),
@@ -38,7 +38,8 @@ def add_images_parser(sub) -> None:
                      help="trust anchors for C2PA signatures (recorded only: untrusted reservations still count)")
     img.add_argument("--no-report", action="store_true", help="do not write audit/report.html")
     img.add_argument("--quiet", action="store_true", help="no summary on stdout")
-    img.add_argument("--explain", metavar="KEY", help="explain the decision for one sample key of a finished run in OUT")
+    img.add_argument("--explain", metavar="KEY",
+                     help="explain one sample: with --input, decided now from the input; else as recorded in OUT")
     img.add_argument("--json", action="store_true", help="with --explain: print the record as JSON")
 
 
@@ -83,9 +84,13 @@ def cmd_images(args, extra) -> int:
     if args.explain:
         if extra:
             raise UserError(f"unknown option(s) for images --explain: {' '.join(extra)}")
+        if args.input:
+            return _print_records(explain_live(args), args.json)
+        if not args.output:
+            raise UserError("images --explain KEY needs --output OUT (a finished run) or --input DIR")
         return explain_sample(args.output, args.explain, args.json)
-    if not args.input:
-        raise UserError("images: --input DIR is required (or --explain KEY with --output OUT)")
+    if not args.input or not args.output:
+        raise UserError("images: --input DIR and --output OUT are required (or --explain KEY with one of them)")
     try:
         policy = load_policy(args.policy)
     except PolicyError as exc:
@@ -227,9 +232,44 @@ def explain_sample(output: str, key: str, as_json: bool) -> int:
         records += pq.read_table(path, filters=pc.field("key") == key).to_pylist()
     if not records:
         raise UserError(f"images --explain: no sample with key {key!r} in {output}/audit/samples/")
+    return _print_records(records, as_json)
+
+
+def explain_live(args) -> list[dict]:
+    """Find the sample ``args.explain`` in ``args.input`` (streaming every shard) and decide it now."""
+    from license_rules.policy import PolicyError, load_policy
+    from transforms.images import C2paReader, ImagesConfig, judge_sample
+    from transforms.imageshards import ImageShardError, Sample, detect_layout, list_shards, read_samples
+
+    try:
+        policy = load_policy(args.policy)
+        layout = args.format or detect_layout(args.input)
+        shards = list_shards(args.input, layout)
+    except (PolicyError, ImageShardError) as exc:
+        raise UserError(str(exc)) from None
+    cfg = ImagesConfig(input_dir=args.input, output="", layout=layout, policy=policy,
+                       license_columns=tuple(args.license_col) if args.license_col else ("LICENSE", "license", "lf_license_url"),
+                       url_column=args.url_col)
+    reader = C2paReader()
+    records = []
+    for shard in shards:
+        try:
+            for item in read_samples(shard, layout, []):
+                if isinstance(item, Sample) and item.key == args.explain:
+                    records.append({**judge_sample(item, cfg, reader)[1], "shard": shard})
+        except (OSError, ValueError) as exc:
+            print(f"license-filter: warning: {shard}: read stopped: {exc}", file=sys.stderr)
+    if not records:
+        raise UserError(f"images --explain: no sample with key {args.explain!r} in {args.input}")
+    return records
+
+
+def _print_records(records: list[dict], as_json: bool) -> int:
     for rec in records:
-        rec["evidence"] = json.loads(rec["evidence"] or "[]")
-        rec["signals"] = json.loads(rec["signals"] or "{}")
+        if isinstance(rec["evidence"], str):
+            rec["evidence"] = json.loads(rec["evidence"] or "[]")
+        if isinstance(rec["signals"], str):
+            rec["signals"] = json.loads(rec["signals"] or "{}")
     if as_json:
         print(json.dumps(records if len(records) > 1 else records[0], indent=2, default=str))
         return EXIT_OK

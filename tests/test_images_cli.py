@@ -91,6 +91,10 @@ def test_images_end_to_end_webdataset(tmp_path):
     assert c2pa["verdict"] == "deny" and c2pa["entries"][0]["use"] == "constrained"
     assert c2pa["validation_state"] == "Trusted"  # --c2pa-trust-anchors reached the workers
     assert next(e for e in as_json["evidence"] if e["source"] == "filter")["lf_reason"] == "kept"
+    live = run_cli("images", "--explain", "000000001", "--input", str(tmp_path / "in"), "--policy", "open",
+                   cwd=tmp_path)  # decided now from the input, no run needed
+    assert live.returncode == 0, live.stderr
+    assert "REJECTED - iptc_data_mining_reserved" in live.stdout and "DMI-PROHIBITED-GENAIMLTRAINING" in live.stdout
 
     # a rerun with fewer shards leaves no stale output behind
     (tmp_path / "in" / "00000.tar").rename(tmp_path / "in" / "00001.tar")
@@ -117,7 +121,8 @@ def _main(*args: str) -> tuple[int, str]:
     ("unknown-beam-flag", "unknown option '--runer'"),
     ("explain-unknown-key", "no sample with key 'zzz'"),
     ("explain-not-an-output", "not a license-filter images output"),
-    ("no-input", "--input DIR is required"),
+    ("no-input", "--input DIR and --output OUT are required"),
+    ("explain-live-unknown-key", "no sample with key 'zzz' in"),
     ("trust-anchors-not-pem", "no PEM certificate in it"),
     ("trust-anchors-missing", "cannot read"),
 ])
@@ -137,6 +142,7 @@ def test_images_user_mistakes_are_one_line_exit_2(tmp_path, case, message):
         "explain-unknown-key": ["images", "--explain", "zzz", "--output", out],
         "explain-not-an-output": ["images", "--explain", "zzz", "--output", str(empty)],
         "no-input": ["images", "--output", out],
+        "explain-live-unknown-key": ["images", "--explain", "zzz", "--input", str(src)],
         "trust-anchors-not-pem": ["images", "--input", str(src), "--output", out, "--c2pa-trust-anchors",
                                   str(empty / "notes.txt")],
         "trust-anchors-missing": ["images", "--input", str(src), "--output", out, "--c2pa-trust-anchors",
