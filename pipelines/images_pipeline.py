@@ -1,7 +1,7 @@
 """The images stage: ``license-filter images`` over an img2dataset output folder.
 
     license-filter images --input DIR --output OUT [--policy P] [--write-rejected] [...]
-    license-filter images --explain KEY --output OUT [--json]
+    license-filter images --explain KEY (--output OUT | --input DIR [--policy P]) [--json]
 
 It writes OUT in the input's own layout (webdataset tars, parquet, or files folders) with the
 reserved or not-allowed samples removed (``--write-rejected`` copies them to ``OUT/rejected/``),
