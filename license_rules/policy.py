@@ -22,12 +22,16 @@ else:  # pragma: no cover
 
 from .cc import LICENSE_CLASSES
 
-__all__ = ["Policy", "PolicyError", "load_policy", "parse_policy", "PRESETS", "SOURCES", "DEFAULTS", "TOKEN_PRESETS"]
+__all__ = ["Policy", "PolicyError", "load_policy", "parse_policy", "PRESETS", "SOURCES", "LICENSE_SOURCES", "DEFAULTS",
+           "TOKEN_PRESETS"]
 
 PRESETS = ("public-domain", "permissive", "open")
 #: Every opt-out source the pipeline knows, in the order the audit lists them.
 SOURCES = ("infringing_list", "optout_list", "registry", "name_optout", "robots", "rsl", "tdmrep", "content_usage",
-           "content_signal", "ai_txt", "x_robots_tag")
+           "content_signal", "ai_txt", "x_robots_tag", "xmp_license", "iptc", "tdmrep_xmp", "c2pa")
+#: Sources that state a licence for the item rather than reserve it: their "deny" (the licence is not
+#: kept) drops whatever ``optout.beats_license`` says.
+LICENSE_SOURCES = ("xmp_license",)
 _ON_PROBLEM = ("drop", "ignore")
 _ON_CONDITIONAL = ("drop", "keep")
 _ON_SOFT_404 = ("no-rules", "drop")

@@ -40,7 +40,7 @@ UNREACHABLE_OUTCOMES = frozenset({"unreachable", "bot-wall", "blocked-address", 
 @dataclass(frozen=True)
 class SourceVerdict:
     source: str
-    verdict: str  # deny | conditional | allow | unknown | unreachable | missing | not_checked
+    verdict: str  # deny | conditional | allow | unknown | unreachable | missing | not_checked | unreadable (images)
     detail: str = ""
     tokens: tuple[str, ...] = ()
     url: str | None = None

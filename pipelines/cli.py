@@ -6,6 +6,7 @@
     license-filter filter --input GLOB --output DIR [--signals DIR] [...]
     license-filter report OUT
     license-filter explain URL --signals DIR [...]
+    license-filter images --input DIR --output OUT [...]    # downloaded img2dataset shards
 
 Unrecognised --flags are Beam pipeline options (--runner=...); unknown ones are refused.
 Exit codes: 0 done and accounted; 2 a usage or input mistake (one line on stderr, no traceback);
@@ -167,6 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--row-of", metavar="GLOB", help="shards to find the URL's row in (its LICENSE is used)")
     exp.add_argument("--columns", default="laion", metavar="PRESET")
     exp.add_argument("--json", action="store_true", help="print the decision as JSON")
+
+    from .images_pipeline import add_images_parser  # the images stage (its own module)
+
+    add_images_parser(sub)
     return parser
 
 
@@ -185,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
         _setup_logging(args.verbose)
         from . import commands
 
+        if args.command == "images":
+            from .images_pipeline import cmd_images
+
+            return cmd_images(args, extra)
         if args.command in ("report", "explain") and extra:
             raise UserError(f"unknown option(s) for {args.command}: {' '.join(extra)}")
         handler = {"run": commands.cmd_run, "filter": commands.cmd_filter, "crawl": commands.cmd_crawl,

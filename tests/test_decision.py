@@ -129,6 +129,14 @@ TABLE = [
      R.KEPT, [R.KEPT]),
     ("unused-source-missing-ignored", ROBOTS_ONLY, BY, None, {"robots": "allow", "ai_txt": "missing"}, True,
      R.KEPT, [R.KEPT]),
+    # -- the images stage: embedded metadata ----------------------------------------------------------------
+    ("image-metadata-unreadable", PERMISSIVE, BY, None, {"iptc": "unreadable", "c2pa": "unreadable"}, False,
+     R.IMAGE_METADATA_UNREADABLE, [R.IMAGE_METADATA_UNREADABLE]),
+    ("image-deny-beats-unreadable", PERMISSIVE, BY, None, {"iptc": "unreadable", "c2pa": "deny"}, False,
+     R.CONTENT_CREDENTIALS_RESERVED, [R.CONTENT_CREDENTIALS_RESERVED, R.IMAGE_METADATA_UNREADABLE]),
+    # local choice: an embedded licence is a licence, not an opt-out: beats_license = false does not keep it
+    ("embedded-licence-drops-whatever-beats-license", NO_BEAT, BY, None, {"xmp_license": "deny", "iptc": "deny"},
+     False, R.EMBEDDED_LICENSE_NOT_ALLOWED, [R.EMBEDDED_LICENSE_NOT_ALLOWED]),
     ("used-source-still-counts", ROBOTS_ONLY, BY, None, {"robots": "deny", "tdmrep": "deny"}, False,
      R.ROBOTS_DISALLOWED, [R.ROBOTS_DISALLOWED]),
 ]
@@ -157,8 +165,14 @@ def test_policy_decide(pol, raw, url_error, spec, keep, primary, reasons):
     _check_evidence(d, raw, url_error, spec, pol)
 
 
+def test_policy_decide_image_missing():
+    d = decide(policy=PERMISSIVE, license_raw=BY, license=parse_license(BY), image_error="download failed")
+    assert (d.keep, d.reason, list(d.reasons)) == (False, R.IMAGE_MISSING, [R.IMAGE_MISSING])
+    assert d.evidence[0] == {"source": "image", "verdict": "missing", "detail": "download failed"}
+
+
 def test_policy_table_covers_every_reason():
-    seen = {r for row in TABLE for r in row[7]}
+    seen = {r for row in TABLE for r in row[7]} | {R.IMAGE_MISSING}  # test_policy_decide_image_missing
     assert seen == set(Reason)
     assert set(REASON_DOCS) == set(Reason)
 

@@ -120,7 +120,7 @@ ERRORS = [
     ("unknown-key-in-x-robots-tag", '[x_robots_tag]\nnoai = true\n', ["'x_robots_tag.noai'", "noindex_reserves"]),
     ("unknown-class", '[license]\nkeep = ["permissive", "commercial"]\n',
      ["'license.keep'", "'commercial'", ", ".join(LICENSE_CLASSES)]),
-    ("unknown-source", '[optout]\nsources = ["robots", "c2pa"]\n', ["'optout.sources'", "'c2pa'", ", ".join(SOURCES)]),
+    ("unknown-source", '[optout]\nsources = ["robots", "c2pa-v9"]\n', ["'optout.sources'", "'c2pa-v9'", ", ".join(SOURCES)]),
     ("unknown-on-unreachable", '[optout]\non_unreachable = "retry"\n', ["'optout.on_unreachable'", "'retry'", "drop, ignore"]),
     ("unknown-on-missing", '[optout]\non_missing = "allow"\n', ["'optout.on_missing'", "'allow'", "drop, ignore"]),
     ("string-for-bool", '[optout]\nbeats_license = "false"\n', ["'optout.beats_license'", "true or false", "'false'"]),
