@@ -27,7 +27,7 @@ from .errors import EXIT_OK, UserError
 __all__ = ["explain", "explain_url", "make_decider", "find_row"]
 
 _URL, _LICENSE = "URL", "LICENSE"
-_SOURCE_ORDER = ("optout_list", "registry", "robots", "content_usage", "content_signal", "ai_txt", "tdmrep",
+_SOURCE_ORDER = ("infringing_list", "optout_list", "registry", "robots", "rsl", "content_usage", "content_signal", "ai_txt", "tdmrep",
                  "x_robots_tag")
 
 
@@ -83,15 +83,15 @@ def find_row(url: str, pattern: str, columns: str) -> dict[str, Any]:
     return found
 
 
-def make_decider(policy, signals_table: pa.Table | None, optout):
+def make_decider(policy, signals_table: pa.Table | None, optout, infringing=None):
     """The pipeline's decider for ``policy``, a snapshot table and a merged opt-out list (reusable)."""
     from transforms.decide import BatchDecider, SignalsIndex
 
-    return BatchDecider(policy, SignalsIndex(signals_table), optout)
+    return BatchDecider(policy, SignalsIndex(signals_table), optout, infringing=infringing)
 
 
 def explain_url(url: str | None, decider, license_value: str | None,
-                license_column: str | None = _LICENSE) -> dict[str, Any]:
+                license_column: str | None = _LICENSE, caption: str | None = None) -> dict[str, Any]:
     """The decision for one row (``url``, ``license_value``) as a JSON-ready document.
 
     ``decider`` comes from :func:`make_decider`; ``license_column=None`` means the row's data has no
@@ -103,8 +103,11 @@ def explain_url(url: str | None, decider, license_value: str | None,
     columns = {_URL: pa.array([url], pa.string())}
     if license_column is not None:
         columns[_LICENSE] = pa.array([license_value], pa.string())
+    if caption is not None:  # the caption, for caption name opt-outs
+        columns["_caption"] = pa.array([caption], pa.string())
     table = annotate_table(pa.table(columns), _URL, _LICENSE if license_column is not None else None)
-    decided, index = decider.decide_table(table, _LICENSE if license_column is not None else None, _URL)
+    decided, index = decider.decide_table(table, _LICENSE if license_column is not None else None, _URL,
+                                          "_caption" if caption is not None else None)
     facts = decided.select(["_lf_url_error", "_lf_authority", "_lf_host", "_lf_path", "_lf_keep"]).to_pylist()[0]
     row = {name: col[0].as_py() for name, col in index.columns(np.array([0]), with_reasons=True).items()}
     url_error = facts["_lf_url_error"]
@@ -237,7 +240,7 @@ def explain(args) -> int:
 
     import os
 
-    from .commands import load_optout_lists
+    from .commands import load_infringing_lists, load_optout_lists
 
     run = args.run
     if run is None and not args.signals and os.path.isfile(os.path.join(DEFAULT_RUN, "manifest.json")):
@@ -263,6 +266,8 @@ def explain(args) -> int:
     except SnapshotError as exc:
         raise UserError(f"--signals {args.signals}: {str(exc).splitlines()[0]}") from None
     optout, optout_info = load_optout_lists(args.optout_list)
+    infringing, infringing_info = load_infringing_lists(getattr(args, "infringing_list", []))
+    optout_info = optout_info + infringing_info
     license_column: str | None = _LICENSE
     row: dict[str, Any] | None = None
     if args.row_of:
@@ -281,7 +286,7 @@ def explain(args) -> int:
     else:
         license_value = None
         license_from = "nowhere: no --license and no --row-of, so the license is taken as missing"
-    doc = explain_url(args.url, make_decider(policy, signals_table, optout), license_value, license_column)
+    doc = explain_url(args.url, make_decider(policy, signals_table, optout, infringing), license_value, license_column)
     info = {"signals": args.signals, "optout_lists": optout_info, "license_from": license_from}
     if args.json:
         doc = dict(doc, signals=args.signals, optout_lists=optout_info, license_from=license_from, row=row)
@@ -307,7 +312,7 @@ class RunContext:
         from transforms.fileio import exists, join, read_bytes
         from transforms.snapshot import SnapshotError, describe_snapshot, read_snapshot
 
-        from .commands import load_optout_lists
+        from .commands import load_infringing_lists, load_name_lists, load_optout_lists
 
         self.out = out
         path = join(out, "manifest.json")
@@ -340,17 +345,24 @@ class RunContext:
                 raise UserError(f"--run {out}: the run's snapshot {self.signals_dir} changed since the run "
                                 "(its files' sha256 differ from manifest.json)")
             signals_table = read_snapshot(self.signals_dir)
-        lists = [o["path"] for o in m.get("optout_lists", [])]
-        optout, info = load_optout_lists(lists)
-        for rec, cur in zip(m.get("optout_lists", []), info):
-            if rec["sha256"] != cur["sha256"]:
-                raise UserError(f"--run {out}: the run's opt-out list {rec['path']} changed since the run")
-        self.optout_info = info
+        recorded = m.get("optout_lists", [])
+        by_kind = {kind: [o["path"] for o in recorded if o.get("kind") == kind]
+                   for kind in (None, "infringing domains", "caption names")}
+        optout, info = load_optout_lists(by_kind[None])
+        infringing, info_i = load_infringing_lists(by_kind["infringing domains"])
+        names, info_n = load_name_lists(by_kind["caption names"])
+        now_sha = {o["path"]: o["sha256"] for o in info + info_i + info_n}
+        for rec in recorded:
+            if now_sha.get(rec["path"]) != rec["sha256"]:
+                raise UserError(f"--run {out}: the run's list {rec['path']} changed since the run "
+                                "(its sha256 differs from manifest.json)")
+        self.optout_info = info + info_i + info_n
         cols = m.get("columns") or {}
         self.cmap = ColumnMap(cols.get("url", _URL), cols.get("caption"), tuple(cols.get("license", [_LICENSE])),
                               bool(cols.get("license_required", True)))
         full_audit = bool((m.get("options") or {}).get("full_audit"))
-        self.decider = BatchDecider(self.policy, SignalsIndex(signals_table), optout, full_audit)
+        self.decider = BatchDecider(self.policy, SignalsIndex(signals_table), optout, full_audit,
+                                    infringing=infringing, names=names)
 
     def outputs(self) -> list[tuple[str, str]]:
         """(kind, path) of every kept/rejected shard the run published."""
@@ -404,7 +416,9 @@ class RunContext:
         rec = found["record"]
         url = rec.get(self.cmap.url)
         lic_col = found["license_column"]
-        doc = explain_url(url, self.decider, rec.get(lic_col) if lic_col else None, _LICENSE if lic_col else None)
+        caption = rec.get(self.cmap.caption) if self.cmap.caption and self.decider.names is not None else None
+        doc = explain_url(url, self.decider, rec.get(lic_col) if lic_col else None, _LICENSE if lic_col else None,
+                          caption)
         recorded = {"keep": found["kind"] == "kept", "reason": rec.get("lf_reason"),
                     "reasons": list(rec["lf_reasons"]) if rec.get("lf_reasons") is not None else None,
                     "license_spdx": rec.get("lf_license_spdx"), "evidence": json.loads(rec.get("lf_evidence") or "[]"),
@@ -441,8 +455,9 @@ def explain_run(args, out: str) -> int:
                         ("--row-of", args.row_of)):
         if value:
             raise UserError(f"{flag} does not go with --run: the run's own inputs are used")
-    if args.optout_list:
-        raise UserError("--optout-list does not go with --run: the run's own inputs are used")
+    for flag, value in (("--optout-list", args.optout_list), ("--infringing-list", getattr(args, "infringing_list", []))):
+        if value:
+            raise UserError(f"{flag} does not go with --run: the run's own inputs are used")
     ctx = RunContext(out)
     doc = ctx.explain(args.url, args.sample_id)
     if args.json:
