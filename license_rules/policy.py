@@ -22,17 +22,21 @@ else:  # pragma: no cover
 
 from .cc import LICENSE_CLASSES
 
-__all__ = ["Policy", "PolicyError", "load_policy", "parse_policy", "PRESETS", "SOURCES", "DEFAULTS"]
+__all__ = ["Policy", "PolicyError", "load_policy", "parse_policy", "PRESETS", "SOURCES", "DEFAULTS", "LICENSE_SOURCES"]
 
 PRESETS = ("public-domain", "permissive", "open")
 #: Every opt-out source the pipeline knows, in the order the audit lists them.
 SOURCES = ("optout_list", "registry", "robots", "tdmrep", "content_usage", "content_signal", "ai_txt", "x_robots_tag")
 _ON_PROBLEM = ("drop", "ignore")
+#: Where a row's license comes from, in the order of a policy's ``license.sources`` (first answer wins):
+#: "item" is the image's own license from the Commons/Flickr API (license_rules.itemlicense), "column"
+#: the row's LICENSE value.
+LICENSE_SOURCES = ("item", "column")
 
 DEFAULTS: dict[str, Any] = {
     "name": None,
     "description": "",
-    "license": {"keep": ["public-domain", "permissive"]},
+    "license": {"keep": ["public-domain", "permissive"], "sources": ["item", "column"]},
     "optout": {
         "beats_license": True,
         "on_unreachable": "drop",
@@ -48,7 +52,7 @@ DEFAULTS: dict[str, Any] = {
 _SCHEMA: dict[str, Any] = {
     "name": (str, None),
     "description": (str, None),
-    "license": {"keep": (list, LICENSE_CLASSES)},
+    "license": {"keep": (list, LICENSE_CLASSES), "sources": (list, LICENSE_SOURCES)},
     "optout": {
         "beats_license": (bool, None),
         "on_unreachable": (str, _ON_PROBLEM),
@@ -86,6 +90,7 @@ class Policy:
     sha256: str
     source_path: str
     text: str
+    license_sources: tuple[str, ...] = ("item", "column")
 
     @property
     def policy_id(self) -> str:
@@ -109,6 +114,7 @@ class Policy:
             "tokens": list(self.tokens),
             "wildcard_reserves": self.wildcard_reserves,
             "noindex_reserves": self.noindex_reserves,
+            "license_sources": list(self.license_sources),
         }
 
 
@@ -191,6 +197,9 @@ def parse_policy(text: str, where: str = "<policy>") -> Policy:
                     raise PolicyError(f"{where}: 'robots.{key}' has an empty token")
                 if tok != "*" and not is_product_token(tok):
                     raise PolicyError(f"{where}: 'robots.{key}' has {tok!r}, not a product token: {token_rule}")
+    if "column" not in merged["license"]["sources"]:
+        raise PolicyError(f"{where}: 'license.sources' must list \"column\" (item-level evidence exists only for "
+                          f"some hosts; allowed: [\"item\", \"column\"], [\"column\", \"item\"] or [\"column\"])")
     if merged["optout"]["require_registry"] and "registry" not in merged["optout"]["sources"]:
         raise PolicyError(f"{where}: 'optout.require_registry' = true needs \"registry\" in 'optout.sources'")
     if robots["tokens"] == "default":
@@ -218,6 +227,7 @@ def parse_policy(text: str, where: str = "<policy>") -> Policy:
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         source_path=where,
         text=text,
+        license_sources=tuple(merged["license"]["sources"]),
     )
 
 

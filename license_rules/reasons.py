@@ -17,6 +17,8 @@ class Reason(str, enum.Enum):
     LICENSE_MISSING = "license_missing"
     LICENSE_UNRECOGNISED = "license_unrecognised"
     LICENSE_CLASS_NOT_ALLOWED = "license_class_not_allowed"
+    ITEM_LICENSE_NONFREE = "item_license_nonfree"
+    ITEM_LICENSE_UNKNOWN = "item_license_unknown"
     OPTOUT_LIST = "optout_list"
     REGISTRY_OPTOUT = "registry_optout"
     ROBOTS_DISALLOWED = "robots_disallowed"
@@ -40,6 +42,8 @@ REASON_DOCS: dict[Reason, str] = {
     Reason.LICENSE_MISSING: "No license in the row (LICENSE null, empty or LAION's '?'); unknown license fails closed.",
     Reason.LICENSE_UNRECOGNISED: "The LICENSE value looks like Creative Commons but names no known license (e.g. cut before the unit).",
     Reason.LICENSE_CLASS_NOT_ALLOWED: "The license's class (e.g. non-commercial) is not kept by the policy.",
+    Reason.ITEM_LICENSE_NONFREE: "The image's own page (Wikimedia API extmetadata NonFree) marks the file non-free; it overrides the LICENSE column.",
+    Reason.ITEM_LICENSE_UNKNOWN: "The image's own license (Commons/Flickr API) is no recognised license, or the file/photo no longer exists; fails closed.",
     Reason.OPTOUT_LIST: "The URL, host or registered domain is on a local opt-out list.",
     Reason.REGISTRY_OPTOUT: "An opt-out registry (Spawning Do-Not-Train API shape) lists the URL as opted out.",
     Reason.ROBOTS_DISALLOWED: "robots.txt disallows the image URL for at least one AI-training product token.",

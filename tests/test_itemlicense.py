@@ -227,3 +227,18 @@ def test_item_answer_reads_recorded_records():
                                          "page": _page("File:X.jpg", License="pd")}))
     assert commons.license.license_class == "public-domain"
     assert item_answer(None) is None
+
+
+@pytest.mark.parametrize("sources, ok", [
+    ('["item", "column"]', True), ('["column", "item"]', True), ('["column"]', True),
+    ('["item"]', False), ('["column", "column"]', False), ('["page"]', False), ('"item"', False),
+])
+def test_policy_license_sources_key(sources, ok):
+    from license_rules.policy import PolicyError, parse_policy
+
+    text = f'name = "t"\n[license]\nsources = {sources}\n'
+    if ok:
+        assert parse_policy(text).license_sources == tuple(json.loads(sources))
+    else:
+        with pytest.raises(PolicyError, match="license.sources"):
+            parse_policy(text)

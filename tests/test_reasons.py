@@ -10,8 +10,8 @@ from license_rules.reasons import KEEP_REASONS, REASON_DOCS, SOURCE_REASONS, Rea
 
 #: The audit keys are an interface (summary.json, rejected shards): renaming one is a breaking change.
 AUDIT_KEYS = (
-    "url_invalid", "license_missing", "license_unrecognised", "license_class_not_allowed", "optout_list",
-    "registry_optout", "robots_disallowed", "tdmrep_reserved", "content_usage_reserved",
+    "url_invalid", "license_missing", "license_unrecognised", "license_class_not_allowed", "item_license_nonfree",
+    "item_license_unknown", "optout_list", "registry_optout", "robots_disallowed", "tdmrep_reserved", "content_usage_reserved",
     "content_signal_reserved", "aitxt_disallowed", "x_robots_tag_reserved", "source_unreachable",
     "signals_missing", "kept", "kept_license_over_optout", "kept_unreachable_ignored",
 )
@@ -20,6 +20,7 @@ AUDIT_KEYS = (
 PRECEDENCE = (
     Reason.URL_INVALID,
     Reason.LICENSE_MISSING, Reason.LICENSE_UNRECOGNISED, Reason.LICENSE_CLASS_NOT_ALLOWED,
+    Reason.ITEM_LICENSE_NONFREE, Reason.ITEM_LICENSE_UNKNOWN,
     Reason.OPTOUT_LIST, Reason.REGISTRY_OPTOUT, Reason.ROBOTS_DISALLOWED, Reason.TDMREP_RESERVED,
     Reason.CONTENT_USAGE_RESERVED, Reason.CONTENT_SIGNAL_RESERVED, Reason.AITXT_DISALLOWED,
     Reason.X_ROBOTS_TAG_RESERVED, Reason.SOURCE_UNREACHABLE, Reason.SIGNALS_MISSING,

@@ -595,11 +595,26 @@ class Fetcher:
         proxied = requests.utils.select_proxy(url, settings["proxies"]) is not None
         return _host_refusal(host, port, resolve=not proxied)
 
-    def _request(self, url: str, method: str, *, read_body: bool, started: float) -> _Response:
-        with self._inflight:  # the deadline counts from when the request may start, not from the queue
-            return self._request_now(url, method, read_body=read_body, started=max(started, time.monotonic()))
+    def get(self, url: str, keep_headers: frozenset = frozenset({"retry-after", "content-type"})) -> dict:
+        """One GET outside the per-authority gate, for API clients that pace themselves (transforms.items):
+        the address guard, redirects, body cap and deadline apply as to every request. Returns the facts:
+        ``final_url``, ``redirects``, ``status``, ``content_type``, ``body``, ``truncated``, ``headers``
+        (the ``keep_headers`` lines), ``error_kind``, ``error``, ``fetched_at``, ``elapsed_ms``."""
+        started, fetched_at = time.monotonic(), _utcnow()
+        response = self._request(url, "GET", read_body=True, started=started, keep=keep_headers)
+        facts = {name: getattr(response, name) for name in ("final_url", "redirects", "status", "content_type", "body",
+                                                             "truncated", "headers", "error_kind", "error")}
+        facts.update(fetched_at=fetched_at, elapsed_ms=int(round((time.monotonic() - started) * 1000)))
+        return facts
 
-    def _request_now(self, url: str, method: str, *, read_body: bool, started: float) -> _Response:
+    def _request(self, url: str, method: str, *, read_body: bool, started: float,
+                 keep: frozenset = KEPT_HEADERS) -> _Response:
+        with self._inflight:  # the deadline counts from when the request may start, not from the queue
+            return self._request_now(url, method, read_body=read_body, started=max(started, time.monotonic()),
+                                     keep=keep)
+
+    def _request_now(self, url: str, method: str, *, read_body: bool, started: float,
+                     keep: frozenset = KEPT_HEADERS) -> _Response:
         cfg = self.config
         deadline_at = started + cfg.deadline
         current = url
@@ -655,7 +670,7 @@ class Fetcher:
                 result.final_url = current = target
                 continue
             result.headers = [(name.lower(), value) for name, value in resp.raw.headers.items()
-                              if name.lower() in KEPT_HEADERS]
+                              if name.lower() in keep]
             if read_body and 200 <= resp.status_code < 300:
                 self._read_body(resp, result, deadline_at)
             else:
