@@ -1,0 +1,187 @@
+"""The licenses step against the loopback fixture API (tools/fixture_api.py): real HTTP, real shapes."""
+from __future__ import annotations
+
+import json
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from license_rules.itemlicense import ItemRef, item_answer, item_of
+from tools.fixture_api import FixtureApi
+from transforms.fetch import FetchConfig
+from transforms.items import ItemConfig, ItemResolver, ResolveItemLicenses, TokenBucket, shared_bucket
+
+UA = "license-filter-test/0.1 (+https://example.com/contact)"
+FETCH = FetchConfig(user_agent=UA, allow_private_addresses=True, deadline=10, read_timeout=5)
+C = "commons.wikimedia.org"
+
+
+def _data(n_files: int = 3) -> dict:
+    files = {f"File:Photo {i}.jpg": {"LicenseShortName": "CC BY 4.0", "License": "cc-by-4.0",
+                                     "LicenseUrl": "https://creativecommons.org/licenses/by/4.0",
+                                     "Artist": f"<b>Author {i}</b>"} for i in range(n_files)}
+    return {"wikis": {C: {"files": files, "redirects": {"File:Old.jpg": "File:Photo 0.jpg"}},
+                      "en.wikipedia.org": {"files": {"File:Poster.jpg": {"LicenseShortName": "Fair use", "NonFree": "true"}}}},
+            "flickr": {"key": "k3y", "licenses": [{"id": 4, "name": "Attribution License",
+                                                   "url": "https://creativecommons.org/licenses/by/2.0/"}],
+                       "photos": {"111": {"license": "4", "owner": {"username": "ann", "realname": "Ann", "path_alias": "ann"},
+                                          "title": {"_content": "Gull"}}},
+                       "history": {"111": [{"date_change": 1400000000, "old_license": "All Rights Reserved",
+                                            "old_license_url": "", "new_license": "Attribution License",
+                                            "new_license_url": "https://creativecommons.org/licenses/by/2.0/"}]}}}
+
+
+def _resolver(api: FixtureApi, sleeps: list | None = None, **kw) -> ItemResolver:
+    config = ItemConfig(commons_api=api.commons_api, flickr_api=api.flickr_api, **kw)
+    return ItemResolver(config, FETCH, sleep=(sleeps.append if sleeps is not None else lambda s: None),
+                        bucket=TokenBucket(10 ** 9, burst=10 ** 6))
+
+
+def _commons(title: str, wiki: str = C) -> ItemRef:
+    return ItemRef("commons", wiki, title)
+
+
+def test_mediawiki_imageinfo_batches_at_most_50_titles_per_request():
+    with FixtureApi(_data(120)) as api, _resolver(api) as resolver:
+        items = [(_commons(f"File:Photo {i}.jpg"), [f"https://upload.wikimedia.org/wikipedia/commons/a/ab/Photo_{i}.jpg",
+                                                   f"https://upload.wikimedia.org/wikipedia/commons/thumb/a/ab/Photo_{i}.jpg/99px-Photo_{i}.jpg"])
+                 for i in range(130)]
+        records = list(resolver.resolve(items))
+    assert sorted(api.titles_per_request) == [30, 50, 50]  # 130 distinct titles, one request per 50
+    assert len(records) == 260 and {r["kind"] for r in records} == {"item"}
+    outcomes = {r["url"]: r["outcome"] for r in records}
+    assert outcomes["https://upload.wikimedia.org/wikipedia/commons/a/ab/Photo_5.jpg"] == "ok"
+    assert outcomes["https://upload.wikimedia.org/wikipedia/commons/a/ab/Photo_125.jpg"] == "not-found"
+    assert api.user_agents == {UA}
+    rec = next(r for r in records if r["url"].endswith("/a/ab/Photo_5.jpg"))
+    assert rec["final_url"].startswith(f"http://127.0.0.1:{api.port}/{C}/w/api.php?action=query")
+    assert "maxlag=5" in rec["final_url"] and rec["status"] == 200 and rec["authority"] == "https://upload.wikimedia.org"
+    answer = item_answer(rec)
+    assert answer.verdict == "license" and answer.license.spdx_id == "CC-BY-4.0" and answer.creator == "Author 5"
+    assert answer.evidence()["sha256"] == rec["sha256"] and json.loads(rec["body"])["response_sha256"]
+
+
+def test_mediawiki_normalised_redirected_missing_and_other_wikis():
+    with FixtureApi(_data()) as api, _resolver(api) as resolver:
+        records = {r["url"]: r for r in resolver.resolve([
+            (_commons("File:old.jpg"), ["u:old"]), (_commons("File:Gone.jpg"), ["u:gone"]),
+            (_commons("File:Poster.jpg", "en.wikipedia.org"), ["u:poster"])])}
+    old = item_answer(records["u:old"])
+    assert old.verdict == "license" and old.item == f"{C}/File:Photo 0.jpg"
+    assert old.answer["asked_title"] == "File:old.jpg"
+    assert item_answer(records["u:gone"]).verdict == "unknown" and records["u:gone"]["outcome"] == "not-found"
+    poster = item_answer(records["u:poster"])
+    assert poster.verdict == "nonfree" and poster.item == "en.wikipedia.org/File:Poster.jpg"
+    assert api.hits[f"mediawiki:{C}"] == 1 and api.hits["mediawiki:en.wikipedia.org"] == 1
+
+
+def test_mediawiki_maxlag_and_429_are_retried_after_retry_after():
+    sleeps: list = []
+    with FixtureApi(_data(), retry_after="3") as api, _resolver(api, sleeps) as resolver:
+        api.add_faults(C, ["maxlag", "429", "503"])
+        (rec,) = resolver.resolve([(_commons("File:Photo 1.jpg"), ["u1"])])
+    assert rec["outcome"] == "ok" and api.hits[f"mediawiki:{C}"] == 4
+    assert sleeps == [3.0, 3.0, 1.0 * 2 ** 2]  # Retry-After twice, then the backoff schedule (no header on the 503)
+
+
+def test_mediawiki_persistent_failure_is_unreachable_and_fails_closed():
+    with FixtureApi(_data()) as api, _resolver(api, retries=2) as resolver:
+        api.add_faults(C, ["503"] * 5)
+        (rec,) = resolver.resolve([(_commons("File:Photo 1.jpg"), ["u1"])])
+    assert rec["outcome"] == "unreachable" and rec["error"] == "HTTP 503" and api.hits[f"mediawiki:{C}"] == 3
+    assert item_answer(rec).verdict == "unreachable"
+
+
+@pytest.mark.parametrize("fault", ["malformed", "html"])
+def test_mediawiki_malformed_answer_is_invalid_not_retried(fault):
+    with FixtureApi(_data()) as api, _resolver(api) as resolver:
+        api.add_faults(C, [fault])
+        (rec,) = resolver.resolve([(_commons("File:Photo 1.jpg"), ["u1"])])
+    assert rec["outcome"] == "invalid" and "malformed JSON" in rec["error"] and api.hits[f"mediawiki:{C}"] == 1
+    assert item_answer(rec).verdict == "unreachable"
+
+
+def test_mediawiki_continue_answers_are_followed():
+    with FixtureApi(_data(5), max_infos=2) as api, _resolver(api) as resolver:
+        records = list(resolver.resolve([(_commons(f"File:Photo {i}.jpg"), [f"u{i}"]) for i in range(5)]))
+    assert {r["outcome"] for r in records} == {"ok"} and api.hits[f"mediawiki:{C}"] == 3
+    assert all(item_answer(r).verdict == "license" for r in records)
+
+
+def test_flickr_without_a_key_records_not_checked_and_asks_nothing():
+    with FixtureApi(_data()) as api, _resolver(api) as resolver:
+        (rec,) = resolver.resolve([(ItemRef("flickr", "flickr.com", "111"), ["f1"])])
+    assert rec["outcome"] == "not-checked" and "FLICKR_API_KEY" in rec["error"]
+    assert sum(api.hits.values()) == 0
+    assert item_answer(rec).verdict == "not_checked"
+
+
+def test_flickr_getinfo_history_and_errors():
+    with FixtureApi(_data()) as api, _resolver(api, flickr_key="k3y", dataset_date="2013-01-01") as resolver:
+        records = {r["url"]: r for r in resolver.resolve([(ItemRef("flickr", "flickr.com", "111"), ["f1"]),
+                                                          (ItemRef("flickr", "flickr.com", "999"), ["f9"])])}
+    ok = records["f1"]
+    assert ok["outcome"] == "ok" and "api_key=REDACTED" in ok["final_url"] and "k3y" not in ok["final_url"]
+    assert b"k3y" not in ok["body"]
+    answer = item_answer(ok)
+    # CC BY today, but All Rights Reserved on the dataset date: the license at crawl time decides
+    assert answer.license.spdx_id == "LicenseRef-All-Rights-Reserved" and "dataset date 2013-01-01" in answer.detail
+    assert records["f9"]["outcome"] == "not-found" and "Flickr error 1" in records["f9"]["error"]
+    assert api.hits["flickr:flickr.photos.licenses.getInfo"] == 1
+    assert api.hits["flickr:flickr.photos.getInfo"] == 2 and api.hits["flickr:flickr.photos.licenses.getLicenseHistory"] == 1
+
+
+def test_flickr_invalid_key_is_invalid():
+    with FixtureApi(_data()) as api, _resolver(api, flickr_key="wrong") as resolver:
+        (rec,) = resolver.resolve([(ItemRef("flickr", "flickr.com", "111"), ["f1"])])
+    assert rec["outcome"] == "invalid" and "Flickr error 100" in rec["error"]
+
+
+def test_address_guard_refuses_loopback_apis_without_retrying():
+    with FixtureApi(_data()) as api:
+        config = ItemConfig(commons_api=api.commons_api, flickr_api=api.flickr_api)
+        guarded = FetchConfig(user_agent=UA, deadline=5)
+        with ItemResolver(config, guarded, sleep=lambda s: None) as resolver:
+            (rec,) = resolver.resolve([(_commons("File:Photo 1.jpg"), ["u1"])])
+    assert rec["outcome"] == "unreachable" and rec["error"].startswith("blocked-address")
+    assert sum(api.hits.values()) == 0
+
+
+def test_policy_token_bucket_paces_at_the_hourly_rate():
+    now = [0.0]
+    slept: list = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+
+    bucket = TokenBucket(3600, burst=1, clock=lambda: now[0], sleep=sleep)
+    for _ in range(5):
+        bucket.acquire()
+    assert now[0] == pytest.approx(4.0)  # 3,600 an hour is one a second after the first
+    bucket.drain(10)
+    bucket.acquire()
+    assert now[0] == pytest.approx(15.0)
+
+
+def test_policy_token_bucket_is_shared_per_key_within_a_worker():
+    a = shared_bucket("https://api.example/rest", "key-1", 3600)
+    assert shared_bucket("https://api.example/rest", "key-1", 3600) is a
+    assert shared_bucket("https://api.example/rest", "key-2", 3600) is not a
+
+
+def test_resolve_item_licenses_asks_each_item_once():
+    urls = ["https://upload.wikimedia.org/wikipedia/commons/a/ab/Photo_1.jpg",
+            "https://upload.wikimedia.org/wikipedia/commons/thumb/a/ab/Photo_1.jpg/120px-Photo_1.jpg",
+            "https://upload.wikimedia.org/wikipedia/commons/a/ab/Photo_1.jpg",
+            "https://upload.wikimedia.org/wikipedia/commons/c/cd/Photo_2.jpg"]
+    with FixtureApi(_data()) as api:
+        config = ItemConfig(commons_api=api.commons_api, flickr_api=api.flickr_api)
+        pairs = [((r.api, r.site, r.key), u) for u in urls for r in [item_of(u)]]
+        with TestPipeline(runner="FnApiRunner") as p:
+            records = (p | beam.Create(pairs) | ResolveItemLicenses(config, FETCH)
+                       | beam.Map(lambda r: (r["url"], r["outcome"])))
+            assert_that(records, equal_to([(u, "ok") for u in sorted(set(urls))]))
+    assert sum(api.titles_per_request) == 2  # two distinct items, each asked once (batching is Beam's choice)
