@@ -50,6 +50,11 @@ def build_crawl(p, files, cmap, config: CrawlConfig):
         records.append(cands.urls | "CheckHeaders" >> CheckHeaders(config.fetch))
     if config.registry_endpoint:
         records.append(cands.urls | "QueryRegistry" >> QueryRegistry(config.registry_endpoint, config.registry_key))
+    if config.items is not None:
+        from transforms.items import ResolveItemLicenses, SelectItemCandidates
+
+        pairs = annotated | "SelectItemCandidates" >> SelectItemCandidates(config.policy, config.full_audit, cmap.url)
+        records.append(pairs | "ResolveItemLicenses" >> ResolveItemLicenses(config.items, config.fetch))
     merged = records | "AllRecords" >> beam.Flatten() if len(records) > 1 else records[0]
     return merged | "WriteSnapshotParts" >> WriteSnapshotParts(config.signals_out, config.part_rows)
 
@@ -95,6 +100,9 @@ def run_crawl(args, files, policy, cmap, options) -> str:
                             "(without one the registry would be silently unchecked)")
     if args.user_agent is None and not args.allow_private_addresses:
         log.warning("crawling with the default User-Agent; set --user-agent to your product token and contact URL")
+    from .licenses_pipeline import item_config_from_args
+
+    items = item_config_from_args(args, policy)
     skip, reused = _reusable(args, policy)
     out = args.signals_out
     makedirs(out)
@@ -102,7 +110,7 @@ def run_crawl(args, files, policy, cmap, options) -> str:
     config = CrawlConfig(signals_out=out, policy=policy, fetch=fetch, full_audit=args.full_audit,
                          check_headers=args.check_headers,
                          registry_endpoint=args.registry_endpoint if args.registry else None,
-                         registry_key=registry_key, skip_authorities=skip)
+                         registry_key=registry_key, skip_authorities=skip, items=items)
     started = dt.datetime.now(dt.timezone.utc)
     import contextlib
 
@@ -143,8 +151,10 @@ def run_crawl(args, files, policy, cmap, options) -> str:
     fetched = sum(sum(e["counts"].get("robots", {}).values()) for e in listing if not e.get("reused"))
     if reused and len(listing) == 1:  # compacted into one part: the reused records are in it too
         fetched = sum(counts.get("robots", {}).values()) - len(skip)
+    from .licenses_pipeline import items_sentence
+
     return (f"crawl: {fetched} authorities fetched, {len(skip)} reused from a fresh snapshot; "
-            f"outcomes {json.dumps(counts, sort_keys=True)}; snapshot in {out}")
+            f"outcomes {json.dumps(counts, sort_keys=True)}; {items_sentence(items, counts)}snapshot in {out}")
 
 
 def _compact(out: str, listing: list[dict], max_rows: int = 1_000_000) -> list[dict]:

@@ -185,3 +185,36 @@ def test_resolve_item_licenses_asks_each_item_once():
                        | beam.Map(lambda r: (r["url"], r["outcome"])))
             assert_that(records, equal_to([(u, "ok") for u in sorted(set(urls))]))
     assert sum(api.titles_per_request) == 2  # two distinct items, each asked once (batching is Beam's choice)
+
+
+def test_licenses_command_adds_item_records_to_a_snapshot(tmp_path, monkeypatch, capsys):
+    """`license-filter licenses` alone: the sample's Commons/Flickr rows, asked of the fixture API, become
+    item records in the snapshot next to the crawl's; without FLICKR_API_KEY the step says so."""
+    import shutil
+    from pathlib import Path
+
+    from pipelines.cli import main
+    from transforms.snapshot import read_snapshot
+
+    root = Path(__file__).resolve().parent.parent
+    signals = tmp_path / "signals"
+    shutil.copytree(root / "sample_data" / "signals", signals)
+    monkeypatch.delenv("FLICKR_API_KEY", raising=False)
+    import datetime as dt
+
+    started = dt.datetime.now(dt.timezone.utc)
+    with FixtureApi() as api:
+        code = main(["licenses", "--input", str(root / "sample_data" / "shards" / "*.parquet"),
+                     "--signals-out", str(signals), "--commons-api", api.commons_api, "--flickr-api", api.flickr_api,
+                     "--user-agent", UA])
+    err = capsys.readouterr().err
+    assert code == 0 and "no FLICKR_API_KEY set" in err and "licenses: " in err
+    table = read_snapshot(str(signals))
+    newest = {r["url"]: r for r in table.to_pylist() if r["kind"] == "item" and r["fetched_at"] >= started}
+    flickr = [r for u, r in newest.items() if "flickr" in u]
+    commons = [r for u, r in newest.items() if "wikimedia" in u]
+    assert flickr and {r["outcome"] for r in flickr} == {"not-checked"}
+    assert commons and {r["outcome"] for r in commons} <= {"ok", "not-found"}
+    assert sum(api.hits.values()) == 2  # one request per wiki (commons, en.wikipedia): 50 titles a request
+    manifest = json.loads((signals / "snapshot.json").read_text())
+    assert manifest["items"]["flickr_key"] is False and manifest["counts"]["item"]["not-checked"] >= len(flickr)

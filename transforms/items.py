@@ -82,6 +82,9 @@ class ItemConfig:
     max_retry_after: float = 120.0
     maxlag: int = 5
     dataset_date: str | None = None  # YYYY-MM-DD: Flickr license history evaluated at this date
+    #: endpoints the operator named explicitly (a local mirror, the fixture API) may be private addresses;
+    #: the defaults are public and stay behind the address guard
+    allow_private_endpoints: bool = False
 
     def __post_init__(self) -> None:
         for name in ("commons_api", "flickr_api"):
@@ -206,7 +209,9 @@ class ItemResolver:
         self.config = config
         workers = config.commons_concurrency + config.flickr_concurrency
         self._fetcher = Fetcher(replace(fetch_config, concurrency=workers, min_interval=0.0,
-                                        max_body_bytes=max(fetch_config.max_body_bytes, 16 * 1024 * 1024)))
+                                        max_body_bytes=max(fetch_config.max_body_bytes, 16 * 1024 * 1024),
+                                        allow_private_addresses=fetch_config.allow_private_addresses
+                                        or config.allow_private_endpoints))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="items")
         self._commons_slots = threading.BoundedSemaphore(config.commons_concurrency)
         self._flickr_slots = threading.BoundedSemaphore(config.flickr_concurrency)
@@ -473,8 +478,7 @@ def item_candidate_mask(table: pa.Table, license_column: str | None, policy: Pol
     n = table.num_rows
     if n == 0 or "item" not in policy.license_sources:
         return np.zeros(n, dtype=bool)
-    hosts = table.column("_lf_host")
-    on = pc.fill_null(pc.match_substring_regex(hosts, ITEM_HOST_REGEX), False).to_numpy(zero_copy_only=False)
+    on = _on_item_host(table.column("_lf_host"))
     mask = on & pc.is_valid(table.column("_lf_authority")).to_numpy(zero_copy_only=False)
     if full_audit or not mask.any():
         return mask
@@ -482,6 +486,18 @@ def item_candidate_mask(table: pa.Table, license_column: str | None, policy: Pol
     wanted = (None, Reason.LICENSE_MISSING, Reason.LICENSE_UNRECOGNISED)
     ok = np.array([license_reason(v, parse_license(v), policy) in wanted for v in values], dtype=bool)
     return mask & ok[idx] if len(idx) else mask
+
+
+def _on_item_host(hosts: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Rows whose host is an item host; the regex runs once per distinct host (the column is dictionary-encoded)."""
+    arr = hosts.combine_chunks() if isinstance(hosts, pa.ChunkedArray) else hosts
+    if pa.types.is_dictionary(arr.type):
+        hit = pc.fill_null(pc.match_substring_regex(arr.dictionary.cast(pa.string()), ITEM_HOST_REGEX), False)
+        hit = np.append(hit.to_numpy(zero_copy_only=False), False)  # null index -> the extra False
+        idx = pc.fill_null(arr.indices, len(arr.dictionary)).to_numpy(zero_copy_only=False)
+        return hit[idx]
+    return pc.fill_null(pc.match_substring_regex(arr.cast(pa.string()), ITEM_HOST_REGEX), False).to_numpy(
+        zero_copy_only=False)
 
 
 def _item_pairs(batch, policy: Policy, full_audit: bool, url_column: str):
