@@ -553,7 +553,9 @@ class ResolveItemLicenses(beam.PTransform):
         self._batch = batch_items
 
     def expand(self, pairs):
+        # min = max batch size: a bundle's items are collected before asking, so Commons requests carry
+        # 50 titles (an adaptive BatchElements starts with batches of one item: one request per title)
         return (pairs
                 | "ByItem" >> beam.GroupByKey()
-                | "BatchItems" >> beam.BatchElements(min_batch_size=1, max_batch_size=self._batch)
+                | "BatchItems" >> beam.BatchElements(min_batch_size=self._batch, max_batch_size=self._batch)
                 | "AskApis" >> beam.ParDo(_ResolveFn(self._config, self._fetch)))
