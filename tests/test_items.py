@@ -16,6 +16,7 @@ from transforms.items import ItemConfig, ItemResolver, ResolveItemLicenses, Toke
 UA = "license-filter-test/0.1 (+https://example.com/contact)"
 FETCH = FetchConfig(user_agent=UA, allow_private_addresses=True, deadline=10, read_timeout=5)
 C = "commons.wikimedia.org"
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 
 
 def _data(n_files: int = 3) -> dict:
@@ -218,3 +219,39 @@ def test_licenses_command_adds_item_records_to_a_snapshot(tmp_path, monkeypatch,
     assert sum(api.hits.values()) == 2  # one request per wiki (commons, en.wikipedia): 50 titles a request
     manifest = json.loads((signals / "snapshot.json").read_text())
     assert manifest["items"]["flickr_key"] is False and manifest["counts"]["item"]["not-checked"] >= len(flickr)
+
+
+def test_policy_sample_commons_and_flickr_rows_are_decided_on_item_evidence(tmp_path, capsys):
+    """The sample job: Commons/Flickr rows take the image's own license (recorded fixture API answers);
+    the audit counts rows added and removed per direction; attribution carries creator and source page;
+    explain shows the API answer."""
+    import csv
+
+    from pipelines.cli import main
+
+    out = tmp_path / "out"
+    assert main(["run", "--output", str(out), "--no-report"]) == 0
+    summary = json.loads((out / "audit" / "summary.json").read_text())
+    assert summary["accounting"]["ok"]
+    item = summary["item_license"]
+    # added: Lighthouse (2 thumbs), Old map, Harbour view, Old name -> New name, Flickr 1, 3 and 5 (by its license
+    # history at the dataset date, All Rights Reserved today); removed: Market street (BY-SA), Film poster
+    # (non-free), Deleted photo (gone), Flickr 2 (ARR), Flickr 6 (no known copyright restrictions)
+    assert (item["added"], item["removed"]) == (7, 5)
+    assert summary["by_reason"]["item_license_nonfree"] == 1
+    assert "item licenses (Commons/Flickr): 7 rows added, 5 removed" in capsys.readouterr().out
+    with open(out / "attribution.csv", newline="", encoding="utf-8") as fh:
+        rows = {r["url"]: r for r in csv.DictReader(fh)}
+    harbour = rows["http://upload.wikimedia.org/wikipedia/commons/4/4d/Harbour_view.jpg"]
+    assert harbour["creator"] == "Harbour Fan from Example Town" and harbour["license_spdx"] == "CC-BY-2.0"
+    assert harbour["source_page"] == "https://commons.wikimedia.org/wiki/File:Harbour_view.jpg"
+    robin = rows["http://live.staticflickr.com/65535/50000000001_abcd_b.jpg"]
+    assert (robin["creator"], robin["title"]) == ("Robin Example", "Robin on a fence")
+    assert robin["source_page"] == "https://www.flickr.com/photos/robinexample/50000000001/"
+    assert "http://upload.wikimedia.org/wikipedia/commons/2/2b/Old_map.png" not in rows  # public domain: no attribution
+    assert main(["explain", "http://upload.wikimedia.org/wikipedia/en/5/5e/Film_poster.jpg", "--signals",
+                 str(ROOT / "sample_data" / "signals"), "--row-of", str(ROOT / "sample_data" / "shards" / "*.parquet")]) == 0
+    text = capsys.readouterr().out
+    assert "DROP  item_license_nonfree" in text
+    assert "item       commons API: en.wikipedia.org/File:Film poster.jpg" in text
+    assert "NonFree: true" in text and "request  http://127.0.0.1:" in text
