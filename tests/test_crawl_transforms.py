@@ -157,6 +157,11 @@ def equal_to_all_true():
 
 # --- license-filter crawl, end to end, through the fixture web as the HTTP proxy ---------------------
 
+from license_rules.itemlicense import is_item_host  # noqa: E402
+from tools.fixture_api import FixtureApi  # noqa: E402
+from license_rules.reasons import Reason  # noqa: E402
+
+
 def candidate_authorities(pattern: str) -> set[str]:
     """Cheap-first candidates of the sample shards, computed here from the rules (not the pipeline)."""
     policy = load_policy("permissive")
@@ -165,19 +170,27 @@ def candidate_authorities(pattern: str) -> set[str]:
         t = pq.read_table(path, columns=["URL", "LICENSE"])
         for url, lic in zip(t.column("URL").to_pylist(), t.column("LICENSE").to_pylist()):
             authority = authority_of(url)
-            if authority and license_reason(lic, parse_license(lic), policy) is None:
+            reason = license_reason(lic, parse_license(lic), policy)
+            # rows on Commons/Flickr hosts whose LICENSE is missing or unrecognised: the item license may keep them
+            item_row = is_item_host(split_url(url)[0].host if authority else None) and reason in (
+                Reason.LICENSE_MISSING, Reason.LICENSE_UNRECOGNISED)
+            if authority and (reason is None or item_row):
                 out.add(authority)
     return out
 
 
-def test_crawl_command_fetches_once_and_reuses_fresh_answers(fixture_web, tmp_path, monkeypatch, capsys):
+def test_crawl_command_fetches_once_and_reuses_fresh_answers(fixture_web, tmp_path, monkeypatch, capsys, request):
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.setenv(name, fixture_web.proxy_url)
-    monkeypatch.setenv("NO_PROXY", "")
-    monkeypatch.setenv("no_proxy", "")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # the item-license fixture API is asked directly
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    monkeypatch.delenv("FLICKR_API_KEY", raising=False)
     out = tmp_path / "signals"
+    api = FixtureApi().start()
+    request.addfinalizer(api.stop)
     argv = ["crawl", "--input", SAMPLE_SHARDS, "--signals-out", str(out), "--min-interval", "0",
-            "--timeout", "1", "--deadline", "1.5", "--user-agent", "license-filter-test/0.1 (+https://example.com/t)"]
+            "--timeout", "1", "--deadline", "1.5", "--user-agent", "license-filter-test/0.1 (+https://example.com/t)",
+            "--commons-api", api.commons_api, "--flickr-api", api.flickr_api]
     candidates = candidate_authorities(SAMPLE_SHARDS)
     # Requests the fixture web counts: IP literals (192.0.2.10, [2001:db8::1]) are refused before any
     # request, and https goes through CONNECT, which the fixture proxy refuses without counting a hit.
@@ -192,7 +205,7 @@ def test_crawl_command_fetches_once_and_reuses_fresh_answers(fixture_web, tmp_pa
     table = read_snapshot(out)
     robots = {r["authority"]: r["outcome"] for r in table.to_pylist() if r["kind"] == "robots"}
     assert set(robots) == candidates
-    assert Counter((r["authority"], r["kind"]) for r in table.to_pylist()) == Counter(
+    assert Counter((r["authority"], r["kind"]) for r in table.to_pylist() if r["kind"] in FILES) == Counter(
         {(a, k): 1 for a in candidates for k in FILES})
     for kind in FILES:
         assert sum(first["counts"][kind].values()) == len(candidates)
@@ -219,10 +232,11 @@ def test_crawl_command_fetches_once_and_reuses_fresh_answers(fixture_web, tmp_pa
     second = json.loads((out / "snapshot.json").read_text())
     assert second["reused_authorities"] == len(candidates) - len(refetch)
     table2 = read_snapshot(out)
-    assert Counter((r["authority"], r["kind"]) for r in table2.to_pylist()) == Counter(
+    assert Counter((r["authority"], r["kind"]) for r in table2.to_pylist() if r["kind"] in FILES) == Counter(
         {(a, k): 1 for a in candidates for k in FILES})
-    reused = {(r["authority"], r["kind"]): r["fetched_at"] for r in table.to_pylist() if r["authority"] not in refetch}
-    now = {(r["authority"], r["kind"]): r["fetched_at"] for r in table2.to_pylist()}
+    reused = {(r["authority"], r["kind"]): r["fetched_at"] for r in table.to_pylist()
+              if r["authority"] not in refetch and r["kind"] in FILES}  # item records are asked again each crawl
+    now = {(r["authority"], r["kind"]): r["fetched_at"] for r in table2.to_pylist() if r["kind"] in FILES}
     assert all(now[key] == when for key, when in reused.items())  # reused records keep their fetch time
     assert all(now[(a, k)] > max(reused.values()) for a in refetch for k in FILES)
     assert sorted(f.name for f in out.iterdir()) == sorted([e["file"] for e in second["files"]] + ["snapshot.json"])

@@ -255,3 +255,25 @@ def test_policy_sample_commons_and_flickr_rows_are_decided_on_item_evidence(tmp_
     assert "DROP  item_license_nonfree" in text
     assert "item       commons API: en.wikipedia.org/File:Film poster.jpg" in text
     assert "NonFree: true" in text and "request  http://127.0.0.1:" in text
+
+
+@pytest.mark.parametrize("sources, expected", [
+    ('["item", "column"]', [True, True, False, True, False]),
+    ('["column", "item"]', [False, True, False, True, False]),
+    ('["column"]', [False, False, False, False, False]),
+])
+def test_policy_item_candidates(sources, expected):
+    import pyarrow as pa
+
+    from license_rules.policy import parse_policy
+    from transforms.annotate import annotate_table
+    from transforms.items import item_candidate_mask
+
+    by, nc = "http://creativecommons.org/licenses/by/4.0/", "http://creativecommons.org/licenses/by-nc/2.0/"
+    table = pa.table({"URL": ["http://live.staticflickr.com/1/1_a.jpg", "http://live.staticflickr.com/1/2_a.jpg",
+                              "http://live.staticflickr.com/1/3_a.jpg", "http://farm2.static.flickr.com/1/4_a.jpg",
+                              "http://www.example.com/5_a.jpg"],
+                      "LICENSE": [by, "?", nc, "creativecommons.org/licenses/by-n", "?"]})
+    policy = parse_policy(f'name = "t"\n[license]\nsources = {sources}\n')
+    mask = item_candidate_mask(annotate_table(table, "URL", "LICENSE"), "LICENSE", policy, full_audit=False)
+    assert mask.tolist() == expected

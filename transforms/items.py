@@ -474,7 +474,8 @@ def _merge_continued(first: dict, more: Any) -> dict:
 
 def item_candidate_mask(table: pa.Table, license_column: str | None, policy: Policy, full_audit: bool) -> np.ndarray:
     """Rows the licenses step asks about: on an item host, with a valid URL, and (unless full_audit) a
-    LICENSE that can be kept, is missing or is unrecognised (the rows the item may add)."""
+    LICENSE that can be kept (item first: the item may remove it), is missing or is unrecognised (the
+    item may add it)."""
     n = table.num_rows
     if n == 0 or "item" not in policy.license_sources:
         return np.zeros(n, dtype=bool)
@@ -484,6 +485,8 @@ def item_candidate_mask(table: pa.Table, license_column: str | None, policy: Pol
         return mask
     values, idx = distinct_licenses(table, license_column)
     wanted = (None, Reason.LICENSE_MISSING, Reason.LICENSE_UNRECOGNISED)
+    if policy.license_sources[0] == "column":  # the item only fills in where the column has no usable license
+        wanted = (Reason.LICENSE_MISSING, Reason.LICENSE_UNRECOGNISED)
     ok = np.array([license_reason(v, parse_license(v), policy) in wanted for v in values], dtype=bool)
     return mask & ok[idx] if len(idx) else mask
 
