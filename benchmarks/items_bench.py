@@ -85,7 +85,7 @@ def items_benchmark(commons: int = 5000, naive: int = 300, flickr: int = 15, lat
     }
     result["ratio_batched_over_one_per_request"] = round(
         batched["items_per_s"] / result["commons_one_per_request"]["items_per_s"], 1)
-    hours = lambda n, rate: round(n / rate / 3600, 1)  # noqa: E731
+    hours = lambda n, rate: round(n / rate / 3600, 1)
     result["projection"] = {
         "commons_rows": commons_rows, "flickr_rows": flickr_rows,
         "commons_hours_one_worker": hours(commons_rows, batched["items_per_s"]),

@@ -33,19 +33,32 @@ import functools
 import io
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 from importlib import resources
-from typing import Any, Mapping, Sequence
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from .cc import LICENSE_CLASSES, License, parse_license
 
 __all__ = [
-    "ItemRef", "ItemAnswer", "ApiAnswerError", "FlickrLicense", "item_of", "is_item_host", "ITEM_HOST_REGEX",
-    "commons_pages", "commons_item", "flickr_item", "flickr_licenses", "flickr_license_at", "item_answer",
-    "strip_html", "ITEM_VERDICTS",
+    "ITEM_HOST_REGEX",
+    "ITEM_VERDICTS",
+    "ApiAnswerError",
+    "FlickrLicense",
+    "ItemAnswer",
+    "ItemRef",
+    "commons_item",
+    "commons_pages",
+    "flickr_item",
+    "flickr_license_at",
+    "flickr_licenses",
+    "is_item_host",
+    "item_answer",
+    "item_of",
+    "strip_html",
 ]
 
 ITEM_VERDICTS = ("license", "nonfree", "unknown", "unreachable", "not_checked")

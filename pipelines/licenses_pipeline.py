@@ -13,7 +13,15 @@ import sys
 
 import apache_beam as beam
 
-from transforms.fileio import discard, exists, join, list_files, makedirs, read_bytes, write_bytes_atomic
+from transforms.fileio import (
+    discard,
+    exists,
+    join,
+    list_files,
+    makedirs,
+    read_bytes,
+    write_bytes_atomic,
+)
 from transforms.filtering import AnnotateRows, ReadShards
 from transforms.shards import shard_names
 
@@ -28,7 +36,12 @@ def item_config_from_args(args, policy):
     """The licenses step's settings from the command line, or None when the policy does not use item licenses."""
     if "item" not in policy.license_sources:
         return None
-    from transforms.items import DEFAULT_COMMONS_API, DEFAULT_FLICKR_API, ItemConfig, flickr_key_from_env
+    from transforms.items import (
+        DEFAULT_COMMONS_API,
+        DEFAULT_FLICKR_API,
+        ItemConfig,
+        flickr_key_from_env,
+    )
 
     try:
         config = ItemConfig(commons_api=getattr(args, "commons_api", None) or DEFAULT_COMMONS_API,

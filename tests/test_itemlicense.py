@@ -7,9 +7,19 @@ from datetime import datetime, timezone
 import pytest
 
 from license_rules.cc import parse_license
-from license_rules.itemlicense import (ApiAnswerError, ItemRef, commons_item, commons_pages, flickr_item,
-                                       flickr_license_at, flickr_licenses, is_item_host, item_answer, item_of,
-                                       strip_html)
+from license_rules.itemlicense import (
+    ApiAnswerError,
+    ItemRef,
+    commons_item,
+    commons_pages,
+    flickr_item,
+    flickr_license_at,
+    flickr_licenses,
+    is_item_host,
+    item_answer,
+    item_of,
+    strip_html,
+)
 
 C = "commons.wikimedia.org"
 

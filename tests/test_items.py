@@ -11,7 +11,13 @@ from apache_beam.testing.util import assert_that, equal_to
 from license_rules.itemlicense import ItemRef, item_answer, item_of
 from tools.fixture_api import FixtureApi
 from transforms.fetch import FetchConfig
-from transforms.items import ItemConfig, ItemResolver, ResolveItemLicenses, TokenBucket, shared_bucket
+from transforms.items import (
+    ItemConfig,
+    ItemResolver,
+    ResolveItemLicenses,
+    TokenBucket,
+    shared_bucket,
+)
 
 UA = "license-filter-test/0.1 (+https://example.com/contact)"
 FETCH = FetchConfig(user_agent=UA, allow_private_addresses=True, deadline=10, read_timeout=5)

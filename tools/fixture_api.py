@@ -36,7 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["FixtureApi", "DEFAULT_DATA"]
+__all__ = ["DEFAULT_DATA", "FixtureApi"]
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent / "sample_data" / "api" / "items.json"
 _MAX_TITLES = 50
@@ -55,7 +55,7 @@ def _canonical(title: str) -> str:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format, *args):  # noqa: A002 - base class signature
+    def log_message(self, format, *args):
         pass
 
     def do_GET(self):
@@ -91,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _json(self, doc, headers=()):
         self._send(200, json.dumps(doc).encode("utf-8"), headers=headers)
 
-    def _fault(self, api: "FixtureApi", key: str) -> bool:
+    def _fault(self, api: FixtureApi, key: str) -> bool:
         fault = api._next_fault(key)
         if fault is None:
             return False
@@ -111,7 +111,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise ValueError(f"unknown fault {fault!r}")
         return True
 
-    def _mediawiki(self, api: "FixtureApi", wiki: str, params: dict):
+    def _mediawiki(self, api: FixtureApi, wiki: str, params: dict):
         api._hit(f"mediawiki:{wiki}")
         if self._fault(api, wiki):
             return
@@ -169,7 +169,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "descriptionshorturl": f"https://{wiki}/w/index.php?curid=1",
                 "extmetadata": {k: {"value": v, "source": "commons-desc-page"} for k, v in ext.items()}}
 
-    def _flickr(self, api: "FixtureApi", params: dict):
+    def _flickr(self, api: FixtureApi, params: dict):
         method = params.get("method", "")
         short = method.rsplit(".", 1)[-1] if method else ""
         api._hit(f"flickr:{method}")
@@ -227,7 +227,7 @@ class FixtureApi:
         self._port: int | None = None
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "FixtureApi":
+    def start(self) -> FixtureApi:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.api = self  # type: ignore[attr-defined]
         self._port = self._server.server_address[1]
@@ -241,7 +241,7 @@ class FixtureApi:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "FixtureApi":
+    def __enter__(self) -> FixtureApi:
         return self.start()
 
     def __exit__(self, *exc) -> None:

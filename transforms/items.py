@@ -30,10 +30,11 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import apache_beam as beam
@@ -44,16 +45,33 @@ from apache_beam.metrics import Metrics
 
 from license_rules.cc import parse_license
 from license_rules.decision import license_reason
-from license_rules.itemlicense import ITEM_HOST_REGEX, ApiAnswerError, ItemRef, commons_pages, item_of
+from license_rules.itemlicense import (
+    ITEM_HOST_REGEX,
+    ApiAnswerError,
+    ItemRef,
+    commons_pages,
+    item_of,
+)
 from license_rules.policy import Policy
 from license_rules.reasons import Reason
 from license_rules.urls import authority_of
 
 from .annotate import distinct_licenses
 
-__all__ = ["ItemConfig", "ItemResolver", "TokenBucket", "shared_bucket", "SelectItemCandidates",
-           "ResolveItemLicenses", "item_candidate_mask", "flickr_key_from_env", "API_KEY_ENV",
-           "DEFAULT_COMMONS_API", "DEFAULT_FLICKR_API", "EXTMETADATA_FIELDS"]
+__all__ = [
+    "API_KEY_ENV",
+    "DEFAULT_COMMONS_API",
+    "DEFAULT_FLICKR_API",
+    "EXTMETADATA_FIELDS",
+    "ItemConfig",
+    "ItemResolver",
+    "ResolveItemLicenses",
+    "SelectItemCandidates",
+    "TokenBucket",
+    "flickr_key_from_env",
+    "item_candidate_mask",
+    "shared_bucket",
+]
 
 log = logging.getLogger(__name__)
 NAMESPACE = "license_filter"
@@ -228,7 +246,7 @@ class ItemResolver:
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._fetcher.close()
 
-    def __enter__(self) -> "ItemResolver":
+    def __enter__(self) -> ItemResolver:
         return self
 
     def __exit__(self, *exc) -> None:
