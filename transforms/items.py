@@ -30,6 +30,7 @@ import logging
 import os
 import threading
 import time
+import typing
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -565,18 +566,23 @@ class _ResolveFn(beam.DoFn):
 
 
 class ResolveItemLicenses(beam.PTransform):
-    """((api, site, key), url) pairs -> one ``kind="item"`` record per distinct image URL; each item asked once."""
+    """((api, site, key), url) pairs -> one ``kind="item"`` record per distinct image URL; each item asked once.
 
-    def __init__(self, config: ItemConfig, fetch_config, batch_items: int = 500):
+    Items are made distinct (GroupByKey), then batched per API and wiki across bundles with
+    ``GroupIntoBatches.WithShardedKey`` (state, so a batch fills up whatever the bundle sizes; the runner
+    shards hot keys), so that Commons requests carry up to 50 titles of one wiki."""
+
+    def __init__(self, config: ItemConfig, fetch_config, batch_items: int | None = None):
         super().__init__()
         self._config = config
         self._fetch = fetch_config
-        self._batch = batch_items
+        self._batch = batch_items or config.batch_titles
 
     def expand(self, pairs):
-        # min = max batch size: a bundle's items are collected before asking, so Commons requests carry
-        # 50 titles (an adaptive BatchElements starts with batches of one item: one request per title)
         return (pairs
                 | "ByItem" >> beam.GroupByKey()
-                | "BatchItems" >> beam.BatchElements(min_batch_size=self._batch, max_batch_size=self._batch)
+                | "KeyBySite" >> beam.Map(lambda kv: (f"{kv[0][0]} {kv[0][1]}", kv)).with_output_types(
+                    typing.Tuple[str, typing.Any])
+                | "BatchPerSite" >> beam.GroupIntoBatches.WithShardedKey(self._batch)
+                | "DropKey" >> beam.Map(lambda kv: list(kv[1]))
                 | "AskApis" >> beam.ParDo(_ResolveFn(self._config, self._fetch)))
