@@ -283,3 +283,49 @@ def test_policy_item_candidates(sources, expected):
     policy = parse_policy(f'name = "t"\n[license]\nsources = {sources}\n')
     mask = item_candidate_mask(annotate_table(table, "URL", "LICENSE"), "LICENSE", policy, full_audit=False)
     assert mask.tolist() == expected
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--dataset-date", "2021-13-40"], "--dataset-date must be YYYY-MM-DD"),
+    (["--commons-api", "ftp://mirror.example/w/api.php"], "--commons-api must be an http(s) URL"),
+    (["--flickr-calls-per-hour", "0"], "must be >= 1"),
+])
+def test_policy_bad_item_flags_are_one_line_errors(tmp_path, capsys, extra, message):
+    from pipelines.cli import main
+
+    code = main(["licenses", "--input", str(ROOT / "sample_data" / "shards" / "*.parquet"),
+                 "--signals-out", str(tmp_path / "s"), *extra])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_policy_licenses_command_refuses_a_policy_without_item_sources(tmp_path, capsys):
+    from pipelines.cli import main
+
+    policy = tmp_path / "p.toml"
+    policy.write_text('name = "column-only"\n[license]\nsources = ["column"]\n')
+    code = main(["licenses", "--input", str(ROOT / "sample_data" / "shards" / "*.parquet"),
+                 "--signals-out", str(tmp_path / "s"), "--policy", str(policy)])
+    err = capsys.readouterr().err
+    assert code == 2 and 'does not list "item" in license.sources' in err
+
+
+def test_lazy_signals_index_finds_item_records(tmp_path):
+    """A snapshot read lazily (per authority) still knows every item URL up front and loads its record."""
+    import datetime as dt
+
+    from transforms.decide import LazySignalsIndex
+    from transforms.snapshot import snapshot_files, write_snapshot
+
+    url = "http://upload.wikimedia.org/wikipedia/commons/a/ab/X.jpg"
+    body = json.dumps({"api": "commons", "wiki": C, "title": "File:X.jpg",
+                       "page": {"title": "File:X.jpg", "imageinfo": [{"extmetadata": {"License": {"value": "pd"}}}]}})
+    rec = {"authority": "http://upload.wikimedia.org", "kind": "item", "url": url, "final_url": "http://api/x",
+           "redirects": [], "status": 200, "outcome": "ok", "content_type": "application/json",
+           "fetched_at": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), "elapsed_ms": 1, "sha256": "00" * 32,
+           "body": body.encode(), "truncated": False, "headers_json": None, "error": None}
+    write_snapshot([rec], tmp_path)
+    index = LazySignalsIndex(snapshot_files(tmp_path))
+    assert index.item_urls.to_pylist() == [url] and url not in index.items
+    index.ensure({"http://upload.wikimedia.org"})
+    assert item_answer(index.items[url]).license.license_class == "public-domain"
