@@ -118,7 +118,12 @@ def decide(
         lic_reason = license_reason(license_raw, license, policy)
         evidence.append(column_ev)
         if item is not None:
-            unreachable_ignored = item.verdict == "unreachable" and "item" in policy.license_sources
+            # an unreachable item API counts only where the item would have decided (item first, or a
+            # column without a usable license); on_unreachable = "ignore" fell back to the column
+            relevant = "item" in policy.license_sources and (
+                policy.license_sources[0] == "item"
+                or lic_reason in (Reason.LICENSE_MISSING, Reason.LICENSE_UNRECOGNISED))
+            unreachable_ignored = item.verdict == "unreachable" and relevant
             evidence.append(dict(item.evidence(), used=False))
     if lic_reason is not None:
         drops.append(lic_reason)

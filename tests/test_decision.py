@@ -178,6 +178,10 @@ ITEM_TABLE = [
      [R.LICENSE_MISSING], "column"),
     ("column-first-column-wins", COLUMN_FIRST, BY, item("license", BY_NC), True, R.KEPT, [R.KEPT], "column"),
     ("column-first-item-fills-a-gap", COLUMN_FIRST, "?", item("license", BY), True, R.KEPT, [R.KEPT], "item"),
+    ("column-first-unreachable-item-not-needed", COLUMN_FIRST, BY, item("unreachable"), True, R.KEPT, [R.KEPT],
+     "column"),
+    ("column-first-unreachable-item-needed", COLUMN_FIRST, "?", item("unreachable"), False, R.SOURCE_UNREACHABLE,
+     [R.SOURCE_UNREACHABLE], "item"),
     ("column-only-ignores-the-item", COLUMN_ONLY, "?", item("license", CC0), False, R.LICENSE_MISSING,
      [R.LICENSE_MISSING], "column"),
 ]
