@@ -329,3 +329,18 @@ def test_lazy_signals_index_finds_item_records(tmp_path):
     assert index.item_urls.to_pylist() == [url] and url not in index.items
     index.ensure({"http://upload.wikimedia.org"})
     assert item_answer(index.items[url]).license.license_class == "public-domain"
+
+
+def test_policy_column_only_policy_ignores_recorded_item_licenses(tmp_path):
+    """With license.sources = ["column"] the recorded item answers neither decide nor count."""
+    from pipelines.cli import main
+
+    policy = tmp_path / "p.toml"
+    policy.write_text('name = "column-only"\n[license]\nsources = ["column"]\n')
+    out = tmp_path / "out"
+    assert main(["filter", "--input", str(ROOT / "sample_data" / "shards" / "*.parquet"), "--output", str(out),
+                 "--signals", str(ROOT / "sample_data" / "signals"), "--policy", str(policy), "--no-report",
+                 "--quiet"]) == 0
+    summary = json.loads((out / "audit" / "summary.json").read_text())
+    assert set(summary["item_license"].values()) == {0}
+    assert "item_license_nonfree" not in summary["by_reason"] and "item_license_unknown" not in summary["by_reason"]

@@ -204,8 +204,10 @@ class BatchDecider:
     def item_facts(self, url: str, host: str | None) -> ItemAnswer | None:
         """The image's own license from the licenses step, ``not_checked`` for an item host without a
         record, None for other hosts."""
+        if "item" not in self.policy.license_sources:
+            return None
         answer = item_answer(self.signals.items.get(url))
-        if answer is None and is_item_host(host) and "item" in self.policy.license_sources:
+        if answer is None and is_item_host(host):
             answer = ItemAnswer("?", url, "not_checked", detail="the snapshot has no item-license record for this URL "
                                                                  "(crawl without the licenses step)")
         return answer
@@ -230,7 +232,7 @@ class BatchDecider:
             # a URL whose own headers were checked may carry a Link rel=license: evaluate it too
             has_headers = pc.is_in(table.column(url_column), value_set=self.signals.header_urls)
             candidate |= valid & pc.fill_null(has_headers, False).to_numpy(zero_copy_only=False)
-        if not self.full_audit and len(self.signals.item_urls):
+        if not self.full_audit and len(self.signals.item_urls) and "item" in policy.license_sources:
             # the image's own license may keep a row whose LICENSE column cannot (LAION's "?")
             has_item = pc.is_in(table.column(url_column), value_set=self.signals.item_urls)
             candidate |= valid & pc.fill_null(has_item, False).to_numpy(zero_copy_only=False)
