@@ -64,9 +64,11 @@ __all__ = [
 ITEM_VERDICTS = ("license", "nonfree", "unknown", "unreachable", "not_checked")
 
 #: Hosts whose images have item-level license evidence (a regex over lower-case host names).
-ITEM_HOST_REGEX = r"^(upload\.wikimedia\.org|live\.staticflickr\.com|farm\d+\.staticflickr\.com|farm\d+\.static\.flickr\.com)$"
+ITEM_HOST_REGEX = (r"^(upload\.wikimedia\.org|live\.staticflickr\.com|(farm|c)\d+\.staticflickr\.com"
+                   r"|farm\d+\.static\.flickr\.com)$")
 _ITEM_HOST_RE = re.compile(ITEM_HOST_REGEX)
-_FLICKR_HOST_RE = re.compile(r"^(live\.staticflickr\.com|farm\d+\.staticflickr\.com|farm\d+\.static\.flickr\.com)$")
+#: cN.staticflickr.com served the same paths in 2016-2019 (LAION's crawl years); the issue's three forms plus it
+_FLICKR_HOST_RE = re.compile(r"^(live\.staticflickr\.com|(farm|c)\d+\.staticflickr\.com|farm\d+\.static\.flickr\.com)$")
 _PHOTO_ID_RE = re.compile(r"^(\d{1,20})_[^/]*$")
 _HASH_DIRS_RE = re.compile(r"^[0-9a-f]/[0-9a-f]{2}/")
 #: Wikimedia projects whose uploads live under upload.wikimedia.org/<project>/<language>/.

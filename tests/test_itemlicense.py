@@ -49,6 +49,7 @@ C = "commons.wikimedia.org"
     ("http://farm4.staticflickr.com/3456/4567890123_abcdef1234.jpg", ItemRef("flickr", "flickr.com", "4567890123")),
     ("http://farm1.static.flickr.com/23/98765_fedcba_o.jpg", ItemRef("flickr", "flickr.com", "98765")),
     ("https://farm66.staticflickr.com/65535/123_abc_z.jpg?zz=1", ItemRef("flickr", "flickr.com", "123")),
+    ("https://c1.staticflickr.com/9/8590/16081234567_0a1b2c3d4e_b.jpg", ItemRef("flickr", "flickr.com", "16081234567")),
     ("https://live.staticflickr.com/65535/buddyicon.jpg", None),
     ("https://live.staticflickr.com/123_abc.jpg", None),
     ("https://www.flickr.com/photos/someone/123/", None),
@@ -63,7 +64,7 @@ def test_policy_item_of_maps_urls_to_items(url, expected):
 
 @pytest.mark.parametrize("host, expected", [
     ("upload.wikimedia.org", True), ("live.staticflickr.com", True), ("farm9.staticflickr.com", True),
-    ("farm3.static.flickr.com", True), ("UPLOAD.wikimedia.org", True), ("www.flickr.com", False),
+    ("farm3.static.flickr.com", True), ("c2.staticflickr.com", True), ("UPLOAD.wikimedia.org", True), ("www.flickr.com", False),
     ("farm.staticflickr.com", False), ("upload.wikimedia.org.evil.com", False), (None, False),
 ])
 def test_policy_item_hosts(host, expected):
