@@ -246,6 +246,12 @@ def test_policy_sample_commons_and_flickr_rows_are_decided_on_item_evidence(tmp_
     assert (item["added"], item["removed"]) == (7, 5)
     assert summary["by_reason"]["item_license_nonfree"] == 1
     assert "item licenses (Commons/Flickr): 7 rows added, 5 removed" in capsys.readouterr().out
+    from pipelines.report import render_report
+
+    html = render_report(summary, json.loads((out / "manifest.json").read_text()))
+    section = html[html.index("Item-level licenses"):]
+    assert "own license can</td><td class=\"n\">7</td>" in section
+    assert "own license cannot</td><td class=\"n\">5</td>" in section
     with open(out / "attribution.csv", newline="", encoding="utf-8") as fh:
         rows = {r["url"]: r for r in csv.DictReader(fh)}
     harbour = rows["http://upload.wikimedia.org/wikipedia/commons/4/4d/Harbour_view.jpg"]
