@@ -384,48 +384,158 @@ def parse_rep_text(text: str) -> tuple[list[RobotsGroup], list[tuple[str, str, i
 # --------------------------------------------------------------------------------------------
 
 
-class _Resolved:
-    """The merged view of all groups that apply to one product token.
+#: *policy*: distinct wildcard patterns one compiled index may hold (a group's Allow/Disallow rules,
+#: its DisallowAITraining/AllowAITraining lines, or its Content-Usage path lines, each on its own).
+#: A URL costs at most this many wildcard checks per index; an index with more is *pathological*:
+#: it is not evaluated and reads as reserving every path (fail closed), and the evidence says so.
+MAX_WILDCARD_PATTERNS = 1000
 
-    Rules are indexed by their literal prefix (the text before the first ``*``): a rule can only
-    match a path that starts with it, so only the prefixes of the path are looked up. Cost per
-    path is O(distinct prefix lengths + candidate rules), not O(rules).
+
+class _PathIndex:
+    """Path patterns compiled once for lookups whose cost does not grow with the number of lines.
+
+    Patterns are bucketed by their literal prefix (the text before the first ``*``): a pattern can
+    only match a path that starts with it, so a lookup visits only the buckets of the path's own
+    prefixes (one dict lookup per distinct prefix length). Each bucket is sorted by rank once; a
+    pattern without ``*`` matches whenever its bucket is reached, so the first plain entry ends the
+    bucket's scan, and wildcard entries are bounded by :data:`MAX_WILDCARD_PATTERNS`. Identical
+    patterns are kept once (the best-ranked). Cost per path: O(distinct prefix lengths + wildcard
+    patterns that outrank the match), never O(lines).
     """
 
-    __slots__ = ("label", "records", "_by_prefix", "_lengths", "_ci")
+    __slots__ = ("_buckets", "_lengths", "_ci", "wildcards", "pathological")
+
+    def __init__(self, entries: Iterable[tuple[PathPattern, tuple, object]], case_insensitive: bool, what: str):
+        self._ci = case_insensitive
+        unique: dict[tuple[str, object], tuple] = {}
+        for pattern, rank, payload in entries:
+            key = (pattern.normalised, rank[1:-1] if len(rank) > 2 else None)  # e.g. allow vs disallow
+            if key not in unique or rank > unique[key][0]:
+                unique[key] = (rank, pattern, payload)
+        buckets: dict[str, list[tuple]] = {}
+        for entry in unique.values():
+            buckets.setdefault(entry[1]._first, []).append(entry)
+        for bucket in buckets.values():
+            bucket.sort(key=lambda e: e[0], reverse=True)
+        self._buckets = buckets
+        self._lengths = tuple(sorted({len(k) for k in buckets}))
+        self.wildcards = sum(1 for e in unique.values() if not e[1]._plain)
+        self.pathological = (
+            f"{self.wildcards} distinct {what} with wildcards, over the cap of {MAX_WILDCARD_PATTERNS}: "
+            "not evaluated, every path counts as reserved" if self.wildcards > MAX_WILDCARD_PATTERNS else None)
+
+    def __bool__(self) -> bool:
+        return bool(self._buckets)
+
+    def _candidates(self, path: str):
+        n = len(path)
+        buckets = self._buckets
+        for length in self._lengths:
+            if length > n:
+                return
+            entries = buckets.get(path[:length])
+            if entries is not None:
+                yield entries
+
+    def best(self, path: str):
+        """The highest-ranked entry ``(rank, pattern, payload)`` whose pattern matches, or None."""
+        if self._ci:
+            path = path.lower()
+        best = None
+        for entries in self._candidates(path):
+            for entry in entries:
+                if best is not None and entry[0] <= best[0]:
+                    break
+                if entry[1].matches(path):
+                    best = entry
+                    break
+        return best
+
+    def best_all(self, path: str) -> list:
+        """Every matching entry whose pattern priority (``rank[0]``) is the highest that matches."""
+        if self._ci:
+            path = path.lower()
+        top, found = -1, []
+        for entries in self._candidates(path):
+            for entry in entries:
+                if entry[0][0] < top:
+                    break
+                if entry[1].matches(path):
+                    if entry[0][0] > top:
+                        top, found = entry[0][0], []
+                    found.append(entry)
+        return found
+
+
+class _Resolved:
+    """The merged view of all groups that apply to one product token, compiled once: the
+    Allow/Disallow rules, and on first use the DisallowAITraining lines and Content-Usage path
+    lines, each as a :class:`_PathIndex`."""
+
+    __slots__ = ("label", "records", "_rules", "_ci", "_by_name", "_ai_training", "_content_usage")
 
     def __init__(self, label: str, groups: list[RobotsGroup], case_insensitive: bool) -> None:
         self.label = label
         self._ci = case_insensitive
-        by_prefix: dict[str, list[tuple[tuple[int, bool, int], PathPattern, RobotsRule]]] = {}
-        for g in groups:
-            for r in g.rules:
-                pattern = compile_pattern(r.pattern, case_insensitive)
-                rank = (pattern.priority, r.allow, -r.line)  # longest, then allow, then first in file
-                by_prefix.setdefault(pattern._first, []).append((rank, pattern, r))
-        self._by_prefix = by_prefix
-        self._lengths = tuple(sorted({len(k) for k in by_prefix}))
+        self._rules = _PathIndex(
+            ((compile_pattern(r.pattern, case_insensitive), (compile_pattern(r.pattern, case_insensitive).priority,
+                                                              r.allow, -r.line), r)
+             for g in groups for r in g.rules),
+            case_insensitive, "Allow/Disallow rules")
         self.records = tuple(rec for g in groups for rec in g.records)
+        by_name: dict[str, list[tuple[str, int]]] = {}
+        for name, value, line in self.records:
+            by_name.setdefault(name, []).append((value, line))
+        self._by_name = by_name
+        self._ai_training: _PathIndex | None = None
+        self._content_usage: _PathIndex | None = None
+
+    def named(self, name: str) -> list[tuple[str, int]]:
+        return self._by_name.get(name, [])
 
     def decide(self, path: str) -> RuleMatch:
-        if self._ci:
-            path = path.lower()
-        best = None
-        n = len(path)
-        by_prefix = self._by_prefix
-        for length in self._lengths:
-            if length > n:
-                break
-            entries = by_prefix.get(path[:length])
-            if entries is None:
-                continue
-            for entry in entries:
-                if (best is None or entry[0] > best[0]) and entry[1].matches(path):
-                    best = entry
+        if self._rules.pathological:
+            return RuleMatch(allowed=False, rule=f"({self._rules.pathological})", group=self.label, line=None)
+        best = self._rules.best(path)
         if best is None:
             return RuleMatch(allowed=True, rule=None, group=self.label, line=None)
         rule = best[2]
         return RuleMatch(allowed=rule.allow, rule=rule.text, group=self.label, line=rule.line)
+
+    def ai_training_index(self) -> _PathIndex:
+        if self._ai_training is None:
+            lines = [(False, v, ln) for v, ln in self.named("disallowaitraining") if v]
+            lines += [(True, v, ln) for v, ln in self.named("allowaitraining") if v]
+            entries = []
+            for allow, value, line in lines:
+                pattern = compile_pattern(value, self._ci)
+                entries.append((pattern, (pattern.priority, allow, -line), (allow, value, line)))
+            self._ai_training = _PathIndex(entries, self._ci, "DisallowAITraining/AllowAITraining lines")
+        return self._ai_training
+
+    def content_usage_index(self) -> _PathIndex:
+        """One entry per distinct path pattern; its payload is every statement with that pattern,
+        in file order, with its verdict computed once."""
+        if self._content_usage is None:
+            by_pattern: dict[str, tuple[PathPattern, list]] = {}
+            for value, line in self.named("content-usage"):
+                if value.startswith("/"):
+                    parts = value.split(None, 1)
+                    scope, prefs_text = parts[0], (parts[1] if len(parts) > 1 else "")
+                else:
+                    scope, prefs_text = None, value
+                pattern = compile_pattern(scope if scope is not None else "/", self._ci)
+                slot = by_pattern.setdefault(pattern.normalised, (pattern, []))
+                slot[1].append((scope, prefs_text, line))
+            entries = []
+            for pattern, statements in by_pattern.values():
+                statements.sort(key=lambda st: st[2])
+                parsed = tuple((scope, aipref.parse_content_usage(text), text, line)
+                               for scope, text, line in statements)
+                verdicts = tuple(aipref.content_usage_verdict(p) for _, p, _, _ in parsed)
+                entries.append((pattern, (pattern.priority, -statements[0][2]), (parsed, verdicts)))
+            self._content_usage = _PathIndex(entries, self._ci, "Content-Usage path lines")
+        return self._content_usage
 
 
 class RobotsTxt:
@@ -536,7 +646,7 @@ class RobotsTxt:
         resolved = self._resolve(product_token)
         if resolved is None:
             return []
-        return [(value, line) for n, value, line in resolved.records if n == name]
+        return resolved.named(name)
 
     def content_usage(self, url_or_path: str, product_token: str) -> ContentUsageMatch | None:
         """Content-Usage statements (draft-ietf-aipref-attach) that apply to the path.
@@ -544,34 +654,28 @@ class RobotsTxt:
         Longest path pattern wins; statements with equally long paths combine (any ``n`` ->
         deny, else any ``y`` -> allow, else unknown). An unscoped (legacy) statement counts as
         ``/``. None when no statement applies, or when the path is disallowed for the token
-        (the draft attaches no preference to resources that cannot be crawled).
+        (the draft attaches no preference to resources that cannot be crawled). The statements are
+        compiled once per group (:class:`_PathIndex`): the cost per path does not grow with the
+        number of lines; a group with more than MAX_WILDCARD_PATTERNS wildcard scopes reads as deny.
         """
-        statements = self._records(product_token, "content-usage")
-        if not statements:
+        resolved = self._resolve(product_token)
+        if resolved is None or not resolved.named("content-usage"):
             return None
+        index = resolved.content_usage_index()
         path = request_path(url_or_path)
-        best: list[tuple[str | None, str, int]] = []
-        best_priority = -1
-        for value, line in statements:
-            scope: str | None
-            if value.startswith("/"):
-                parts = value.split(None, 1)
-                scope, prefs_text = parts[0], (parts[1] if len(parts) > 1 else "")
-            else:
-                scope, prefs_text = None, value
-            pattern = compile_pattern(scope if scope is not None else "/", self._ci)
-            if not pattern.matches(pattern.prepare(path)):
-                continue
-            if pattern.priority > best_priority:
-                best, best_priority = [], pattern.priority
-            if pattern.priority == best_priority:
-                best.append((scope, prefs_text, line))
-        if not best:
+        if index.pathological:
+            return ContentUsageMatch(path=None, prefs=None, raw=f"Content-Usage: ({index.pathological})",
+                                     verdict="deny")
+        found = index.best_all(path)
+        if not found:
             return None
         if not self._match_path(path, product_token).allowed:
             return None
-        parsed = [(scope, aipref.parse_content_usage(text), text, line) for scope, text, line in best]
-        verdicts = [aipref.content_usage_verdict(p) for _, p, _, _ in parsed]
+        if len(found) == 1:
+            parsed, verdicts = found[0][2]
+        else:  # several patterns of the same length match: their statements combine, in file order
+            pairs = sorted(((p, v) for entry in found for p, v in zip(*entry[2])), key=lambda pv: pv[0][3])
+            parsed, verdicts = tuple(p for p, _ in pairs), tuple(v for _, v in pairs)
         verdict = "deny" if "deny" in verdicts else "allow" if "allow" in verdicts else "unknown"
         decisive = parsed[verdicts.index(verdict)] if verdict != "unknown" else parsed[0]
         raw = "\n".join(
@@ -601,22 +705,24 @@ class RobotsTxt:
 
     def ai_training(self, url_or_path: str, product_token: str) -> RuleMatch | None:
         """Expired-draft ``DisallowAITraining:`` / ``AllowAITraining:`` lines as path rules of the
-        group that applies (longest match, allow wins a tie). None if the group has none."""
-        lines = [(False, v, ln) for v, ln in self._records(product_token, "disallowaitraining") if v]
-        lines += [(True, v, ln) for v, ln in self._records(product_token, "allowaitraining") if v]
-        if not lines:
-            return None
+        group that applies (longest match, allow wins a tie). None if the group has none. Compiled
+        once per group (:class:`_PathIndex`); a group with more than MAX_WILDCARD_PATTERNS wildcard
+        lines reads as disallowing every path."""
         resolved = self._resolve(product_token)
-        path = request_path(url_or_path)
-        compiled = sorted(
-            ((compile_pattern(v, self._ci), allow, v, ln) for allow, v, ln in lines),
-            key=lambda t: (-t[0].priority, not t[1], t[3]),
-        )
-        for pattern, allow, value, line in compiled:
-            if pattern.matches(pattern.prepare(path)):
-                name = "AllowAITraining" if allow else "DisallowAITraining"
-                return RuleMatch(allowed=allow, rule=f"{name}: {value}", group=resolved.label if resolved else None, line=line)
-        return RuleMatch(allowed=True, rule=None, group=resolved.label if resolved else None)
+        if resolved is None or not (resolved.named("disallowaitraining") or resolved.named("allowaitraining")):
+            return None
+        index = resolved.ai_training_index()
+        if not index:
+            return None
+        if index.pathological:
+            return RuleMatch(allowed=False, rule=f"DisallowAITraining: ({index.pathological})",
+                             group=resolved.label, line=None)
+        best = index.best(request_path(url_or_path))
+        if best is None:
+            return RuleMatch(allowed=True, rule=None, group=resolved.label)
+        allow, value, line = best[2]
+        name = "AllowAITraining" if allow else "DisallowAITraining"
+        return RuleMatch(allowed=allow, rule=f"{name}: {value}", group=resolved.label, line=line)
 
     def groups(self) -> list[RobotsGroup]:
         return list(self._groups)

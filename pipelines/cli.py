@@ -98,6 +98,8 @@ def _add_crawl_args(p: argparse.ArgumentParser) -> None:
                    help="seconds between two requests to one authority (1.0)")
     p.add_argument("--timeout", type=_nonneg_float, default=10.0, help="read timeout per request, seconds (10)")
     p.add_argument("--deadline", type=_nonneg_float, default=20.0, help="total time per request, seconds (20)")
+    p.add_argument("--authority-budget", type=_nonneg_float, default=None, metavar="SECONDS",
+                   help="request time for all files of one authority (default: --deadline per file)")
     p.add_argument("--max-age", type=_duration, default=dt.timedelta(hours=24),
                    help="reuse records of an existing snapshot younger than this (24h)")
     p.add_argument("--reuse", metavar="DIR", help="snapshot to reuse fresh records from (default: --signals-out)")

@@ -28,7 +28,8 @@ def fetch_config_from_args(args):
     try:
         return FetchConfig(user_agent=args.user_agent or DEFAULT_UA, read_timeout=args.timeout,
                            deadline=args.deadline, concurrency=args.concurrency, min_interval=args.min_interval,
-                           allow_private_addresses=args.allow_private_addresses)
+                           allow_private_addresses=args.allow_private_addresses,
+                           authority_budget=getattr(args, "authority_budget", None))
     except ValueError as exc:
         raise UserError(str(exc)) from None
 
@@ -42,9 +43,12 @@ def build_crawl(p, files, cmap, config: CrawlConfig):
     want_urls = config.check_headers or bool(config.registry_endpoint)
     cands = annotated | "SelectCandidates" >> SelectCandidates(config.policy, config.full_audit, cmap.url, want_urls)
     skip = config.skip_authorities
+    missing = dict(config.missing_kinds or {})
     authorities = (cands.authorities
                    | "DistinctAuthorities" >> beam.Distinct()
                    | "SkipFresh" >> beam.Filter(lambda a, s: a not in s, skip))
+    if missing:  # a partial authority fetches only the files the reused snapshot lacks
+        authorities = authorities | "OnlyMissing" >> beam.Map(lambda a, m: (a, m[a]) if a in m else a, missing)
     records = [authorities | "CrawlAuthorities" >> CrawlAuthorities(config.fetch, config.fetch_batch)]
     if config.check_headers:
         records.append(cands.urls | "CheckHeaders" >> CheckHeaders(config.fetch))
@@ -59,31 +63,21 @@ def build_crawl(p, files, cmap, config: CrawlConfig):
     return merged | "WriteSnapshotParts" >> WriteSnapshotParts(config.signals_out, config.part_rows)
 
 
-def _reusable(args, policy) -> tuple[frozenset, list[dict]]:
-    """Fresh authorities of an earlier snapshot and their records (reused instead of refetched)."""
-    import pyarrow as pa
-
-    from transforms.snapshot import SnapshotError, fresh_authorities, read_snapshot
+def _reusable(args, policy):
+    """What an earlier snapshot spares this crawl (transforms.snapshot.reuse_plan): fresh authorities
+    are not fetched; an authority with only some files fresh (a crawl killed midway) fetches exactly
+    the missing ones; answers only are reused, an unreachable file is asked again."""
+    from transforms.snapshot import SnapshotError, read_snapshot, reuse_plan
 
     source = args.reuse or args.signals_out
     if not source or not list_files(join(source, "signals-*.parquet")):
-        return frozenset(), []
+        return None
     try:
         table = read_snapshot(source)
     except SnapshotError as exc:
         raise UserError(f"--reuse {source}: {exc}") from None
-    now = dt.datetime.now(dt.timezone.utc)
-    import pyarrow.compute as pc
-
-    # only answers are reused: an unreachable authority is asked again on the next crawl
-    answered = table.filter(pc.is_in(table.column("outcome"), pa.array(["ok", "not-found"])))
-    fresh = fresh_authorities(answered, args.max_age, now)
-    if not fresh:
-        return frozenset(), []
-
-    keep = table.filter(pc.and_(pc.is_in(table.column("authority"), pa.array(sorted(fresh))),
-                                pc.is_in(table.column("kind"), pa.array(["robots", "ai_txt", "tdmrep"]))))
-    return frozenset(fresh), keep.to_pylist()
+    plan = reuse_plan(table, args.max_age, dt.datetime.now(dt.timezone.utc))
+    return plan if plan.records.num_rows else None
 
 
 def run_crawl(args, files, policy, cmap, options) -> str:
@@ -103,14 +97,18 @@ def run_crawl(args, files, policy, cmap, options) -> str:
     from .licenses_pipeline import item_config_from_args
 
     items = item_config_from_args(args, policy)
-    skip, reused = _reusable(args, policy)
+    plan = _reusable(args, policy)
+    skip = plan.fresh if plan is not None else frozenset()
+    missing = plan.missing if plan is not None else {}
+    reused = plan.records if plan is not None else None
     out = args.signals_out
     makedirs(out)
     before = {p.rsplit("/", 1)[-1] for p in list_files(join(out, "signals-*.parquet"))}
+    leftovers = list_files(join(out, ".signals-*.parquet.tmp-*"))  # a killed crawl's unfinished parts
     config = CrawlConfig(signals_out=out, policy=policy, fetch=fetch, full_audit=args.full_audit,
                          check_headers=args.check_headers,
                          registry_endpoint=args.registry_endpoint if args.registry else None,
-                         registry_key=registry_key, skip_authorities=skip, items=items)
+                         registry_key=registry_key, skip_authorities=skip, missing_kinds=missing, items=items)
     started = dt.datetime.now(dt.timezone.utc)
     import contextlib
 
@@ -124,12 +122,14 @@ def run_crawl(args, files, policy, cmap, options) -> str:
         parts | "Listing" >> beam.combiners.ToList() | "Keep" >> beam.Map(_save_listing, out)
     listing = json.loads(read_bytes(join(out, ".parts.json")).decode("utf-8"))
     discard(join(out, ".parts.json"))
-    if reused:
+    if reused is not None:
         listing.append(dict(write_part(reused, out), reused=True))
     listing = _compact(out, listing)
     current = {entry["file"] for entry in listing}
     for stale in before - current:  # superseded by this run (fresh ones were copied into a reused part)
         discard(join(out, stale))
+    for path in leftovers:
+        discard(path)
     counts: dict[str, dict[str, int]] = {}
     for entry in listing:
         for kind, outcomes in entry["counts"].items():
@@ -145,15 +145,17 @@ def run_crawl(args, files, policy, cmap, options) -> str:
         "check_headers": args.check_headers, "registry": args.registry_endpoint if args.registry else None,
         "user_agent": fetch.user_agent, "concurrency": fetch.concurrency, "min_interval": fetch.min_interval,
         "max_age_seconds": args.max_age.total_seconds(), "reused_authorities": len(skip),
+        "completed_authorities": len(missing),
         "files": sorted(listing, key=lambda e: e["file"]), "counts": counts,
     }
     write_bytes_atomic(join(out, "snapshot.json"), (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
     fetched = sum(sum(e["counts"].get("robots", {}).values()) for e in listing if not e.get("reused"))
-    if reused and len(listing) == 1:  # compacted into one part: the reused records are in it too
-        fetched = sum(counts.get("robots", {}).values()) - len(skip)
+    if reused is not None and len(listing) == 1:  # compacted into one part: the reused records are in it too
+        fetched = sum(counts.get("robots", {}).values()) - len(skip) - sum("robots" not in k for k in missing.values())
+    repaired = f", {len(missing)} completed (only their missing files fetched)" if missing else ""
     from .licenses_pipeline import items_sentence
 
-    return (f"crawl: {fetched} authorities fetched, {len(skip)} reused from a fresh snapshot; "
+    return (f"crawl: {fetched} authorities fetched, {len(skip)} reused from a fresh snapshot{repaired}; "
             f"outcomes {json.dumps(counts, sort_keys=True)}; {items_sentence(items, counts)}snapshot in {out}")
 
 

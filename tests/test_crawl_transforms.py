@@ -221,22 +221,27 @@ def test_crawl_command_fetches_once_and_reuses_fresh_answers(fixture_web, tmp_pa
                                "http://[2001:db8::1]": "blocked-address"}.items():
         assert robots.get(authority, outcome) == outcome, authority
 
-    # second crawl within --max-age: answered authorities are reused, the others are asked again
+    # second crawl within --max-age: answered files are reused, the others are asked again, file by file
     fixture_web.reset_counts()
     assert main(argv + ["--max-age", "24h"]) == 0
     capsys.readouterr()
-    refetch = {a for a, outcome in robots.items() if outcome not in ("ok", "not-found")}
+    outcomes = {(r["authority"], r["kind"]): r["outcome"] for r in table.to_pylist() if r["kind"] in FILES}
+    refetch_files = {key for key, outcome in outcomes.items() if outcome not in ("ok", "not-found")}
+    refetch = {a for a, _ in refetch_files}
     assert refetch and refetch != candidates
-    assert fixture_web.hits == Counter({(split_url(a)[0].host, path): 1 for a in refetch & counted
-                                        for path in FILES.values()})
+    assert {a for a, k in refetch_files if k == "robots"} == {a for a, o in robots.items() if o not in ("ok", "not-found")}
+    assert fixture_web.hits == Counter({(split_url(a)[0].host, FILES[k]): 1 for a, k in refetch_files
+                                        if a in counted})
     second = json.loads((out / "snapshot.json").read_text())
     assert second["reused_authorities"] == len(candidates) - len(refetch)
+    assert second["completed_authorities"] == len({a for a in refetch if any((a, k) not in refetch_files
+                                                                              for k in FILES)})
     table2 = read_snapshot(out)
     assert Counter((r["authority"], r["kind"]) for r in table2.to_pylist() if r["kind"] in FILES) == Counter(
         {(a, k): 1 for a in candidates for k in FILES})
-    reused = {(r["authority"], r["kind"]): r["fetched_at"] for r in table.to_pylist()
-              if r["authority"] not in refetch and r["kind"] in FILES}  # item records are asked again each crawl
+    reused = {key: r["fetched_at"] for r in table.to_pylist()  # item records are asked again each crawl
+              if r["kind"] in FILES and (key := (r["authority"], r["kind"])) not in refetch_files}
     now = {(r["authority"], r["kind"]): r["fetched_at"] for r in table2.to_pylist() if r["kind"] in FILES}
     assert all(now[key] == when for key, when in reused.items())  # reused records keep their fetch time
-    assert all(now[(a, k)] > max(reused.values()) for a in refetch for k in FILES)
+    assert all(now[key] > max(reused.values()) for key in refetch_files)
     assert sorted(f.name for f in out.iterdir()) == sorted([e["file"] for e in second["files"]] + ["snapshot.json"])

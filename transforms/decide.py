@@ -22,7 +22,7 @@ from license_rules.decision import Decision, decide, item_license_reason, licens
 from license_rules.itemlicense import ItemAnswer, is_item_host, item_answer
 from license_rules.optout import OptOutList
 from license_rules.policy import Policy
-from license_rules.urls import split_url
+from license_rules.urls import redact_userinfo, split_url
 from license_rules.signals import (AuthoritySignals, SourceVerdict, UrlSignals, missing_authority)
 
 from .annotate import distinct_licenses
@@ -186,10 +186,11 @@ class BatchDecider:
             hit = self.optout.match(url, host)
             verdicts["optout_list"] = (SourceVerdict("optout_list", "deny", f"entry {hit!r} in {self.optout.name}")
                                        if hit else SourceVerdict("optout_list", "allow", f"not in {self.optout.name}"))
-        verdicts["registry"] = UrlSignals.from_registry(self.signals.registry.get(url))
+        key = redact_userinfo(url)  # the crawl sends and stores image URLs without user:password@
+        verdicts["registry"] = UrlSignals.from_registry(self.signals.registry.get(key))
         auth = self._authority(authority)
         verdicts.update(auth.evaluate(path) if auth is not None else missing_authority(authority))
-        facts = UrlSignals.from_headers(self.signals.headers.get(url), self.policy.tokens, self.policy.noindex_reserves)
+        facts = UrlSignals.from_headers(self.signals.headers.get(key), self.policy.tokens, self.policy.noindex_reserves)
         for name, v in facts.verdicts.items():
             if name == "tdmrep":  # the resource's header overrides tdmrep.json (TDMRep §3)
                 verdicts[name] = v
