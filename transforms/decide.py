@@ -207,7 +207,7 @@ class BatchDecider:
         record, None for other hosts."""
         if "item" not in self.policy.license_sources:
             return None
-        answer = item_answer(self.signals.items.get(url))
+        answer = item_answer(self.signals.items.get(redact_userinfo(url)))  # stored without user:password@
         if answer is None and is_item_host(host):
             answer = ItemAnswer("?", url, "not_checked", detail="the snapshot has no item-license record for this URL "
                                                                  "(crawl without the licenses step)")

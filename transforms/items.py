@@ -55,7 +55,7 @@ from license_rules.itemlicense import (
 )
 from license_rules.policy import Policy
 from license_rules.reasons import Reason
-from license_rules.urls import authority_of
+from license_rules.urls import authority_of, redact_userinfo
 
 from .annotate import distinct_licenses
 
@@ -455,7 +455,8 @@ class ItemResolver:
         digest = hashlib.sha256(body).hexdigest()
         Metrics.counter(NAMESPACE, f"items.{envelope['api']}.{outcome}").inc(len(set(urls)))
         return [{
-            "authority": authority_of(url) or "", "kind": "item", "url": url, "final_url": _redact(answer.url),
+            "authority": authority_of(url) or "", "kind": "item", "url": redact_userinfo(url),
+            "final_url": _redact(answer.url),
             "redirects": [], "status": answer.status, "outcome": outcome, "content_type": "application/json",
             "fetched_at": answer.fetched_at or datetime.now(timezone.utc), "elapsed_ms": answer.elapsed_ms,
             "sha256": digest, "body": body, "truncated": False, "headers_json": None,
