@@ -54,13 +54,18 @@ def build_crawl(p, files, cmap, config: CrawlConfig):
         records.append(cands.urls | "CheckHeaders" >> CheckHeaders(config.fetch))
     if config.registry_endpoint:
         records.append(cands.urls | "QueryRegistry" >> QueryRegistry(config.registry_endpoint, config.registry_key))
-    if config.items is not None:
-        from transforms.items import ResolveItemLicenses, SelectItemCandidates
-
-        pairs = annotated | "SelectItemCandidates" >> SelectItemCandidates(config.policy, config.full_audit, cmap.url)
-        records.append(pairs | "ResolveItemLicenses" >> ResolveItemLicenses(config.items, config.fetch))
     merged = records | "AllRecords" >> beam.Flatten() if len(records) > 1 else records[0]
-    return merged | "WriteSnapshotParts" >> WriteSnapshotParts(config.signals_out, config.part_rows)
+    parts = merged | "WriteSnapshotParts" >> WriteSnapshotParts(config.signals_out, config.part_rows)
+    if config.items is None:
+        return parts
+    from transforms.items import ResolveItemLicenses, SelectItemCandidates
+
+    # the licenses step writes its own parts: flattening its records into the fetches' would split the
+    # fetch -> write fusion, and parts would appear only at the end (a killed crawl would keep nothing)
+    pairs = annotated | "SelectItemCandidates" >> SelectItemCandidates(config.policy, config.full_audit, cmap.url)
+    item_parts = (pairs | "ResolveItemLicenses" >> ResolveItemLicenses(config.items, config.fetch)
+                        | "WriteItemParts" >> WriteSnapshotParts(config.signals_out, config.part_rows))
+    return (parts, item_parts) | "AllParts" >> beam.Flatten()
 
 
 def _reusable(args, policy):

@@ -566,6 +566,12 @@ class _ResolveFn(beam.DoFn):
         yield from self._resolver.resolve(items)
 
 
+def _by_site(grouped):
+    """(item key, urls) -> ("api site", (item key, sorted distinct urls)): plain lists travel through state."""
+    key, urls = grouped
+    return f"{key[0]} {key[1]}", (key, sorted(set(urls)))
+
+
 class ResolveItemLicenses(beam.PTransform):
     """((api, site, key), url) pairs -> one ``kind="item"`` record per distinct image URL; each item asked once.
 
@@ -582,8 +588,7 @@ class ResolveItemLicenses(beam.PTransform):
     def expand(self, pairs):
         return (pairs
                 | "ByItem" >> beam.GroupByKey()
-                | "KeyBySite" >> beam.Map(lambda kv: (f"{kv[0][0]} {kv[0][1]}", kv)).with_output_types(
-                    typing.Tuple[str, typing.Any])
+                | "KeyBySite" >> beam.Map(_by_site).with_output_types(typing.Tuple[str, typing.Any])
                 | "BatchPerSite" >> beam.GroupIntoBatches.WithShardedKey(self._batch)
                 | "DropKey" >> beam.Map(lambda kv: list(kv[1]))
                 | "AskApis" >> beam.ParDo(_ResolveFn(self._config, self._fetch)))
