@@ -350,3 +350,15 @@ def test_policy_column_only_policy_ignores_recorded_item_licenses(tmp_path):
     summary = json.loads((out / "audit" / "summary.json").read_text())
     assert set(summary["item_license"].values()) == {0}
     assert "item_license_nonfree" not in summary["by_reason"] and "item_license_unknown" not in summary["by_reason"]
+
+
+def test_items_benchmark_smoke(tmp_path):
+    """The item-license benchmark runs and its consistency checks hold (figures only in benchmarks/)."""
+    from benchmarks.items_bench import items_benchmark, table
+
+    result = items_benchmark(commons=120, naive=5, flickr=2, latency=(0.0, 0.001), flickr_per_hour=3_600_000,
+                             commons_rows=1000, flickr_rows=1000)
+    assert all(result["checks"].values()), result["checks"]
+    assert result["commons_batched"]["requests"] == 3 and result["commons_one_per_request"]["requests"] == 5
+    assert result["flickr_with_history"]["requests"] == 2 * 2 + 1  # getInfo + history per photo, live table once
+    assert "projection" in table(result)
