@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .cc import License
+from .cc import RESTRICTED_SPDX, License
 from .itemlicense import ItemAnswer
-from .policy import Policy
+from .policy import LICENSE_SOURCES, Policy
 from .reasons import KEEP_REASONS, SOURCE_REASONS, Reason, primary_reason
 from .signals import SourceVerdict
 
@@ -39,6 +39,8 @@ def license_reason(raw: str | None, lic: License | None, policy: Policy) -> Reas
         return Reason.LICENSE_UNRECOGNISED
     if lic.license_class == "unknown":
         return Reason.LICENSE_UNRECOGNISED
+    if lic.spdx_id == RESTRICTED_SPDX and "restricted" not in policy.keep_classes:
+        return Reason.LICENSE_RESTRICTED  # "All rights reserved" / a bare copyright notice
     if lic.license_class not in policy.keep_classes:
         return Reason.LICENSE_CLASS_NOT_ALLOWED
     return None
@@ -91,6 +93,8 @@ def decide(
     url_error: str | None = None,
     verdicts: Mapping[str, SourceVerdict] | None = None,
     license_carrier: str = "LICENSE column",
+    image_error: str | None = None,
+    prior: Reason | None = None,
     item: ItemAnswer | None = None,
 ) -> Decision:
     """Decide one row.
@@ -98,6 +102,8 @@ def decide(
     ``verdicts`` maps source name -> verdict for the sources that were resolved for this row; a row
     whose license already fails may carry none (the cheap-first funnel does not crawl for it).
     Sources the policy does not use are ignored (but kept in the evidence, marked unused).
+    ``image_error`` (images stage) says why a sample has no image bytes to check; ``prior`` is the drop
+    reason an earlier stage recorded for the row (the filter's ``lf_reason``): it still drops.
     ``item`` is the image's own license from its host's API (Commons/Flickr); when it decides
     (:func:`use_item_license`) the column's license stays in the evidence, marked overridden.
     """
@@ -107,6 +113,12 @@ def decide(
     if url_error:
         drops.append(Reason.URL_INVALID)
         evidence.append({"source": "url", "verdict": "invalid", "detail": url_error})
+    if prior is not None and prior not in KEEP_REASONS:
+        drops.append(prior)
+        evidence.append({"source": "filter", "verdict": "deny", "detail": f"rejected by the filter stage: {prior}"})
+    if image_error:
+        drops.append(Reason.IMAGE_MISSING)
+        evidence.append({"source": "image", "verdict": "missing", "detail": image_error})
     unreachable_ignored = False
     column_ev = license_evidence(license_raw, license, license_carrier)
     if use_item_license(policy, license_raw, license, item):
@@ -136,15 +148,20 @@ def decide(
         evidence.append(ev)
         if verdict.verdict == "deny":
             reason = SOURCE_REASONS[name]
-            if policy.beats_license:
+            if policy.beats_license or name in LICENSE_SOURCES:  # a licence is not an opt-out
                 drops.append(reason)
             else:
                 overridden.append(reason)
+        elif verdict.verdict == "conditional":
+            if policy.on_conditional == "drop":
+                drops.append(Reason.USE_CONDITIONAL)
         elif verdict.verdict == "unreachable":
             if policy.on_unreachable == "drop":
                 drops.append(Reason.SOURCE_UNREACHABLE)
             else:
                 unreachable_ignored = True
+        elif verdict.verdict == "unreadable":  # embedded metadata that could not be read: fail closed
+            drops.append(Reason.IMAGE_METADATA_UNREADABLE)
         elif verdict.verdict == "missing":
             if policy.on_missing == "drop":
                 drops.append(Reason.SIGNALS_MISSING)

@@ -7,6 +7,7 @@
     license-filter filter --input GLOB --output DIR [--signals DIR] [...]
     license-filter report OUT
     license-filter explain URL --signals DIR [...]
+    license-filter images --input DIR --output OUT [...]    # downloaded img2dataset shards
 
 Unrecognised --flags are Beam pipeline options (--runner=...); unknown ones are refused.
 Exit codes: 0 done and accounted; 2 a usage or input mistake (one line on stderr, no traceback);
@@ -83,6 +84,11 @@ def _add_input_args(p: argparse.ArgumentParser, required: bool) -> None:
 def _add_filter_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optout-list", action="append", default=[], metavar="FILE",
                    help="opt-out list: one domain, host, URL prefix or URL per line (repeatable)")
+    p.add_argument("--infringing-list", action="append", default=[], metavar="FILE",
+                   help="infringing-domains list (EU GPAI Code of Practice measure 1.2): one domain, host or URL per "
+                        "line, '# version: ...' names its version (repeatable)")
+    p.add_argument("--name-optout-list", action="append", default=[], metavar="FILE",
+                   help="names that must stay out of training captions: 'Name | alias | ...' per line (repeatable)")
     p.add_argument("--write-rejected", action="store_true", help="also write rejected rows with their reasons")
     p.add_argument("--snapshot-memory-rows", type=_nonneg_int, default=2_000_000, metavar="N",
                    help="a snapshot of at most N records is held whole by each worker; a larger one is read "
@@ -178,10 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--signals", metavar="DIR", help="signals snapshot directory")
     exp.add_argument("--policy", default="permissive", metavar="FILE|PRESET")
     exp.add_argument("--optout-list", action="append", default=[], metavar="FILE")
+    exp.add_argument("--infringing-list", action="append", default=[], metavar="FILE")
     exp.add_argument("--license", help="the row's LICENSE value (default: looked up with --row-of)")
     exp.add_argument("--row-of", metavar="GLOB", help="shards to find the URL's row in (its LICENSE is used)")
     exp.add_argument("--columns", default="laion", metavar="PRESET")
     exp.add_argument("--json", action="store_true", help="print the decision as JSON")
+
+    from .images_pipeline import add_images_parser  # the images stage (its own module)
+
+    add_images_parser(sub)
     return parser
 
 
@@ -200,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         _setup_logging(args.verbose)
         from . import commands
 
+        if args.command == "images":
+            from .images_pipeline import cmd_images
+
+            return cmd_images(args, extra)
         if args.command in ("report", "explain") and extra:
             raise UserError(f"unknown option(s) for {args.command}: {' '.join(extra)}")
         handler = {"run": commands.cmd_run, "filter": commands.cmd_filter, "crawl": commands.cmd_crawl,

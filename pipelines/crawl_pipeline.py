@@ -12,6 +12,7 @@ from transforms.crawl import (CheckHeaders, CrawlAuthorities, CrawlConfig, Query
                               WriteSnapshotParts, write_part)
 from transforms.fileio import discard, join, list_files, makedirs, read_bytes, write_bytes_atomic
 from transforms.filtering import AnnotateRows, ReadShards
+from transforms.rsl import FetchRslDocuments
 from transforms.shards import shard_names
 
 from .cli import UserError
@@ -52,12 +53,18 @@ def build_crawl(p, files, cmap, config: CrawlConfig):
     records = [authorities | "CrawlAuthorities" >> CrawlAuthorities(config.fetch, config.fetch_batch)]
     if config.check_headers:
         records.append(cands.urls | "CheckHeaders" >> CheckHeaders(config.fetch))
+    # RSL 1.0 licences declared by robots.txt License: lines or image Link headers: one fetch per
+    # authority, written by their own step so that the crawl's parts keep streaming out (the per-authority
+    # choice is a grouping, which a shared write would wait for)
+    declaring = records[0] if len(records) == 1 else tuple(records) | "DeclaringRecords" >> beam.Flatten()
+    rsl_parts = (declaring | "FetchRslDocuments" >> FetchRslDocuments(config.fetch, config.fetch_batch)
+                 | "WriteRslParts" >> WriteSnapshotParts(config.signals_out, config.part_rows))
     if config.registry_endpoint:
         records.append(cands.urls | "QueryRegistry" >> QueryRegistry(config.registry_endpoint, config.registry_key))
     merged = records | "AllRecords" >> beam.Flatten() if len(records) > 1 else records[0]
     parts = merged | "WriteSnapshotParts" >> WriteSnapshotParts(config.signals_out, config.part_rows)
     if config.items is None:
-        return parts
+        return (parts, rsl_parts) | "AllParts" >> beam.Flatten()
     from transforms.items import ResolveItemLicenses, SelectItemCandidates
 
     # the licenses step writes its own parts: flattening its records into the fetches' would split the
@@ -65,7 +72,7 @@ def build_crawl(p, files, cmap, config: CrawlConfig):
     pairs = annotated | "SelectItemCandidates" >> SelectItemCandidates(config.policy, config.full_audit, cmap.url)
     item_parts = (pairs | "ResolveItemLicenses" >> ResolveItemLicenses(config.items, config.fetch)
                         | "WriteItemParts" >> WriteSnapshotParts(config.signals_out, config.part_rows))
-    return (parts, item_parts) | "AllParts" >> beam.Flatten()
+    return (parts, rsl_parts, item_parts) | "AllParts" >> beam.Flatten()
 
 
 def _reusable(args, policy):
@@ -82,7 +89,39 @@ def _reusable(args, policy):
     except SnapshotError as exc:
         raise UserError(f"--reuse {source}: {exc}") from None
     plan = reuse_plan(table, args.max_age, dt.datetime.now(dt.timezone.utc))
+    plan = _with_rsl(plan, table)
     return plan if plan.records.num_rows else None
+
+
+def _with_rsl(plan, table):
+    """RSL licence records travel with their authority's reused robots.txt record (the RSL fetch
+    only follows robots.txt records fetched in this run); a refetched robots.txt refetches its RSL."""
+    import dataclasses
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from license_rules.robots import parse_robots
+
+    robots = plan.records.filter(pc.equal(plan.records.column("kind"), "robots"))
+    rsl = table.filter(pc.and_(pc.equal(table.column("kind"), "rsl"),
+                               pc.is_in(table.column("authority"), value_set=robots.column("authority").combine_chunks())))
+    have = set(rsl.column("authority").to_pylist())
+    # a robots.txt that declares a licence whose document the snapshot lacks (a crawl killed between the
+    # two) is fetched again, so that its licence is fetched too: never reused without its RSL record
+    lacking = {rec["authority"] for rec in robots.select(["authority", "body"]).to_pylist()
+               if rec["authority"] not in have and rec["body"] and parse_robots(rec["body"]).licenses}
+    records = pa.concat_tables([plan.records, rsl.select(plan.records.column_names)]) if rsl.num_rows else plan.records
+    if not lacking:
+        return dataclasses.replace(plan, records=records)
+    drop = pc.and_(pc.equal(records.column("kind"), "robots"),
+                   pc.is_in(records.column("authority"), value_set=pa.array(sorted(lacking), pa.string())))
+    missing = dict(plan.missing)
+    for authority in lacking:
+        wanted = set(missing.get(authority, ())) | {"robots"}
+        missing[authority] = tuple(k for k in ("robots", "ai_txt", "tdmrep") if k in wanted)
+    return dataclasses.replace(plan, fresh=plan.fresh - lacking, missing=missing,
+                               records=records.filter(pc.invert(drop)))
 
 
 def run_crawl(args, files, policy, cmap, options) -> str:

@@ -27,7 +27,7 @@ from .cli import EXIT_OK, UserError
 __all__ = ["explain", "explain_url", "make_decider", "find_row"]
 
 _URL, _LICENSE = "URL", "LICENSE"
-_SOURCE_ORDER = ("optout_list", "registry", "robots", "content_usage", "content_signal", "ai_txt", "tdmrep",
+_SOURCE_ORDER = ("infringing_list", "optout_list", "registry", "robots", "rsl", "content_usage", "content_signal", "ai_txt", "tdmrep",
                  "x_robots_tag")
 
 
@@ -83,11 +83,11 @@ def find_row(url: str, pattern: str, columns: str) -> dict[str, Any]:
     return found
 
 
-def make_decider(policy, signals_table: pa.Table | None, optout):
+def make_decider(policy, signals_table: pa.Table | None, optout, infringing=None):
     """The pipeline's decider for ``policy``, a snapshot table and a merged opt-out list (reusable)."""
     from transforms.decide import BatchDecider, SignalsIndex
 
-    return BatchDecider(policy, SignalsIndex(signals_table), optout)
+    return BatchDecider(policy, SignalsIndex(signals_table), optout, infringing=infringing)
 
 
 def explain_url(url: str | None, decider, license_value: str | None,
@@ -261,7 +261,7 @@ def explain(args) -> int:
     """Run ``license-filter explain``; prints the decision and returns the exit code."""
     from transforms.snapshot import SnapshotError, read_snapshot
 
-    from .commands import load_optout_lists
+    from .commands import load_infringing_lists, load_optout_lists
 
     if not args.url:
         raise UserError("explain needs an image URL: license-filter explain URL --signals DIR")
@@ -278,6 +278,8 @@ def explain(args) -> int:
     except SnapshotError as exc:
         raise UserError(f"--signals {args.signals}: {str(exc).splitlines()[0]}") from None
     optout, optout_info = load_optout_lists(args.optout_list)
+    infringing, infringing_info = load_infringing_lists(getattr(args, "infringing_list", []))
+    optout_info = optout_info + infringing_info
     license_column: str | None = _LICENSE
     row: dict[str, Any] | None = None
     if args.row_of:
@@ -296,7 +298,7 @@ def explain(args) -> int:
     else:
         license_value = None
         license_from = "nowhere: no --license and no --row-of, so the license is taken as missing"
-    doc = explain_url(args.url, make_decider(policy, signals_table, optout), license_value, license_column)
+    doc = explain_url(args.url, make_decider(policy, signals_table, optout, infringing), license_value, license_column)
     info = {"signals": args.signals, "optout_lists": optout_info, "license_from": license_from}
     if args.json:
         doc = dict(doc, signals=args.signals, optout_lists=optout_info, license_from=license_from, row=row)

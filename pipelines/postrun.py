@@ -40,11 +40,12 @@ def write_attribution_csv(output: str) -> tuple[str, int]:
 
 
 def write_report(output: str) -> str:
-    from .report import render_report
+    from .report import render_images_report, render_report
 
     summary, manifest = _load(output)
     target = join(output, "audit", "report.html")
-    write_bytes_atomic(target, render_report(summary, manifest).encode("utf-8"))
+    render = render_images_report if manifest.get("stage") == "images" else render_report  # license-filter images
+    write_bytes_atomic(target, render(summary, manifest).encode("utf-8"))
     return target
 
 

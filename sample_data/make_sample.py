@@ -184,6 +184,44 @@ def item_rows(start_id: int) -> list[dict]:
              "LICENSE": lic, "NSFW": "UNLIKELY", "similarity": 0.33} for i, (url, lic) in enumerate(values)]
 
 
+def signals_2026_rows(start_id: int) -> list[dict]:
+    """Rows for the 2025-2026 signals (issue 11): RSL, legacy aipref, CC signals, encodings, challenge pages,
+    soft-404, licences named in words, all-rights-reserved values, the infringing-domains and name lists."""
+    by, cc0 = "http://creativecommons.org/licenses/by/4.0/", "https://creativecommons.org/publicdomain/zero/1.0/"
+    values = [
+        ("http://rsl-prohibit.example.org/img/1.jpg", by, "a red fox"),
+        ("http://rsl-prohibit.example.org/img/2.jpg", cc0, "a lighthouse"),
+        ("http://rsl-paid.example.com/img/1.jpg", by, "mountain lake"),
+        ("http://rsl-paid.example.com/img/2.jpg", by, "city skyline"),
+        ("http://rsl-free.example.net/img/1.jpg", by, "bowl of ramen"),
+        ("http://rsl-free.example.net/img/2.jpg", cc0, "honeybee on lavender"),
+        ("http://aipref-legacy.example.org/1.jpg", by, "vintage car"),
+        ("http://cc-signals.example.com/1.jpg", by, "street market"),
+        ("http://utf16.example.net/1.jpg", by, "old fisherman"),
+        ("http://partial-bom.example.org/1.jpg", by, "wooden fence"),
+        ("http://group-continuity.example.com/1.jpg", by, "watercolor painting"),
+        ("http://mojibake.example.org/1.jpg", by, "dawn reflection"),
+        ("http://challenge.example.net/1.jpg", by, "close-up"),
+        ("http://challenge-403.example.com/1.jpg", by, "portrait"),
+        ("http://soft404.example.com/named-1.jpg", by, "rain"),
+        ("http://infringing.example.net/1.jpg", by, "movie still"),
+        ("http://www.example.com/photos/names-1.jpg", by, "Portrait of a cat by JANE Q. PAINTER, oil on canvas"),
+        ("http://www.example.com/photos/names-2.jpg", cc0, "ŌKAMI HOKUSAI-SAMPLE woodblock print"),
+        ("http://www.example.com/photos/names-3.jpg", by, "Jane Q. Painters guild hall"),  # no word boundary: kept
+        ("http://www.example.com/photos/named-1.jpg", "CC BY 4.0", "licence named in words"),
+        ("http://www.example.com/photos/named-2.jpg", "CC0-1.0", "SPDX id"),
+        ("http://www.example.com/photos/named-3.jpg", "cc0", "lower-case cc0"),
+        ("http://www.example.com/photos/named-4.jpg", "Public Domain Mark 1.0", "PDM in words"),
+        ("http://www.example.com/photos/named-5.jpg", "CC BY-SA 4.0", "share-alike in words"),
+        ("http://www.example.com/photos/named-6.jpg", "All rights reserved", "reserved"),
+        ("http://www.example.com/photos/named-7.jpg", "\u00a9 2019 Jane Doe", "copyright notice"),
+        ("http://www.example.com/photos/named-8.jpg", "see website", "free text naming no licence"),
+        ("http://challenge-akamai.example.org/1.jpg", by, "403 access denied page"),
+    ]
+    return [{"SAMPLE_ID": start_id + i, "URL": url, "TEXT": text, "HEIGHT": 300, "WIDTH": 400, "LICENSE": lic,
+             "NSFW": "UNLIKELY", "similarity": 0.33} for i, (url, lic, text) in enumerate(values)]
+
+
 def write(table_rows: list[dict], schema: pa.Schema, path: Path, row_group_size: int = 40) -> None:
     table = pa.Table.from_pylist(table_rows, schema=schema)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -200,6 +238,7 @@ def main() -> None:
             rows += item_rows(sid - 500)
         if shard == 3:
             rows += edge_rows(sid)
+            rows += signals_2026_rows(sid + 500)
         write(rows, LAION_SCHEMA, HERE / "shards" / f"part-{shard:05d}.parquet")
     # LAION-5B "joined" style: no LICENSE, no NSFW; hash and punsafe/pwatermark instead
     joined = laion_rows(rng, 9, 30, 0)

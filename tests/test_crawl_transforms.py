@@ -99,7 +99,7 @@ CRAWLED = {  # authority -> (robots, ai_txt, tdmrep) outcomes, as sample_data/we
     "http://tdm-reserved.example.com": ("not-found", "not-found", "ok"),
     "http://ai-wildcard.example.org": ("ok", "ok", "not-found"),
     "http://error-503.example.com": ("unreachable", "unreachable", "unreachable"),
-    "http://soft404.example.com": ("bot-wall", "not-found", "not-found"),
+    "http://soft404.example.com": ("soft-404", "not-found", "not-found"),
 }
 
 
@@ -160,6 +160,7 @@ def equal_to_all_true():
 from license_rules.itemlicense import is_item_host  # noqa: E402
 from tools.fixture_api import FixtureApi  # noqa: E402
 from license_rules.reasons import Reason  # noqa: E402
+RSL_HOSTS = ("rsl-prohibit.example.org", "rsl-paid.example.com", "rsl-free.example.net")
 
 
 def candidate_authorities(pattern: str) -> set[str]:
@@ -205,17 +206,21 @@ def test_crawl_command_fetches_once_and_reuses_fresh_answers(fixture_web, tmp_pa
     table = read_snapshot(out)
     robots = {r["authority"]: r["outcome"] for r in table.to_pylist() if r["kind"] == "robots"}
     assert set(robots) == candidates
-    assert Counter((r["authority"], r["kind"]) for r in table.to_pylist() if r["kind"] in FILES) == Counter(
-        {(a, k): 1 for a in candidates for k in FILES})
+    rsl = {a for a in candidates if a.split("//")[1] in RSL_HOSTS}  # robots.txt declares an RSL licence
+    assert len(rsl) == len(RSL_HOSTS)
+    records = Counter({(a, k): 1 for a in candidates for k in FILES}) + Counter({(a, "rsl"): 1 for a in rsl})
+    assert Counter((r["authority"], r["kind"]) for r in table.to_pylist()
+                   if r["kind"] != "item") == records
     for kind in FILES:
         assert sum(first["counts"][kind].values()) == len(candidates)
     assert first["reused_authorities"] == 0
     expected_hits = Counter({(h, path): 1 for h in hosts for path in FILES.values()})
+    expected_hits += Counter({(h, "/license.xml"): 1 for h in RSL_HOSTS})  # one RSL fetch per declaring authority
     if "redirect-other.example.com" in hosts:  # its robots.txt 301s to www.example.com/robots.txt: one more request
         expected_hits[("www.example.com", "/robots.txt")] += 1
     assert fixture_web.hits == expected_hits
     for authority, outcome in {"http://www.example.com": "ok", "http://images.example.org": "not-found",
-                               "http://error-503.example.com": "unreachable", "http://soft404.example.com": "bot-wall",
+                               "http://error-503.example.com": "unreachable", "http://soft404.example.com": "soft-404",
                                "http://redirect-private.example.net": "blocked-address",
                                "http://timeout.example.com": "unreachable", "http://192.0.2.10": "blocked-address",
                                "http://[2001:db8::1]": "blocked-address"}.items():
@@ -237,11 +242,10 @@ def test_crawl_command_fetches_once_and_reuses_fresh_answers(fixture_web, tmp_pa
     assert second["completed_authorities"] == len({a for a in refetch if any((a, k) not in refetch_files
                                                                               for k in FILES)})
     table2 = read_snapshot(out)
-    assert Counter((r["authority"], r["kind"]) for r in table2.to_pylist() if r["kind"] in FILES) == Counter(
-        {(a, k): 1 for a in candidates for k in FILES})
+    assert Counter((r["authority"], r["kind"]) for r in table2.to_pylist() if r["kind"] != "item") == records
     reused = {key: r["fetched_at"] for r in table.to_pylist()  # item records are asked again each crawl
-              if r["kind"] in FILES and (key := (r["authority"], r["kind"])) not in refetch_files}
-    now = {(r["authority"], r["kind"]): r["fetched_at"] for r in table2.to_pylist() if r["kind"] in FILES}
+              if r["kind"] != "item" and (key := (r["authority"], r["kind"])) not in refetch_files}
+    now = {(r["authority"], r["kind"]): r["fetched_at"] for r in table2.to_pylist() if r["kind"] != "item"}
     assert all(now[key] == when for key, when in reused.items())  # reused records keep their fetch time
     assert all(now[key] > max(reused.values()) for key in refetch_files)
     assert sorted(f.name for f in out.iterdir()) == sorted([e["file"] for e in second["files"]] + ["snapshot.json"])

@@ -170,7 +170,7 @@ def _info(license_id, **owner):
 
 @pytest.mark.parametrize("license_id, verdict, spdx", [
     (4, "license", "CC-BY-2.0"), (9, "license", "CC0-1.0"), (10, "license", "CC-PDM-1.0"),
-    (8, "license", "LicenseRef-US-Government-Work"), (11, "license", "CC-BY-4.0"), (0, "license", "LicenseRef-All-Rights-Reserved"),
+    (8, "license", "LicenseRef-US-Government-Work"), (11, "license", "CC-BY-4.0"), (0, "license", "LicenseRef-all-rights-reserved"),
     (2, "license", "CC-BY-NC-2.0"), (7, "unknown", None), (99, "unknown", None),
 ])
 def test_policy_flickr_license_ids(license_id, verdict, spdx):

@@ -134,7 +134,7 @@ def test_flickr_getinfo_history_and_errors():
     assert b"k3y" not in ok["body"]
     answer = item_answer(ok)
     # CC BY today, but All Rights Reserved on the dataset date: the license at crawl time decides
-    assert answer.license.spdx_id == "LicenseRef-All-Rights-Reserved" and "dataset date 2013-01-01" in answer.detail
+    assert answer.license.spdx_id == "LicenseRef-all-rights-reserved" and "dataset date 2013-01-01" in answer.detail
     assert records["f9"]["outcome"] == "not-found" and "Flickr error 1" in records["f9"]["error"]
     assert api.hits["flickr:flickr.photos.licenses.getInfo"] == 1
     assert api.hits["flickr:flickr.photos.getInfo"] == 2 and api.hits["flickr:flickr.photos.licenses.getLicenseHistory"] == 1

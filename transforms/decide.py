@@ -27,7 +27,7 @@ from license_rules.signals import (AuthoritySignals, SourceVerdict, UrlSignals, 
 
 from .annotate import distinct_licenses
 
-__all__ = ["SignalsIndex", "BatchDecider", "DecisionIndex"]
+__all__ = ["SignalsIndex", "BatchDecider", "DecisionIndex", "infringing_verdict", "name_optout_hits"]
 
 _RECORD_FIELDS = ("authority", "kind", "url", "final_url", "status", "outcome", "fetched_at", "sha256", "body",
                   "truncated", "headers_json", "error")
@@ -157,7 +157,10 @@ class BatchDecider:
     """Decides batches; holds the parsed per-authority signals across batches (bounded cache)."""
 
     def __init__(self, policy: Policy, signals: SignalsIndex | None, optout: OptOutList | None,
-                 full_audit: bool = False, max_cached_authorities: int = 100_000):
+                 full_audit: bool = False, max_cached_authorities: int = 100_000,
+                 infringing: OptOutList | None = None, names=None):
+        self.infringing = infringing  # infringing-domains list (EU GPAI Code of Practice, measure 1.2)
+        self.names = names  # license_rules.names.NameOptOut: caption name opt-outs
         self.policy = policy
         self.signals = signals if signals is not None else SignalsIndex()
         self.optout = optout
@@ -173,7 +176,7 @@ class BatchDecider:
         records = self.signals.by_authority.get(authority)
         obj = None
         if records is not None:
-            obj = AuthoritySignals(authority, records, self.policy.tokens, self.policy.wildcard_reserves)
+            obj = AuthoritySignals(authority, records, self.policy.tokens, self.policy.wildcard_reserves, policy=self.policy)
         if len(self._authorities) >= self._max_cached:
             self._authorities.clear()
         self._authorities[authority] = obj
@@ -182,6 +185,8 @@ class BatchDecider:
     def url_verdicts(self, url: str, authority: str, host: str, path: str) -> tuple[dict[str, SourceVerdict], tuple[str, ...]]:
         """Every source's verdict for one image URL, and any license URLs its headers named."""
         verdicts: dict[str, SourceVerdict] = {}
+        if self.infringing is not None:
+            verdicts["infringing_list"] = infringing_verdict(self.infringing, url, host)
         if self.optout is not None:
             hit = self.optout.match(url, host)
             verdicts["optout_list"] = (SourceVerdict("optout_list", "deny", f"entry {hit!r} in {self.optout.name}")
@@ -190,7 +195,8 @@ class BatchDecider:
         verdicts["registry"] = UrlSignals.from_registry(self.signals.registry.get(key))
         auth = self._authority(authority)
         verdicts.update(auth.evaluate(path) if auth is not None else missing_authority(authority))
-        facts = UrlSignals.from_headers(self.signals.headers.get(key), self.policy.tokens, self.policy.noindex_reserves)
+        facts = UrlSignals.from_headers(self.signals.headers.get(key), self.policy.tokens, self.policy.noindex_reserves,
+                                        self.policy.legacy_labels_reserve)
         for name, v in facts.verdicts.items():
             if name == "tdmrep":  # the resource's header overrides tdmrep.json (TDMRep §3)
                 verdicts[name] = v
@@ -214,9 +220,11 @@ class BatchDecider:
         return answer
 
     # -- per batch -----------------------------------------------------------------------------
-    def decide_table(self, table: pa.Table, license_column: str | None, url_column: str) -> tuple[pa.Table, "DecisionIndex"]:
+    def decide_table(self, table: pa.Table, license_column: str | None, url_column: str,
+                     caption_column: str | None = None) -> tuple[pa.Table, "DecisionIndex"]:
         """Decide every row; returns the table with ``_lf_keep`` added, and the batch's DecisionIndex."""
         n = table.num_rows
+        name_hit, name_verdicts = name_optout_hits(self.names, table, caption_column)
         policy = self.policy
         values, lic_idx = distinct_licenses(table, license_column)
         licenses = [parse_license(v) for v in values]
@@ -261,9 +269,16 @@ class BatchDecider:
         # one decision per distinct (url error, license, url facts), as a single int64 key
         n_lic = max(len(values), 1)
         keys = ((err_idx + 1) * n_lic + lic_idx.astype(np.int64)) * (len(url_facts) + 1) + (url_key + 1)
+        n_names = len(name_verdicts)
+        if n_names:  # one more dimension: which person on the name list the caption names (0 = none)
+            keys = keys * (n_names + 1) + (name_hit + 1)
         uniq, inverse = _distinct(keys)
         index = DecisionIndex(inverse=inverse)
         for key in uniq.tolist():
+            name_k = -1
+            if n_names:
+                key, name_k = divmod(key, n_names + 1)
+                name_k -= 1
             key, uk = divmod(key, len(url_facts) + 1)
             e, li = divmod(key, n_lic)
             e, uk = e - 1, uk - 1
@@ -278,6 +293,8 @@ class BatchDecider:
                     if parsed is not None and parsed.license_class != "unknown":
                         raw, lic, carrier = link, parsed, "Link rel=license header"
                         break
+            if n_names:
+                verdicts = {**(verdicts or {}), "name_optout": name_verdicts[name_k]}
             d = decide(policy=policy, license_raw=raw, license=lic, url_error=err_values[e] if e >= 0 else None,
                        verdicts=verdicts, license_carrier=carrier, item=answer)
             column_ok = license_reason(raw, lic, policy) is None
@@ -303,6 +320,35 @@ def _item_effect(answer: ItemAnswer | None, column_ok: bool, license_ok: bool, u
     if column_ok != license_ok:
         return "added" if license_ok else "removed"
     return "agreed" if license_ok else "agreed_drop"
+
+
+def infringing_verdict(lst: OptOutList, url: str, host: str) -> SourceVerdict:
+    """The infringing-domains list's verdict for one URL (its host or registered domain is listed)."""
+    hit = lst.match(url, host)
+    if hit:
+        return SourceVerdict("infringing_list", "deny", f"entry {hit!r} in {lst.name} ({lst.version})")
+    return SourceVerdict("infringing_list", "allow", f"not in {lst.name} ({lst.version})")
+
+
+def name_optout_hits(names, table: pa.Table, caption_column: str | None) -> tuple[np.ndarray, list[SourceVerdict]]:
+    """Per row, which person of the name list the caption names (an index into the verdicts, -1 =
+    none), and the verdicts: one ``deny`` per person, then one ``allow`` at the end. No list (or no
+    caption column): empty verdicts. Vectorised over the batch (license_rules.names)."""
+    n = table.num_rows
+    if names is None:
+        return np.full(n, -1, dtype=np.int64), []
+    if caption_column is None or caption_column not in table.column_names:
+        why = f"no caption column to match {names.name} against"
+        return np.zeros(n, dtype=np.int64), [SourceVerdict("name_optout", "not_checked", why)]
+    from .names import caption_name_hits
+
+    hits = caption_name_hits(names, table.column(caption_column))
+    people = sorted(set(hits[hits >= 0].tolist()))
+    verdicts = [SourceVerdict("name_optout", "deny", names.evidence(p)) for p in people]
+    verdicts.append(SourceVerdict("name_optout", "allow", f"caption names no one on {names.name} ({names.version})"))
+    slot = np.full(max(names.entries, 1) + 1, len(people), dtype=np.int64)  # person -> verdict position
+    slot[people] = np.arange(len(people))
+    return slot[hits], verdicts
 
 
 def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -57,7 +57,7 @@ import urllib3.connection
 import urllib3.connectionpool
 import urllib3.exceptions
 
-from license_rules.fetchrules import FILE_PATHS, authority_of, classify
+from license_rules.fetchrules import FILE_PATHS, KINDS, authority_of, classify, outcome_detail
 from license_rules.urls import redact_userinfo
 
 from .addressguard import BlockedAddressError, address_refusal, check_peer, host_refusal
@@ -73,10 +73,18 @@ __all__ = [
     "redact_userinfo",
 ]
 
+#: Error statuses whose body is read (not stored) to recognise a challenge page (a 403 "Access
+#: Denied" bot wall is no "not found"): license_rules/data/challenge_markers.toml.
+CHALLENGE_STATUSES = frozenset({401, 403, 429, 503})
+
 #: Response headers kept by :meth:`Fetcher.check_headers` (lower-case names; every line is kept).
 KEPT_HEADERS = frozenset(
     {
         "x-robots-tag",
+        "cf-mitigated",  # challenge markers (license_rules/data/challenge_markers.toml)
+        "x-amzn-waf-action",
+        "x-datadome",
+        "x-vercel-mitigated",
         "tdm-reservation",
         "tdm-policy",
         "content-usage",
@@ -559,6 +567,35 @@ class Fetcher:
         """How many submitted tasks a caller should keep pending at most (twice the pool's threads)."""
         return self._workers * 2
 
+    def fetch_documents(self, items: Iterable[tuple[str, str, str]]) -> Iterator[dict]:
+        """One record per distinct (owner authority, kind, absolute http(s) URL): a document that a
+        signal names (an RSL licence). The record carries the owner's authority (whose rows it
+        governs); politeness, deadline, size cap and address guard are those of every fetch, paced
+        per authority of the URL itself. A URL without an http(s) authority raises ValueError."""
+
+        def tasks() -> Iterator[Callable[[], list[dict]]]:
+            seen: set[tuple[str, str, str]] = set()
+            for owner, kind, url in items:
+                host = authority_of(url) if isinstance(url, str) else None
+                if host is None or kind not in KINDS:
+                    raise ValueError(f"not a fetchable document: kind {kind!r}, url {url!r}")
+                if (owner, kind, url) in seen:
+                    continue
+                seen.add((owner, kind, url))
+                yield lambda o=owner, k=kind, u=url, h=host: self._gate.run(
+                    h, lambda pace, o=o, k=k, u=u, h=h: self._document_of(o, k, u, h, pace))
+
+        return self._run_bounded(tasks())
+
+    def _document_of(self, owner: str, kind: str, url: str, host: str, pace: Callable[[], None]) -> list[dict]:
+        pace()
+        started, fetched_at = time.monotonic(), _utcnow()
+        try:
+            response = self._request(url, "GET", read_body=True, started=started)
+        finally:
+            self._gate.done(host)
+        return [self._record(owner, kind, url, response, fetched_at, started)]
+
     # ------------------------------------------------------------------ scheduling
 
     def _run_bounded(self, tasks: Iterator[Callable[[], list[dict]]]) -> Iterator[dict]:
@@ -625,8 +662,14 @@ class Fetcher:
         if response.error_kind is not None:
             body = None
         outcome = classify(
-            kind, response.status, response.content_type, body or b"", response.error_kind, response.truncated
+            kind, response.status, response.content_type, body or b"", response.error_kind, response.truncated,
+            headers=response.headers,
         )
+        error = response.error
+        if error is None and outcome in ("bot-wall", "soft-404", "invalid"):
+            error = outcome_detail(kind, outcome, response.headers, body or b"")
+        if body is not None and not 200 <= (response.status or 0) < 300:
+            body = None  # an error page was read only to recognise a challenge; it is not the file
         headers_json = None
         if kind == "headers" and response.headers is not None:
             headers_json = json.dumps([[name, value] for name, value in response.headers], ensure_ascii=False)
@@ -645,7 +688,7 @@ class Fetcher:
             "body": body,
             "truncated": bool(response.truncated and body is not None),
             "headers_json": headers_json,
-            "error": response.error,
+            "error": error,
         }
 
     def _invalid_url_record(self, url: object) -> dict:
@@ -789,7 +832,7 @@ class Fetcher:
                 kind = "bad-redirect" if result.status in _REDIRECT_STATUSES else _error_kind_of(exc)
                 result.error_kind, result.error = kind, _describe(exc)
                 return result
-            if read_body and 200 <= resp.status_code < 300:
+            if read_body and (200 <= resp.status_code < 300 or resp.status_code in CHALLENGE_STATUSES):
                 entry.phase = "body"
                 self._read_body(resp, result, entry)
             else:

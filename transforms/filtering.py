@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import pickle
 from dataclasses import dataclass, replace
+from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
@@ -65,6 +66,8 @@ class FilterConfig:
     policy: Policy
     signals_dir: str | None = None
     optout: OptOutList | None = None
+    infringing: OptOutList | None = None  # --infringing-list
+    name_optout: Any = None  # license_rules.names.NameOptOut (--name-optout-list)
     write_rejected: bool = False
     full_audit: bool = False
     batch_rows: int = 65536
@@ -129,11 +132,13 @@ class _ApplyPolicyFn(beam.DoFn):
     def setup(self):
         cfg = self._config
         index = SignalsIndex.open(cfg.signals_dir, cfg.snapshot_eager_max_rows) if cfg.signals_dir else SignalsIndex()
-        self._decider = BatchDecider(cfg.policy, index, cfg.optout, cfg.full_audit)
+        self._decider = BatchDecider(cfg.policy, index, cfg.optout, cfg.full_audit, infringing=cfg.infringing,
+                                     names=cfg.name_optout)
 
     def process(self, batch: ShardBatch):
         if batch.table is not None:
-            table, index = self._decider.decide_table(batch.table, batch.license_column, self._config.columns.url)
+            table, index = self._decider.decide_table(batch.table, batch.license_column, self._config.columns.url,
+                                                      self._config.columns.caption)
             batch = replace(batch, table=table, extra={**batch.extra, "decisions": index})
             stats = batch_stats(batch)
             batch.extra["stats"] = stats  # SummariseRun merges these; no second count per batch
