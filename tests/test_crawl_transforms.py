@@ -157,9 +157,10 @@ def equal_to_all_true():
 
 # --- license-filter crawl, end to end, through the fixture web as the HTTP proxy ---------------------
 
-from license_rules.itemlicense import is_item_host  # noqa: E402
-from tools.fixture_api import FixtureApi  # noqa: E402
-from license_rules.reasons import Reason  # noqa: E402
+from license_rules.itemlicense import is_item_host
+from license_rules.reasons import Reason
+from tools.fixture_api import FixtureApi
+
 RSL_HOSTS = ("rsl-prohibit.example.org", "rsl-paid.example.com", "rsl-free.example.net")
 
 
