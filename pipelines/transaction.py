@@ -235,6 +235,16 @@ def _parse_time(text: str | None) -> dt.datetime | None:
         return None
 
 
+def _span(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
 def snapshot_health(snapshot: dict | None, coverage: dict | None, now: dt.datetime,
                     crawl: str | None = None) -> dict | None:
     """Age against max-age and coverage of candidate authorities; ``warnings`` lists what is off, each
@@ -250,8 +260,8 @@ def snapshot_health(snapshot: dict | None, coverage: dict | None, now: dt.dateti
         out["max_age_seconds"] = max_age
         if max_age is not None and out["age_seconds"] > max_age:
             out["warnings"].append(
-                f"the snapshot's oldest record is {out['age_seconds'] / 3600:.1f} h old, older than its max-age of "
-                f"{max_age / 3600:.1f} h; crawl again: {crawl}")
+                f"the snapshot's oldest record is {_span(out['age_seconds'])} old, older than its max-age of "
+                f"{_span(max_age)}; crawl again: {crawl}")
     if coverage is not None:
         out["coverage"] = coverage
         total, absent = coverage["candidates"], coverage["absent"]

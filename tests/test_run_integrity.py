@@ -607,16 +607,22 @@ def test_manifest_records_every_file_versions_and_parquet_metadata(tmp_path):
 
 
 def test_an_old_snapshot_warns_with_numbers_and_the_fix_in_stderr_and_report(tmp_path):
+    # the sample's snapshot, with a max-age of one second in its snapshot.json: older than that by now
+    signals = tmp_path / "signals"
+    shutil.copytree(SIGNALS, signals)
+    meta = json.loads((signals / "snapshot.json").read_text())
+    meta["max_age_seconds"] = 1.0
+    (signals / "snapshot.json").write_text(json.dumps(meta))
     out = tmp_path / "o"
-    code, _, err = run_cli(["filter", "--input", str(SAMPLE / "shards"), "--signals", SIGNALS, "--output", str(out),
+    code, _, err = run_cli(["filter", "--input", str(SAMPLE / "shards"), "--signals", str(signals), "--output", str(out),
                             "--quiet"])
     assert code == 0
     health = json.loads((out / "manifest.json").read_text())["snapshot_health"]
     assert health["coverage"]["candidates"] > 0 and health["coverage"]["absent"] == 0  # the sample's snapshot covers them
-    assert health["age_seconds"] > health["max_age_seconds"] == 86400  # recorded once, long ago
+    assert health["age_seconds"] > health["max_age_seconds"] == 1
     (line,) = err.strip().splitlines()
-    assert line.startswith("license-filter: warning: the snapshot's oldest record is ") and "max-age of 24.0 h" in line
-    assert line.endswith(f"crawl again: license-filter crawl --input {SAMPLE / 'shards'} --signals-out {SIGNALS}")
+    assert line.startswith("license-filter: warning: the snapshot's oldest record is ") and "than its max-age of 1 s" in line
+    assert line.endswith(f"crawl again: license-filter crawl --input {SAMPLE / 'shards'} --signals-out {signals}")
     assert "snapshot-warning" in (out / "audit" / "report.html").read_text()
 
 
