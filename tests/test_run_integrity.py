@@ -322,6 +322,22 @@ def test_resume_reuses_matching_shards_and_accounts_like_a_full_run(tmp_path):
             assert pq.read_table(out / kind / p.name).equals(pq.read_table(p)), (kind, p.name)
 
 
+def test_resume_on_the_object_store(fake_store):
+    shards = sorted((SAMPLE / "shards").glob("*.parquet"))
+    (fake_store / "bucket" / "in").mkdir(parents=True)
+    for p in shards:
+        shutil.copy(p, fake_store / "bucket" / "in" / p.name)
+    out, local_out = "lfmem://bucket/out", fake_store / "bucket" / "out"
+    common = ["--signals", SIGNALS, "--output", out, "--quiet"]
+    assert run_cli(["filter", "--input", f"lfmem://bucket/in/{shards[0].name}", *common])[0] == 0
+    first = consistent(local_out)
+    code, _, err = run_cli(["filter", "--input", "lfmem://bucket/in/*.parquet", "--resume", *common])
+    assert code == 0 and f"--resume: reusing 1 shard(s) of run {first}; processing {len(shards) - 1}" in err
+    manifest = json.loads((local_out / "manifest.json").read_text())
+    assert consistent(local_out) == manifest["run_id"] and [r["run_id"] for r in manifest["reused"]] == [first]
+    assert manifest["accounting"]["input_rows"] == sum(pq.ParquetFile(p).metadata.num_rows for p in shards)
+
+
 def test_resume_reuses_nothing_when_an_input_changed(tmp_path):
     src = tmp_path / "in"
     shutil.copytree(SAMPLE / "shards", src)
