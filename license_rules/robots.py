@@ -23,7 +23,7 @@ matches user agents by substring (a ``User-agent: Google`` group captures ``Goog
 ``AI2Bot`` captures ``Ai2Bot-Dolma``), does not match ``Brightbot 1.0`` / ``iaskspider/2.0``
 lines, and fails open on a UTF-8 BOM. Where protego is right (grouping, longest match, wildcards,
 percent-encoding) the tests run it side by side as a differential oracle, and
-``tests/test_robots.py`` records protego's behaviour for every quirk.
+``tests/license_rules/test_robots.py`` records protego's behaviour for every quirk.
 
 Decisions (RFC 9309 unless marked *policy*):
 

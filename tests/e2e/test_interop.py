@@ -22,7 +22,7 @@ import pytest
 from license_rules.cc import parse_license
 from pipelines.cli import main
 
-SAMPLE_SHARDS = sorted((Path(__file__).resolve().parent.parent / "sample_data" / "shards").glob("*.parquet"))
+SAMPLE_SHARDS = sorted((Path(__file__).resolve().parents[2] / "sample_data" / "shards").glob("*.parquet"))
 
 # img2dataset's parquet reader: pq.read_table(file, columns=[url_col, caption_col, *additional]),
 # then url_col -> "url" and caption_col -> "caption". These are the flags the docs give.

@@ -28,7 +28,7 @@ import pytest
 from pipelines import staging as st
 from pipelines.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data"
 SIGNALS = str(SAMPLE / "signals")
 
@@ -182,11 +182,11 @@ def test_a_second_run_into_a_busy_output_exits_2_naming_the_holder(big_inputs, t
 
 @pytest.fixture
 def fake_store(tmp_path, monkeypatch) -> Path:
-    """The ``lfmem://`` object store of tests/test_remote_fs.py rooted in ``tmp_path/store``. Imported
-    under the name pytest gives it (tests/ is on sys.path), so that Beam sees one class for the scheme."""
+    """The ``lfmem://`` object store of tests/pipelines/test_remote_fs.py rooted in ``tmp_path/store``.
+    Imported under the name pytest gives it (tests/ is a package), so that Beam sees one class for the scheme."""
     import importlib
 
-    module = importlib.import_module("test_remote_fs")
+    module = importlib.import_module("tests.pipelines.test_remote_fs")
     root = tmp_path / "store"
     root.mkdir()
     monkeypatch.setattr(module.FakeObjectStore, "root", root)
@@ -195,7 +195,7 @@ def fake_store(tmp_path, monkeypatch) -> Path:
 
 def spawn_on_store(root: Path, argv: list[str]) -> subprocess.Popen:
     """``license-filter`` in a subprocess that has the fake ``lfmem://`` store registered at ``root``."""
-    script = ("import sys; from pathlib import Path; sys.path.insert(0, 'tests'); import test_remote_fs as t; "
+    script = ("import sys; from pathlib import Path; import tests.pipelines.test_remote_fs as t; "
               f"t.FakeObjectStore.root = Path({str(root)!r}); sys.argv[0] = 'license-filter'; "
               "from pipelines.cli import main; main()")
     env = dict(os.environ, PYTHONPATH=str(ROOT))

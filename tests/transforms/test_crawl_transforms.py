@@ -28,7 +28,7 @@ from transforms.fetch import FetchConfig
 from transforms.shards import ShardBatch
 from transforms.snapshot import read_snapshot
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_SHARDS = str(ROOT / "sample_data" / "shards" / "*.parquet")
 BY = "https://creativecommons.org/licenses/by/4.0/"
 BY_NC = "http://creativecommons.org/licenses/by-nc/2.0/"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
@@ -29,7 +30,7 @@ def test_reason_class_and_source_counters_equal_the_summary(tmp_path):
     run.wait_until_finish()
     counters = {r.key.metric.name: r.committed
                 for r in run.metrics().query(MetricsFilter().with_namespace("license_filter"))["counters"]}
-    golden = json.loads(open("tests/golden/sample_summary.json", encoding="utf-8").read())  # the same run's audit
+    golden = json.loads(open(Path(__file__).resolve().parents[1] / "e2e" / "golden" / "sample_summary.json", encoding="utf-8").read())  # the same run's audit
     acct = golden["accounting"]
     assert counters["rows_read"] == acct["input_rows"] == 383
     assert (counters["rows_kept"], counters["rows_rejected"]) == (acct["kept"], acct["rejected"])

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 
 from pipelines.cli import main
 
-SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 INFRINGING = SAMPLE / "infringing_domains.txt"
 NAMES = SAMPLE / "name_optout.txt"
 

@@ -5,7 +5,7 @@ import pytest
 
 from license_rules.policy import parse_policy
 from license_rules.signals import AuthoritySignals
-from tests.test_signals import AUTH, TOKENS, check_provenance, record
+from tests.license_rules.test_signals import AUTH, TOKENS, check_provenance, record
 
 RSL_URL = "https://example.com/license.xml"
 PROHIBIT = (b'<rsl xmlns="https://rslstandard.org/rsl"><content url="/"><license>'

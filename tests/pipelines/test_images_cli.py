@@ -29,7 +29,7 @@ from tests.imagekit import (
     xmp,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ERROR = "license-filter: error: "
 
 

@@ -31,7 +31,7 @@ from license_rules.urls import authority_of
 from pipelines.cli import main
 from transforms.snapshot import read_snapshot
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "sample_data"
 SCHEME = "lfmem"
 BUCKET = f"{SCHEME}://bucket"

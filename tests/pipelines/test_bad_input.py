@@ -30,7 +30,7 @@ from pipelines.cli import main
 from transforms.columns import ADDED_COLUMNS
 from transforms.snapshot import write_snapshot
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_SHARD = str(ROOT / "sample_data" / "shards" / "part-00000.parquet")
 BY = "https://creativecommons.org/licenses/by/4.0/"
 BY_NC = "http://creativecommons.org/licenses/by-nc/2.0/"
@@ -177,7 +177,7 @@ def cut_row_group(path: Path, group: int) -> None:
 def unreadable_run(tmp_path_factory):
     """One run over a good shard, random bytes, a file cut without its footer, a file cut mid-page with its
     footer and one whose LICENSE is int64 (a shard without the URL column is refused before the run:
-    tests/test_run_integrity.py)."""
+    tests/pipelines/test_run_integrity.py)."""
     d = tmp_path_factory.mktemp("unreadable")
     inp = d / "in"
     inp.mkdir()

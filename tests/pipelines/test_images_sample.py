@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 
 from pipelines.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_images_sample_every_reason_as_documented(tmp_path, capsys):

@@ -17,7 +17,7 @@ from pipelines.cli import main
 from pipelines.report import CSP, render_report
 from transforms.snapshot import write_snapshot
 
-SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 SHARDS = str(SAMPLE / "shards" / "*.parquet")
 OPTOUT = str(SAMPLE / "optout.txt")
 CHROMIUM = Path("/usr/bin/chromium")

@@ -21,7 +21,7 @@ from tools.hostile_web import BEHAVIOURS, HostileWeb
 from transforms.fetch import FetchConfig, Fetcher
 from transforms.snapshot import read_snapshot, write_part
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FILES = {"robots": "/robots.txt", "ai_txt": "/ai.txt", "tdmrep": "/.well-known/tdmrep.json"}
 CC0 = "https://creativecommons.org/publicdomain/zero/1.0/"
 UA = "license-filter-test/0.1 (+https://example.com/t)"

@@ -17,7 +17,7 @@ from pipelines.commands import load_optout_lists
 from pipelines.explain import explain_url, make_decider
 from transforms.snapshot import read_snapshot, write_snapshot
 
-SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 SHARDS = str(SAMPLE / "shards" / "*.parquet")
 OPTOUT = str(SAMPLE / "optout.txt")
 WHEN = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)

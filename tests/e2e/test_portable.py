@@ -29,7 +29,7 @@ import pytest
 
 from pipelines.cli import main
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "sample_data"
 READY_DEADLINE = 60.0  # seconds for a service to accept connections (cold imports on a busy 2-core box)
 WORKER_STARTED = "Starting worker with command"
@@ -169,7 +169,7 @@ def _assert_same_output(got: Path, want: Path, same_paths: bool) -> None:
             other = got_tables[name]
             if not same_paths:
                 table, other = _without_paths(table), _without_paths(other)
-            # equal schemas and metadata, but for each run's own key (run id; tests/test_run_integrity.py)
+            # equal schemas and metadata, but for each run's own key (run id; tests/pipelines/test_run_integrity.py)
             assert _without_run(other.schema).equals(_without_run(table.schema), check_metadata=True), f"{kind}/{name} schema"
             assert other.equals(table), f"{kind}/{name} rows differ from the in-process run"
     got_manifest, want_manifest = _json(got / "manifest.json"), _json(want / "manifest.json")

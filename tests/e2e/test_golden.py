@@ -1,7 +1,7 @@
 """Golden end-to-end run over sample_data/: every row's decision and the audit counts.
 
-Regenerate after an intended behaviour change with ``LICENSE_FILTER_UPDATE_GOLDEN=1 pytest tests/test_golden.py``
-and review the diff of ``tests/golden/`` like code.
+Regenerate after an intended behaviour change with ``LICENSE_FILTER_UPDATE_GOLDEN=1 pytest tests/e2e/test_golden.py``
+and review the diff of ``tests/e2e/golden/`` like code.
 """
 from __future__ import annotations
 
@@ -107,7 +107,7 @@ def test_sample_covers_every_reason_the_sample_can_show(sample_run):
     _, out = sample_run
     summary = json.loads((out / "audit" / "summary.json").read_text())
     needs_other_setup = {Reason.SIGNALS_MISSING, Reason.KEPT_LICENSE_OVER_OPTOUT, Reason.KEPT_UNREACHABLE_IGNORED}
-    # reasons of the images stage (license-filter images): tests/test_images_*.py and test_image_signals.py
+    # reasons of the images stage (license-filter images): tests/*/test_image*.py
     needs_other_setup |= {Reason.IMAGE_MISSING, Reason.EMBEDDED_LICENSE_NOT_ALLOWED, Reason.IPTC_DATA_MINING_RESERVED,
                           Reason.TDMREP_XMP_RESERVED, Reason.CONTENT_CREDENTIALS_RESERVED,
                           Reason.IMAGE_METADATA_UNREADABLE}

@@ -50,7 +50,7 @@ def test_policy_layer_is_pure():
     import pathlib
 
     banned = {"apache_beam", "requests", "urllib.request", "http.client", "socket", "urllib3", "aiohttp"}
-    root = pathlib.Path(__file__).resolve().parent.parent / "license_rules"
+    root = pathlib.Path(__file__).resolve().parents[2] / "license_rules"
     mine = ["robots.py", "aipref.py", "tdmrep.py", "aitxt.py", "xrobots.py", "links.py", "tokens.py"]
     for name in mine:
         tree = ast.parse((root / name).read_text())

@@ -22,7 +22,7 @@ from transforms.items import (
 UA = "license-filter-test/0.1 (+https://example.com/contact)"
 FETCH = FetchConfig(user_agent=UA, allow_private_addresses=True, deadline=10, read_timeout=5)
 C = "commons.wikimedia.org"
-ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
 
 
 def _data(n_files: int = 3) -> dict:
@@ -203,7 +203,7 @@ def test_licenses_command_adds_item_records_to_a_snapshot(tmp_path, monkeypatch,
     from pipelines.cli import main
     from transforms.snapshot import read_snapshot
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     signals = tmp_path / "signals"
     shutil.copytree(root / "sample_data" / "signals", signals)
     monkeypatch.delenv("FLICKR_API_KEY", raising=False)
