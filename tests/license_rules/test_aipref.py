@@ -56,12 +56,12 @@ from license_rules.aipref import (
         ("train-ai=1234567890123456", None, "unknown"),
     ],
 )
-def test_spec_content_usage(value, prefs, verdict):
+def test_aipref_vocab_content_usage_rfc9651_dictionary(value, prefs, verdict):
     assert parse_content_usage(value) == prefs
     assert content_usage_verdict(parse_content_usage(value)) == verdict
 
 
-def test_spec_content_usage_other_purpose():
+def test_aipref_vocab_content_usage_other_purpose():
     assert content_usage_verdict({"search": "n"}, "search") == "deny"
     assert content_usage_verdict(None, "search") == "unknown"
 
@@ -80,7 +80,7 @@ def test_spec_content_usage_other_purpose():
         ("", {}, "unknown"),
     ],
 )
-def test_spec_content_signal(value, parsed, verdict):
+def test_content_signal_values(value, parsed, verdict):
     assert parse_content_signal(value) == parsed
     assert content_signal_verdict(parse_content_signal(value)) == verdict
 
@@ -93,7 +93,7 @@ def test_policy_content_signal_verdict_none():
     "verdicts, out",
     [(["allow", "deny"], "deny"), (["unknown", "allow"], "allow"), (["unknown"], "unknown"), ([], "unknown")],
 )
-def test_spec_combine_verdicts(verdicts, out):
+def test_aipref_vocab_combine_verdicts_any_n_wins(verdicts, out):
     assert combine_verdicts(verdicts) == out
 
 

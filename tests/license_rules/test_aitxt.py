@@ -31,7 +31,7 @@ Disallow: *.png
         ("/a/CAT.JPG", False, "Disallow: *.jpg"),  # policy: file types case-insensitive
     ],
 )
-def test_spec_file_type_patterns(path, allowed, rule):
+def test_ai_txt_spawning_file_type_patterns(path, allowed, rule):
     m = parse_ai_txt(SPAWNING_STYLE).match(path, "img2dataset")
     assert (m.allowed, m.rule, m.group) == (allowed, rule, "*")
 
@@ -62,7 +62,7 @@ def test_policy_ai_txt_matching(body, path, allowed):
         b"\xff\xfe\x00garbage",
     ],
 )
-def test_spec_not_rep_shaped_is_none(body):
+def test_policy_ai_txt_not_rep_shaped_is_none(body):
     assert parse_ai_txt(body) is None
 
 

@@ -61,7 +61,7 @@ NOT_CC = [
 
 
 @pytest.mark.parametrize("text", NOT_CC)
-def test_spec_not_a_cc_url_is_none(text):
+def test_cc_not_a_cc_url_is_none(text):
     assert parse_license(text) is None
 
 
@@ -254,7 +254,7 @@ def _check(lic: License | None, raw, unit, version, jur, spdx, cls, canonical, n
 
 
 @pytest.mark.parametrize("raw,unit,version,jur,spdx,cls,canonical,notes", R, ids=[r[0] for r in R])
-def test_spec_resolved(raw, unit, version, jur, spdx, cls, canonical, notes):
+def test_cc_legal_tools_resolved(raw, unit, version, jur, spdx, cls, canonical, notes):
     lic = parse_license(raw)
     _check(lic, raw, unit, version, jur, spdx, cls, canonical, notes)
     assert not lic.is_truncated
@@ -323,7 +323,7 @@ UNKNOWN = [
 
 
 @pytest.mark.parametrize("raw,note", UNKNOWN, ids=[u[0] for u in UNKNOWN])
-def test_spec_cc_url_without_legal_tool_is_unknown(raw, note):
+def test_cc_url_without_legal_tool_is_unknown(raw, note):
     lic = parse_license(raw)
     _check(lic, raw, "", None, None, "LicenseRef-cc-unknown", "unknown", "", [note])
 
@@ -489,7 +489,7 @@ def test_policy_only_exactly_80_chars_is_possibly_cut(raw):
     (cut80("http://creativecommons.org/licenses/by-nc"), True),  # unit undetermined: conservative
     (cut80("http://creativecommons.org/licenses/by-s"), True),
 ])
-def test_spec_requires_attribution(raw, expected):
+def test_cc_legal_tools_requires_attribution(raw, expected):
     assert parse_license(raw).requires_attribution is expected
 
 
@@ -500,7 +500,7 @@ def test_policy_license_is_frozen_and_cached():
         a.unit = "by-nc"  # type: ignore[misc]
 
 
-def test_spec_license_classes():
+def test_policy_license_classes():
     assert LICENSE_CLASSES == ("public-domain", "permissive", "share-alike", "non-commercial",
                                "no-derivatives", "restricted", "unknown")
 
@@ -509,7 +509,7 @@ def test_spec_license_classes():
 # The data table
 
 
-def test_spec_every_table_row_round_trips():
+def test_cc_legal_tools_every_table_row_round_trips():
     rows = legal_tools()
     assert len(rows) > 600
     bad = []
@@ -540,7 +540,7 @@ def test_spec_every_table_row_round_trips():
     assert not bad, bad[:10]
 
 
-def test_spec_spdx_ids_from_the_spdx_list():
+def test_spdx_license_list_cc_ids():
     ids = {row.spdx_id for row in legal_tools() if row.spdx_id}
     expected = {
         "CC-BY-1.0", "CC-BY-2.0", "CC-BY-2.5", "CC-BY-2.5-AU", "CC-BY-3.0", "CC-BY-3.0-AT", "CC-BY-3.0-AU",
@@ -558,7 +558,7 @@ def test_spec_spdx_ids_from_the_spdx_list():
     assert ids == expected
 
 
-def test_spec_version_jurisdiction_facts_in_table():
+def test_cc_legal_tools_version_jurisdiction_facts():
     tools = {(r.unit, r.version, r.jurisdiction) for r in legal_tools()}
     assert not [t for t in tools if t[1] == "4.0" and t[2]], "4.0 has no jurisdiction ports"
     assert {t[2] for t in tools if t[1] == "2.1"} == {"au", "ca", "es", "jp"}

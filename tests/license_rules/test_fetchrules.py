@@ -112,11 +112,11 @@ SPEC_STATUSES = {200, 204, 401, 403, 404, 410, 429, 500, 502, 503}
 
 
 @pytest.mark.parametrize("kind,status,content_type,body,error_kind,truncated,expected", CASES)
-def test_spec_classify(kind, status, content_type, body, error_kind, truncated, expected):
+def test_rfc9309_2_3_1_access_results_classify(kind, status, content_type, body, error_kind, truncated, expected):
     assert classify(kind, status, content_type, body, error_kind, truncated) == expected
 
 
-def test_spec_cases_cover_every_outcome_and_error_kind():
+def test_rfc9309_2_3_1_cases_cover_every_outcome_and_error_kind():
     assert {case[-1] for case in CASES} == set(OUTCOMES)
     assert {case[4] for case in CASES if case[4]} == set(ERROR_KINDS)
     assert set(UNREACHABLE_ERROR_KINDS) < set(ERROR_KINDS)
@@ -137,7 +137,7 @@ def test_policy_classify_rejects_programming_errors(call):
         call()
 
 
-def test_spec_file_paths():
+def test_rfc9309_2_3_and_tdmrep_file_paths():
     assert FILE_PATHS == {"robots": "/robots.txt", "ai_txt": "/ai.txt", "tdmrep": "/.well-known/tdmrep.json"}
 
 
@@ -176,7 +176,7 @@ def test_policy_looks_like_html(content_type, body, expected):
         ("", None),
     ],
 )
-def test_spec_authority_of(url, expected):
+def test_rfc3986_6_2_authority_of_normalised(url, expected):
     assert authority_of(url) == expected
 
 

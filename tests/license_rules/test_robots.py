@@ -66,11 +66,11 @@ EOF
         ("otherbot", "/", True),
     ],
 )
-def test_rfc9309_section_5_1_example(token, path, allowed):
+def test_rfc9309_5_1_simple_example(token, path, allowed):
     assert robots(RFC_5_1).allowed(path, token) is allowed
 
 
-def test_rfc9309_section_5_2_longest_match():
+def test_rfc9309_5_2_longest_match():
     r = robots("User-Agent: foobot\nAllow: /example/page/\nDisallow: /example/page/disallowed.gif\n")
     assert r.allowed("/example/page/", "foobot")
     assert not r.allowed("/example/page/disallowed.gif", "foobot")
@@ -79,7 +79,7 @@ def test_rfc9309_section_5_2_longest_match():
     )
 
 
-def test_rfc9309_groups_of_same_token_merge():
+def test_rfc9309_2_2_1_groups_of_same_token_merge():
     r = robots("user-agent: ExampleBot\ndisallow: /foo\ndisallow: /bar\n\nuser-agent: ExampleBot\ndisallow: /baz\n")
     assert [r.allowed(p, "examplebot") for p in ("/foo", "/bar", "/baz", "/qux")] == [False, False, False, True]
 
@@ -106,7 +106,7 @@ def test_rfc9309_groups_of_same_token_merge():
         ("User-agent: EXAMPLEBOT\nDisallow: /\n", "ExampleBot", "/x", False, "EXAMPLEBOT"),
     ],
 )
-def test_rfc9309_rules(body, token, path, allowed, group):
+def test_rfc9309_2_2_rules(body, token, path, allowed, group):
     m = robots(body).match(path, token)
     assert (m.allowed, m.group) == (allowed, group)
 
@@ -127,7 +127,7 @@ def test_rfc9309_rules(body, token, path, allowed, group):
         ("/a b", "/a%20b", True),
     ],
 )
-def test_rfc9309_percent_encoding(pattern, path, matches):
+def test_rfc9309_2_2_2_percent_encoding(pattern, path, matches):
     r = robots(f"User-agent: *\nDisallow: {pattern}\n")
     assert r.allowed(path, "bot") is (not matches)
 
@@ -210,7 +210,7 @@ def test_rfc9309_bom_recorded_and_skipped():
     assert not robots("User-agent: *\n").bom
 
 
-def test_policy_request_path():
+def test_rfc9309_2_2_2_request_path_percent_encoded_with_query():
     assert request_path("http://h.example:81/a b?q=1#f") == "/a%20b?q=1"
     assert request_path("https://h.example") == "/"
     assert request_path("https://h.example?x") == "/?x"
@@ -220,7 +220,7 @@ def test_policy_request_path():
 # ---------------------------------------------------------------------------------------------
 # Size limit
 # ---------------------------------------------------------------------------------------------
-def test_rfc9309_at_least_500_kib_parsed():
+def test_rfc9309_2_5_at_least_500_kib_parsed():
     filler = "Allow: /filler\n" * ((500 * 1024) // 15)
     body = ("User-agent: *\n" + filler + "Disallow: /late\n").encode()
     assert 500 * 1024 < len(body) <= MAX_ROBOTS_BYTES
@@ -275,7 +275,7 @@ Content-Usage: / train-ai=y
         ("ExampleBot", "/ai-ok/test", "allow", "/"),
     ],
 )
-def test_spec_aipref_attach_example(token, path, verdict, scope):
+def test_aipref_attach_example(token, path, verdict, scope):
     m = robots(ATTACH_EXAMPLE).content_usage(path, token)
     if verdict is None:
         assert m is None
@@ -297,7 +297,7 @@ def test_spec_aipref_attach_example(token, path, verdict, scope):
         (["/a/ train-ai=n"], "/b", None, None),
     ],
 )
-def test_spec_content_usage_combination(lines, path, verdict, prefs):
+def test_aipref_attach_content_usage_combination(lines, path, verdict, prefs):
     """aipref attach: longest path wins; equal paths combine (vocab "Combining Preferences")."""
     body = "User-agent: *\n" + "".join(f"Content-Usage: {line}\n" for line in lines)
     m = robots(body).content_usage(path, "bot")
@@ -309,7 +309,7 @@ def test_spec_content_usage_combination(lines, path, verdict, prefs):
         assert m.raw.startswith("Content-Usage: ")
 
 
-def test_spec_content_usage_follows_the_applicable_group():
+def test_aipref_attach_content_usage_follows_the_applicable_group():
     body = "User-agent: *\nContent-Usage: / train-ai=n\n\nUser-agent: GPTBot\nAllow: /\n"
     r = robots(body)
     assert r.content_usage("/x", "CCBot").verdict == "deny"
@@ -329,12 +329,12 @@ def test_spec_content_usage_follows_the_applicable_group():
         ("search=yes, ai-input=yes, ai-train=no", {"search": "yes", "ai-input": "yes", "ai-train": "no"}),
     ],
 )
-def test_spec_content_signal_in_group(line, parsed):
+def test_content_signal_in_group(line, parsed):
     body = f"# comment\nUser-Agent: *\nContent-Signal: {line}\nAllow: /\n"
     assert robots(body).content_signal("anybot") == (parsed, f"Content-Signal: {line}")
 
 
-def test_policy_content_signal_absent_and_group_scoped():
+def test_content_signal_absent_is_no_preference_and_group_scoped():
     r = robots("User-agent: *\nContent-Signal: ai-train=no\n\nUser-agent: GPTBot\nDisallow: /\n")
     assert r.content_signal("GPTBot") is None
     assert r.content_signal("*")[0] == {"ai-train": "no"}

@@ -77,7 +77,7 @@ def test_policy_compiled_ai_training_lines_agree_with_a_scan_of_every_line(seed)
             assert (got.allowed, got.line) == (want[1], want[3]), (path, got, want)
 
 
-def test_policy_content_usage_longest_scope_wins_and_equal_lengths_combine():
+def test_aipref_attach_longest_scope_wins_and_equal_lengths_combine():
     body = (b"User-agent: *\nContent-Usage: train-ai=y\nContent-Usage: /a/ train-ai=y\n"
             b"Content-Usage: /a* train-ai=n\nContent-Usage: /a/b/ train-ai=y\nContent-Usage: /a/b/ search=y\n"
             b"Content-Usage: /*/c train-ai=n\n")

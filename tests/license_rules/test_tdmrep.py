@@ -33,19 +33,19 @@ def load(obj) -> object:
         ("/other", 3, 0),
     ],
 )
-def test_spec_first_match_in_array_order(path, index, reservation):
+def test_tdmrep_json_first_match_in_array_order(path, index, reservation):
     f = load(SPEC_EXAMPLE)
     assert f.valid and f.errors == ()
     rule = f.lookup(path)
     assert (rule.index, rule.reservation) == (index, reservation)
 
 
-def test_spec_no_match_is_unset():
+def test_tdmrep_json_no_match_is_unset():
     f = load([{"location": "/images/*", "tdm-reservation": 1}])
     assert f.lookup("/text/a") is None
 
 
-def test_spec_policy_url_kept():
+def test_tdmrep_json_policy_url_kept():
     rule = load(SPEC_EXAMPLE).lookup("/images/x")
     assert rule == TdmRule(1, "/images/*", 1, "https://provider.example/policies/policy.json")
 
@@ -55,7 +55,7 @@ def test_spec_policy_url_kept():
     [(1, 1, True), (0, 0, True), ("1", 1, True), ("0", 0, True), (" 1 ", 1, True),
      (2, None, False), ("yes", None, False), (True, None, False), (None, None, False), (1.0, None, False)],
 )
-def test_spec_reservation_values(value, reservation, valid):
+def test_tdmrep_reservation_values(value, reservation, valid):
     f = load([{"location": "/", "tdm-reservation": value}])
     assert f.rules[0].reservation == reservation
     assert f.valid is valid
@@ -105,7 +105,7 @@ def test_policy_bom_accepted():
         ([], None, None, 0),
     ],
 )
-def test_spec_headers(headers, reservation, policy, n_errors):
+def test_tdmrep_http_headers(headers, reservation, policy, n_errors):
     r, p, errors = parse_tdm_headers(headers)
     assert (r, p, len(errors)) == (reservation, policy, n_errors)
 

@@ -39,7 +39,7 @@ from license_rules.xrobots import parse_x_robots_tag
         ([], "x", set()),
     ],
 )
-def test_spec_x_robots_tag(values, token, directives):
+def test_x_robots_tag_directives_and_bot_scopes(values, token, directives):
     assert parse_x_robots_tag(values).directives(token) == frozenset(directives)
 
 
@@ -89,7 +89,7 @@ def test_policy_x_robots_never_raises():
         ([], ()),
     ],
 )
-def test_spec_rfc8288_license_links(values, licenses):
+def test_rfc8288_3_license_links(values, licenses):
     assert parse_link_licenses(values) == licenses
 
 
