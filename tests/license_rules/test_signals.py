@@ -87,7 +87,7 @@ def test_rfc9309_robots_without_rules_allows(body):
     assert v["content_usage"].verdict == "unknown" and v["content_signal"].verdict == "unknown"
 
 
-def test_rfc9309_robots_not_found_is_no_rules():
+def test_rfc9309_2_3_1_3_robots_not_found_is_no_rules():
     rec = record("robots", "not-found", status=404)
     got = signals(robots=rec).evaluate("/a.jpg")
     for name in ("robots", "content_usage", "content_signal"):
@@ -96,7 +96,7 @@ def test_rfc9309_robots_not_found_is_no_rules():
 
 
 @pytest.mark.parametrize("outcome", sorted(UNREACHABLE_OUTCOMES))
-def test_rfc9309_robots_unreachable_fails_closed(outcome):
+def test_rfc9309_2_3_1_4_robots_unreachable_fails_closed(outcome):
     rec = record("robots", outcome, status=503 if outcome == "unreachable" else 200, error="HTTP 503 Service Unavailable",
                  final_url=AUTH + "/blocked")
     got = signals(robots=rec).evaluate("/a.jpg")
@@ -144,7 +144,7 @@ LINES_TABLE = [
 
 
 @pytest.mark.parametrize("body, path, cu, cu_tokens, cs, cs_tokens", LINES_TABLE)
-def test_spec_robots_content_usage_and_signal(body, path, cu, cu_tokens, cs, cs_tokens):
+def test_aipref_attach_and_content_signal_robots_verdicts(body, path, cu, cu_tokens, cs, cs_tokens):
     rec = record("robots", body=body)
     got = signals(robots=rec).evaluate(path)
     assert (got["content_usage"].verdict, got["content_usage"].tokens) == (cu, cu_tokens)
@@ -184,7 +184,7 @@ AITXT_TABLE = [
 
 
 @pytest.mark.parametrize("outcome, body, path, verdict, denied, detail", AITXT_TABLE)
-def test_spec_ai_txt_verdict(outcome, body, path, verdict, denied, detail):
+def test_ai_txt_spawning_verdict(outcome, body, path, verdict, denied, detail):
     rec = record("ai_txt", outcome, body, status=404 if outcome == "not-found" else 200)
     v = signals(ai_txt=rec).evaluate(path)["ai_txt"]
     assert (v.source, v.verdict, v.tokens) == ("ai_txt", verdict, denied)
@@ -218,7 +218,7 @@ TDM_TABLE = [
 
 
 @pytest.mark.parametrize("outcome, body, path, verdict, detail", TDM_TABLE)
-def test_spec_tdmrep_verdict(outcome, body, path, verdict, detail):
+def test_tdmrep_json_verdict(outcome, body, path, verdict, detail):
     rec = record("tdmrep", outcome, body, status=404 if outcome == "not-found" else 200)
     v = signals(tdmrep=rec).evaluate(path)["tdmrep"]
     assert (v.source, v.verdict) == ("tdmrep", verdict)
@@ -311,7 +311,7 @@ HEADER_TABLE = [
 
 
 @pytest.mark.parametrize("pairs, noindex, expected, details", [pytest.param(*r[1:], id=r[0]) for r in HEADER_TABLE])
-def test_spec_headers(pairs, noindex, expected, details):
+def test_x_robots_tag_tdmrep_and_content_usage_headers(pairs, noindex, expected, details):
     rec = headers(*pairs)
     facts = UrlSignals.from_headers(rec, TOKENS, noindex)
     assert {k: (v.verdict, v.tokens) for k, v in facts.verdicts.items()} == expected
@@ -331,7 +331,7 @@ def test_spec_headers(pairs, noindex, expected, details):
     (['<https://x.example/1>; rel="alternate"'], ()),
     ([], ()),
 ])
-def test_spec_link_rel_license(values, expected):
+def test_rfc8288_3_link_rel_license(values, expected):
     facts = UrlSignals.from_headers(headers(*[("Link", v) for v in values]), TOKENS, False)
     assert facts.license_urls == expected
 

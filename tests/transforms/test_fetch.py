@@ -118,7 +118,7 @@ def test_policy_every_fixture_host_has_an_expectation():
 
 
 @pytest.mark.parametrize("host,kind", [(h, k) for h in EXPECTED for k in KINDS])
-def test_spec_fixture_host_outcome(all_hosts_run, host, kind):
+def test_rfc9309_2_3_1_fixture_host_outcome(all_hosts_run, host, kind):
     records, _ = all_hosts_run
     record = records[(host, kind)]
     assert record["outcome"] == EXPECTED[host][KINDS.index(kind)], record["error"]
@@ -133,12 +133,12 @@ def test_spec_fixture_host_outcome(all_hosts_run, host, kind):
 
 
 @pytest.mark.parametrize("host", ["bom.example.org", "crlf.example.com", "cr-only.example.net", "bad-utf8.example.org"])
-def test_spec_bodies_are_stored_byte_exact(all_hosts_run, host):
+def test_policy_bodies_are_stored_byte_exact(all_hosts_run, host):
     records, _ = all_hosts_run
     assert records[(host, "robots")]["body"] == (DEFAULT_ROOT / host / "robots.txt").read_bytes()
 
 
-def test_spec_huge_robots_is_cut_at_the_cap_and_flagged(all_hosts_run):
+def test_rfc9309_2_5_huge_robots_is_cut_at_the_cap_and_flagged(all_hosts_run):
     records, _ = all_hosts_run
     record = records[("huge.example.org", "robots")]
     assert record["truncated"] is True
@@ -147,7 +147,7 @@ def test_spec_huge_robots_is_cut_at_the_cap_and_flagged(all_hosts_run):
     assert records[("www.example.com", "robots")]["truncated"] is False
 
 
-def test_rfc9309_redirected_rules_belong_to_the_original_authority(all_hosts_run):
+def test_rfc9309_2_3_1_2_redirected_rules_belong_to_the_original_authority(all_hosts_run):
     records, web = all_hosts_run
     record = records[("redirect-other.example.com", "robots")]
     assert record["authority"] == "http://redirect-other.example.com"
@@ -158,7 +158,7 @@ def test_rfc9309_redirected_rules_belong_to_the_original_authority(all_hosts_run
     assert record["status"] == 200
 
 
-def test_spec_redirect_to_metadata_address_is_refused_without_connecting(all_hosts_run):
+def test_policy_redirect_to_metadata_address_is_refused_without_connecting(all_hosts_run):
     records, web = all_hosts_run
     record = records[("redirect-private.example.net", "robots")]
     assert record["redirects"] == ["http://169.254.169.254/latest/meta-data/"]
@@ -166,7 +166,7 @@ def test_spec_redirect_to_metadata_address_is_refused_without_connecting(all_hos
     assert not [key for key in web.hits if key[0] == "169.254.169.254"]
 
 
-def test_spec_redirect_loop_is_unreachable(all_hosts_run):
+def test_policy_redirect_loop_is_unreachable(all_hosts_run):
     records, _ = all_hosts_run
     assert "loop" in records[("redirect-loop.example.org", "robots")]["error"]
 
@@ -238,7 +238,7 @@ def test_policy_min_interval_spaces_requests_to_one_authority(fixture_web):
     assert len(gaps) == 2 and min(gaps) >= 0.095
 
 
-def test_spec_headers_keep_every_signal_line(fixture_web):
+def test_rfc9110_5_3_headers_keep_every_signal_line(fixture_web):
     urls = [
         "http://xrobots-noai.example.com/photos/a.jpg",
         "http://link-license.example.org/b.png",
@@ -269,7 +269,7 @@ def _custom_root(tmp_path: Path, hosts: dict[str, dict]) -> Path:
     return tmp_path
 
 
-def test_spec_head_405_falls_back_to_get(tmp_path):
+def test_policy_head_405_falls_back_to_get(tmp_path):
     root = _custom_root(tmp_path, {"nohead.example": {"head_status": 405, "image_headers": [["X-Robots-Tag", "noai"]]}})
     with FixtureWeb(root) as web, Fetcher(config(web)) as fetcher:
         (record,) = fetcher.check_headers(["http://nohead.example/x.jpg"])
@@ -278,7 +278,7 @@ def test_spec_head_405_falls_back_to_get(tmp_path):
     assert ["x-robots-tag", "noai"] in json.loads(record["headers_json"])
 
 
-def test_spec_redirect_to_loopback_is_refused_without_connecting(tmp_path):
+def test_policy_redirect_to_loopback_is_refused_without_connecting(tmp_path):
     root = _custom_root(
         tmp_path,
         {"to-loopback.example": {"paths": {"/robots.txt": {"mode": "redirect", "location": "http://127.0.0.1:{port}/robots.txt"}}}},
@@ -292,7 +292,7 @@ def test_spec_redirect_to_loopback_is_refused_without_connecting(tmp_path):
     assert hits[("to-loopback.example", "/robots.txt")] == 1
 
 
-def test_spec_too_many_redirects_is_unreachable(fixture_web):
+def test_policy_too_many_redirects_is_unreachable(fixture_web):
     with Fetcher(config(fixture_web, max_redirects=0)) as fetcher:
         (record,) = fetcher.fetch_files(["http://redirect-other.example.com"], kinds=("robots",))
     assert record["outcome"] == "unreachable" and "redirects" in record["error"]
@@ -300,7 +300,7 @@ def test_spec_too_many_redirects_is_unreachable(fixture_web):
 
 
 @pytest.mark.parametrize("through_proxy", [True, False], ids=["proxied", "direct"])
-def test_spec_private_targets_refused_without_connecting(fixture_web, no_env_proxy, through_proxy):
+def test_policy_private_targets_refused_without_connecting(fixture_web, no_env_proxy, through_proxy):
     port = fixture_web.port
     targets = [
         f"http://127.0.0.1:{port}/img.jpg",
@@ -348,7 +348,7 @@ def test_policy_dead_proxy_gives_records_not_exceptions(no_env_proxy):
     assert all("Proxy" in r["error"] or "Connection" in r["error"] for r in records)
 
 
-def test_spec_peer_guard_refuses_a_connected_loopback_socket(fixture_web):
+def test_policy_peer_guard_refuses_a_connected_loopback_socket(fixture_web):
     connection = _GuardedHTTPConnection("127.0.0.1", fixture_web.port, timeout=1.0)
     with pytest.raises(BlockedAddressError, match="loopback"):
         connection.connect()

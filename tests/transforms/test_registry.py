@@ -94,7 +94,7 @@ def client(registry: FakeRegistry, **kwargs) -> RegistryClient:
 
 
 @pytest.mark.parametrize("key", [None, "", "   "])
-def test_spec_missing_key_is_an_explicit_error(key):
+def test_policy_missing_key_is_an_explicit_error(key):
     with pytest.raises(RegistryConfigError, match=API_KEY_ENV):
         RegistryClient("https://registry.example/api", key)
 
@@ -121,7 +121,7 @@ def test_policy_api_key_from_env(environ, expected):
     assert api_key_from_env(environ) == expected
 
 
-def test_spec_request_format_and_answer():
+def test_spawning_api_request_format_and_answer():
     urls = ["http://a.example/optout.jpg", "http://b.example/optin.jpg", "http://c.example/x.jpg", "http://a.example/optout.jpg"]
     with FakeRegistry() as registry, client(registry) as c:
         result = c.check(urls)
@@ -136,7 +136,7 @@ def test_spec_request_format_and_answer():
     assert request["body"].split("\n") == urls[:3]  # duplicates sent once
 
 
-def test_spec_batches_of_at_most_10000():
+def test_spawning_api_batches_of_at_most_10000():
     urls = [f"http://img.example/{i}.jpg" for i in range(25_001)]
     with FakeRegistry() as registry, client(registry) as c:
         result = c.check(urls)
@@ -151,13 +151,13 @@ def test_policy_single_url_batch_is_padded():
     assert result == {"http://a.example/optout.jpg": {"opt_out": True, "opt_in": False}}
 
 
-def test_spec_429_is_retried_then_succeeds():
+def test_rfc6585_4_429_is_retried_then_succeeds():
     with FakeRegistry(script=(429, 200), headers={"Retry-After": "0"}) as registry, client(registry) as c:
         result = c.check(["http://a.example/1.jpg", "http://a.example/2.jpg"])
     assert len(registry.requests) == 2 and len(result) == 2
 
 
-def test_spec_server_error_forever_raises_with_status():
+def test_policy_server_error_forever_raises_with_status():
     with FakeRegistry(script=(500,)) as registry, client(registry, retries=3) as c:
         with pytest.raises(RegistryError, match="500") as info:
             c.check(["http://a.example/1.jpg", "http://a.example/2.jpg"])
