@@ -153,7 +153,7 @@ def test_strip_html_keeps_text_only():
     assert strip_html("") is None and strip_html(None) is None
 
 
-def test_policy_flickr_table_ids_0_to_16_agree_with_the_cc_inventory():
+def test_flickr_api_license_ids_0_to_16_agree_with_the_cc_inventory():
     table = flickr_licenses()
     assert sorted(int(i) for i in table) == list(range(17))
     for entry in table.values():
@@ -173,7 +173,7 @@ def _info(license_id, **owner):
     (8, "license", "LicenseRef-US-Government-Work"), (11, "license", "CC-BY-4.0"), (0, "license", "LicenseRef-all-rights-reserved"),
     (2, "license", "CC-BY-NC-2.0"), (7, "unknown", None), (99, "unknown", None),
 ])
-def test_policy_flickr_license_ids(license_id, verdict, spdx):
+def test_flickr_api_license_ids(license_id, verdict, spdx):
     got = flickr_item("123", _info(license_id))
     assert got.verdict == verdict and (got.license.spdx_id if got.license else None) == spdx
     assert got.creator == "Ann Lee" and got.source_page == "https://www.flickr.com/photos/annlee/123/"

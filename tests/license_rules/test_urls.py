@@ -122,7 +122,7 @@ REGISTERED = [
 
 
 @pytest.mark.parametrize("host, expected", REGISTERED)
-def test_policy_registered_domain_offline(host, expected):
+def test_public_suffix_list_registered_domain_offline(host, expected):
     assert registered_domain(host) == expected
 
 
@@ -139,7 +139,7 @@ def test_policy_is_ip_literal(host, expected):
 # Regression (was a bug, fixed): non-ASCII digits pass str.isdigit(): 'http://example.com:٣/' and ':３' become
 #  port 3; HTTP clients refuse or read them differently
 @pytest.mark.parametrize("url", ["http://example.com:\u0663/", "http://example.com:\uff13/", "http://example.com:\u00b2/"])
-def test_policy_split_url_port_is_ascii_digits(url):
+def test_rfc3986_3_2_3_split_url_port_is_ascii_digits(url):
     parts, why = split_url(url)
     assert parts is None and "bad port" in why
 
@@ -155,5 +155,5 @@ def test_policy_split_url_backslash_in_authority():
 
 # Regression (was a bug, fixed): IDN hosts are encoded with Python's IDNA 2003 codec; browsers (UTS 46
 #  non-transitional) and requests (idna package, IDNA 2008) fetch 'faß.de' as xn--fa-hia.de, not fass.de
-def test_policy_split_url_idna2008():
+def test_rfc5891_idna2008_split_url():
     assert split_url("http://faß.de/a.jpg")[0].host == "xn--fa-hia.de"
