@@ -13,7 +13,7 @@ SIGNALS_MD_TOKENS = (
 ).split()
 
 
-def test_spec_default_list():
+def test_policy_default_ai_token_list():
     tokens = load_ai_tokens()
     assert tokens == tuple(SIGNALS_MD_TOKENS) + ("license-filter", "*")
     assert len(tokens) == 24
