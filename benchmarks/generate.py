@@ -544,10 +544,11 @@ def signal_files(authority: str, seed: int = 0) -> dict[str, dict]:
 def snapshot_records(authorities, seed: int = 0, fetched_at: dt.datetime | None = None) -> pa.Table:
     """Fetch records (RECORD_FIELDS, SNAPSHOT_SCHEMA) as the crawler would have written them."""
     from license_rules.fetchrules import classify
-    from transforms.snapshot import SNAPSHOT_SCHEMA
+    from license_rules.records import FetchRecord, Outcome
+    from transforms.snapshot import records_to_table
 
     when = fetched_at or dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.timezone.utc)
-    cols: dict[str, list] = {name: [] for name in SNAPSHOT_SCHEMA.names}
+    records: list[FetchRecord] = []
     for i, authority in enumerate(sorted(authorities)):
         for kind, spec in signal_files(authority, seed).items():
             url = authority + spec["path"]
@@ -557,14 +558,13 @@ def snapshot_records(authorities, seed: int = 0, fetched_at: dt.datetime | None 
             else:
                 status, ctype, err_kind, error = spec["status"], spec["content_type"], None, None
                 body = spec["body"] if 200 <= status < 300 else None
-            outcome = classify(kind, status, ctype, body or b"", err_kind, False)
-            for name, value in (("authority", authority), ("kind", kind), ("url", url), ("final_url", url),
-                                ("redirects", []), ("status", status), ("outcome", outcome), ("content_type", ctype),
-                                ("fetched_at", when), ("elapsed_ms", 20 + (i * 7) % 400),
-                                ("sha256", hashlib.sha256(body).hexdigest() if body is not None else None),
-                                ("body", body), ("truncated", False), ("headers_json", None), ("error", error)):
-                cols[name].append(value)
-    return pa.Table.from_pydict(cols, schema=SNAPSHOT_SCHEMA)
+            outcome = Outcome(classify(kind, status, ctype, body or b"", err_kind, False))
+            records.append(FetchRecord(
+                authority=authority, kind=kind, url=url, final_url=url, redirects=(), status=status, outcome=outcome,
+                content_type=ctype, fetched_at=when, elapsed_ms=20 + (i * 7) % 400,
+                sha256=hashlib.sha256(body).hexdigest() if body is not None else None,
+                body=body, truncated=False, headers_json=None, error=error))
+    return records_to_table(records)
 
 
 def make_snapshot(files: list[str], out_dir: str | os.PathLike, seed: int = 0) -> dict:

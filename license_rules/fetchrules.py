@@ -29,6 +29,7 @@ import json
 from collections.abc import Iterable
 
 from license_rules import urls
+from license_rules.records import Outcome
 from license_rules.robots import parse_robots
 from license_rules.tokens import read_data_toml
 
@@ -50,7 +51,7 @@ FILE_PATHS = {"robots": "/robots.txt", "ai_txt": "/ai.txt", "tdmrep": "/.well-kn
 #: Every record kind: the three files, the per-image header check, and documents that a signal
 #: names (``rsl``: the RSL 1.0 licence a robots.txt ``License:`` line or a ``Link`` header points to).
 KINDS = ("robots", "ai_txt", "tdmrep", "headers", "rsl")
-OUTCOMES = ("ok", "not-found", "unreachable", "invalid", "too-large", "bot-wall", "soft-404", "blocked-address")
+OUTCOMES: tuple[str, ...] = tuple(outcome.value for outcome in Outcome)  # license_rules.records.Outcome
 
 #: Network failures that mean "unreachable" (RFC 9309 2.3.1.4: assume complete disallow).
 UNREACHABLE_ERROR_KINDS = (

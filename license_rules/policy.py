@@ -21,14 +21,14 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from .cc import LICENSE_CLASSES
+from .records import Source
 
 __all__ = ["Policy", "PolicyError", "load_policy", "parse_policy", "PRESETS", "SOURCES", "LICENSE_SOURCES", "DEFAULTS",
            "TOKEN_PRESETS"]
 
 PRESETS = ("public-domain", "permissive", "open")
 #: Every opt-out source the pipeline knows, in the order the audit lists them.
-SOURCES = ("infringing_list", "optout_list", "registry", "name_optout", "robots", "rsl", "tdmrep", "content_usage",
-           "content_signal", "ai_txt", "x_robots_tag", "xmp_license", "iptc", "tdmrep_xmp", "c2pa")
+SOURCES: tuple[str, ...] = tuple(source.value for source in Source)  # license_rules.records.Source
 #: Sources that state a licence for the item rather than reserve it: their "deny" (the licence is not
 #: kept) drops whatever ``optout.beats_license`` says.
 LICENSE_SOURCES = ("xmp_license",)

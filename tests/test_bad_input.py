@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import io
 import json
 import os
@@ -25,6 +24,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import fetch_record
 
 from pipelines.cli import main
 from transforms.columns import ADDED_COLUMNS
@@ -324,13 +324,8 @@ ODD_ROWS = [  # (URL, LICENSE, expected reason)
 ]
 
 
-def _robots(authority: str, kind: str, body: bytes | None) -> dict:
-    path = {"robots": "/robots.txt", "ai_txt": "/ai.txt", "tdmrep": "/.well-known/tdmrep.json"}[kind]
-    return {"authority": authority, "kind": kind, "url": authority + path, "final_url": authority + path,
-            "redirects": [], "status": 200 if body else 404, "outcome": "ok" if body else "not-found",
-            "content_type": "text/plain", "fetched_at": NOW, "elapsed_ms": 1,
-            "sha256": hashlib.sha256(body).hexdigest() if body else None, "body": body, "truncated": False,
-            "headers_json": None, "error": None}
+def _robots(authority: str, kind: str, body: bytes | None):
+    return fetch_record(authority, kind, "ok" if body else "not-found", body, fetched_at=NOW)
 
 
 @pytest.fixture(scope="module")

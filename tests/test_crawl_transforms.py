@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from conftest import fetch_record
 
 from license_rules.cc import parse_license
 from license_rules.decision import license_reason
@@ -109,10 +110,10 @@ def test_crawl_authorities_fetches_each_file_once(fixture_web):
     expected = [(a, kind, outcome) for a, outcomes in CRAWLED.items() for kind, outcome in zip(FILES, outcomes)]
     with pipeline() as p:
         records = p | beam.Create(sorted(CRAWLED)) | CrawlAuthorities(config, batch_size=3)
-        assert_that(records | beam.Map(lambda r: (r["authority"], r["kind"], r["outcome"])), equal_to(expected))
+        assert_that(records | beam.Map(lambda r: (r.authority, r.kind, r.outcome)), equal_to(expected))
         assert_that(records | "Provenance" >> beam.Map(
-            lambda r: r["url"] == r["authority"] + FILES[r["kind"]] and r["fetched_at"] is not None
-            and (r["sha256"] == hashlib.sha256(r["body"]).hexdigest() if r["body"] is not None else True)),
+            lambda r: r.url == r.authority + FILES[r.kind] and r.fetched_at is not None
+            and (r.sha256 == hashlib.sha256(r.body).hexdigest() if r.body is not None else True)),
             equal_to([True] * len(expected)), label="provenance")
     assert fixture_web.hits == Counter({(a.split("//")[1], path): 1 for a in CRAWLED for path in FILES.values()})
 
@@ -120,11 +121,8 @@ def test_crawl_authorities_fetches_each_file_once(fixture_web):
 # --- WriteSnapshotParts -------------------------------------------------------------------------------
 
 def _record(authority, kind, outcome, body=None):
-    return {"authority": authority, "kind": kind, "url": authority + FILES[kind], "final_url": authority + FILES[kind],
-            "redirects": [], "status": 200 if outcome == "ok" else 404, "outcome": outcome,
-            "content_type": "text/plain", "fetched_at": NOW, "elapsed_ms": 3,
-            "sha256": hashlib.sha256(body).hexdigest() if body is not None else None, "body": body,
-            "truncated": False, "headers_json": None, "error": None}
+    return fetch_record(authority, kind, outcome, body, url=authority + FILES[kind], fetched_at=NOW,
+                        status=200 if outcome == "ok" else 404, error=None)
 
 
 def test_write_snapshot_parts_readable_by_read_snapshot(tmp_path):
@@ -145,7 +143,7 @@ def test_write_snapshot_parts_readable_by_read_snapshot(tmp_path):
             equal_to_all_true(), label="named by content")
     table = read_snapshot(out)
     assert sorted((r["authority"], r["kind"], r["outcome"], r["body"]) for r in table.to_pylist()) == sorted(
-        (r["authority"], r["kind"], r["outcome"], r["body"]) for r in records)
+        (r.authority, r.kind, r.outcome, r.body) for r in records)
     assert [f for f in os.listdir(out) if not f.startswith("signals-")] == []  # no temp file left
 
 

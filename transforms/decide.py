@@ -22,14 +22,15 @@ from license_rules.decision import Decision, decide, license_reason
 from license_rules.optout import OptOutList
 from license_rules.policy import Policy
 from license_rules.urls import redact_userinfo, split_url
+from license_rules.records import RECORD_FIELDS
 from license_rules.signals import (AuthoritySignals, SourceVerdict, UrlSignals, missing_authority)
 
 from .annotate import distinct_licenses
 
 __all__ = ["SignalsIndex", "BatchDecider", "DecisionIndex", "infringing_verdict", "name_optout_hits"]
 
-_RECORD_FIELDS = ("authority", "kind", "url", "final_url", "status", "outcome", "fetched_at", "sha256", "body",
-                  "truncated", "headers_json", "error")
+#: The FetchRecord fields the decider reads (the others stay on disk: less to convert per batch).
+_RECORD_FIELDS = tuple(name for name in RECORD_FIELDS if name not in ("redirects", "content_type", "elapsed_ms"))
 
 
 class SignalsIndex:
