@@ -95,7 +95,7 @@ class _Vocab:
     table: np.ndarray  # inverse cdf quantised to 2**20 buckets: one gather per sample
 
     @classmethod
-    def build(cls) -> "_Vocab":
+    def build(cls) -> _Vocab:
         words = _vocabulary()
         encoded = [w.encode() + b" " for w in words]
         len1 = np.array([len(e) for e in encoded], dtype=np.int64)
@@ -603,7 +603,7 @@ def make_optout_list(path: str | os.PathLike, files: list[str], n: int = 10_000,
         w1 = v.words.take(pa.array(rng.integers(0, len(v.cdf), m))).to_pylist()
         w2 = v.words.take(pa.array(rng.integers(0, len(v.cdf), m))).to_pylist()
         tld = rng.choice(_TLDS, size=m, p=np.array(_TLD_P) / sum(_TLD_P))
-        for a, b, t in zip(w1, w2, tld):
+        for a, b, t in zip(w1, w2, tld, strict=True):
             d = f"optout-{a}{b}.{t}"
             if d not in picked:
                 picked.add(d)

@@ -96,7 +96,8 @@ import io
 import re
 from dataclasses import dataclass
 from importlib import resources
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
+from collections.abc import Iterable
 from urllib.parse import unquote
 
 __all__ = ["LICENSE_CLASSES", "License", "parse_license", "TRUNCATION_LENGTH", "legal_tools", "RESTRICTED_SPDX"]

@@ -6,7 +6,8 @@ network or the clock; the same facts and policy always give the same decision.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from .cc import RESTRICTED_SPDX, License
 from .policy import LICENSE_SOURCES, Policy

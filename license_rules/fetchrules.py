@@ -95,7 +95,7 @@ def looks_like_html(content_type: str | None, body_head: bytes) -> bool:
     return head.lstrip(b" \t\r\n\f\v").startswith(b"<")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _markers() -> tuple[tuple[tuple[str, str, str], ...], tuple[tuple[str, str], ...]]:
     data = read_data_toml("challenge_markers.toml")
     headers = tuple((h["name"].lower(), h["contains"].lower(), h["source"]) for h in data["header"])

@@ -71,7 +71,7 @@ class OptOutList:
                 return prefix + "*"
         return None
 
-    def merged(self, other: "OptOutList") -> "OptOutList":
+    def merged(self, other: OptOutList) -> OptOutList:
         return OptOutList(
             name=f"{self.name}+{other.name}",
             sha256=hashlib.sha256((self.sha256 + other.sha256).encode()).hexdigest(),

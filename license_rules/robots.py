@@ -268,7 +268,7 @@ def compile_pattern(pattern: str, case_insensitive: bool = False) -> PathPattern
 # --------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _directive_table() -> tuple[dict[str, str], dict[str, str], int]:
     """alias -> canonical, canonical -> kind, max words in an alias."""
     data = read_data_toml("robots_typos.toml")
@@ -698,7 +698,7 @@ class RobotsTxt:
             if token == "*":
                 label = "*"
             else:
-                names = [ua.strip() for g in groups for ua, t in zip(g.user_agents, g.tokens) if t == token]
+                names = [ua.strip() for g in groups for ua, t in zip(g.user_agents, g.tokens, strict=True) if t == token]
                 label = ", ".join(dict.fromkeys(names))
             # tokens that fall back to the same groups share one compiled view (24 tokens, often one "*")
             key = (label, tuple(id(g) for g in groups))
@@ -787,7 +787,7 @@ class RobotsTxt:
         if len(found) == 1:
             parsed, verdicts = found[0][2][0], found[0][2][pick]
         else:  # several patterns of the same length match: their statements combine, in file order
-            pairs = sorted(((p, v) for entry in found for p, v in zip(entry[2][0], entry[2][pick])),
+            pairs = sorted(((p, v) for entry in found for p, v in zip(entry[2][0], entry[2][pick], strict=True)),
                            key=lambda pv: pv[0][3])
             parsed, verdicts = tuple(p for p, _ in pairs), tuple(v for _, v in pairs)
         verdict = aipref.combine_verdicts(verdicts)

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
+from collections.abc import Mapping, Sequence
 
 from .aipref import VOCAB_VERSION, combine_verdicts, content_signal_verdict, usage_verdict
 from .aitxt import parse_ai_txt

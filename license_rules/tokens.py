@@ -44,7 +44,7 @@ def is_product_token(value: str) -> bool:
     return bool(_PRODUCT_TOKEN.match(value))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _read_toml_cached(name: str) -> Any:
     text = resources.files("license_rules").joinpath("data", name).read_text(encoding="utf-8")
     return _toml.loads(text)
@@ -55,7 +55,7 @@ def read_data_toml(name: str) -> dict[str, Any]:
     return _read_toml_cached(name)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _token_table() -> tuple[tuple[str, str], ...]:
     data = read_data_toml("ai_tokens.toml")
     rows = data.get("token")
@@ -79,7 +79,7 @@ def ai_token_operators() -> dict[str, str]:
     return dict(_token_table())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def known_agents() -> tuple[tuple[str, str, str], ...]:
     """(name as the list spells it, product token, operator) for every agent of ai.robots.txt.
 

@@ -27,7 +27,7 @@ import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Iterable
+from collections.abc import Iterable
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -82,7 +82,7 @@ class XmpRights:
     linked_rights_expr: list[str] = field(default_factory=list)
     provenance: list[str] = field(default_factory=list)
 
-    def merge(self, other: "XmpRights") -> None:
+    def merge(self, other: XmpRights) -> None:
         for name in self.__dataclass_fields__:
             mine = getattr(self, name)
             mine.extend(v for v in getattr(other, name) if v not in mine)

@@ -360,7 +360,7 @@ def test_odd_rows_none_lost(odd_rows_run):
     assert sorted(kept.column("SAMPLE_ID").to_pylist() + rejected.column("SAMPLE_ID").to_pylist()) == list(
         range(len(ODD_ROWS)))
     got = {i: r for i, r in zip(kept.column("SAMPLE_ID").to_pylist() + rejected.column("SAMPLE_ID").to_pylist(),
-                                kept.column("lf_reason").to_pylist() + rejected.column("lf_reason").to_pylist())}
+                                kept.column("lf_reason").to_pylist() + rejected.column("lf_reason").to_pylist(), strict=True)}
     assert got == {i: r for i, (_, _, r) in enumerate(ODD_ROWS)}
     # values survive byte for byte: the 2,000-character URL, the IDN URL, the 100 KB caption, the nulls
     by_id = {r["SAMPLE_ID"]: r for r in kept.to_pylist() + rejected.to_pylist()}

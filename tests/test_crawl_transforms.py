@@ -107,7 +107,7 @@ CRAWLED = {  # authority -> (robots, ai_txt, tdmrep) outcomes, as sample_data/we
 def test_crawl_authorities_fetches_each_file_once(fixture_web):
     config = FetchConfig(proxy=fixture_web.proxy_url, allow_private_addresses=True, min_interval=0,
                          connect_timeout=2, read_timeout=2, deadline=5)
-    expected = [(a, kind, outcome) for a, outcomes in CRAWLED.items() for kind, outcome in zip(FILES, outcomes)]
+    expected = [(a, kind, outcome) for a, outcomes in CRAWLED.items() for kind, outcome in zip(FILES, outcomes, strict=True)]
     with pipeline() as p:
         records = p | beam.Create(sorted(CRAWLED)) | CrawlAuthorities(config, batch_size=3)
         assert_that(records | beam.Map(lambda r: (r.authority, r.kind, r.outcome)), equal_to(expected))
@@ -134,7 +134,7 @@ def test_write_snapshot_parts_readable_by_read_snapshot(tmp_path):
         parts = p | beam.Create(records) | WriteSnapshotParts(str(out), part_rows=4)
         totals = parts | beam.Map(lambda e: (e["rows"], e["counts"].get("robots", {}).get("ok", 0),
                                             e["counts"].get("ai_txt", {}).get("not-found", 0)))
-        assert_that(totals | beam.CombineGlobally(lambda ts: tuple(map(sum, zip(*ts))) if ts else (0, 0, 0)),
+        assert_that(totals | beam.CombineGlobally(lambda ts: tuple(map(sum, zip(*ts, strict=True))) if ts else (0, 0, 0)),
                     equal_to([(9, 3, 3)]), label="totals")
         assert_that(parts | "Named" >> beam.Map(
             lambda e: e["file"] == f"signals-{e['sha256'][:8]}.parquet"
@@ -164,7 +164,7 @@ def candidate_authorities(pattern: str) -> set[str]:
     out = set()
     for path in glob.glob(pattern):
         t = pq.read_table(path, columns=["URL", "LICENSE"])
-        for url, lic in zip(t.column("URL").to_pylist(), t.column("LICENSE").to_pylist()):
+        for url, lic in zip(t.column("URL").to_pylist(), t.column("LICENSE").to_pylist(), strict=True):
             authority = authority_of(url)
             if authority and license_reason(lic, parse_license(lic), policy) is None:
                 out.add(authority)

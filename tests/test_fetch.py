@@ -229,7 +229,7 @@ def test_policy_min_interval_spaces_requests_to_one_authority(fixture_web):
     with Fetcher(config(fixture_web, min_interval=0.1)) as fetcher:
         records = list(fetcher.fetch_files(["http://www.example.com"]))
     starts = sorted(r.fetched_at for r in records)
-    gaps = [(b - a).total_seconds() for a, b in zip(starts, starts[1:])]
+    gaps = [(b - a).total_seconds() for a, b in zip(starts, starts[1:], strict=False)]
     assert len(gaps) == 2 and min(gaps) >= 0.095
 
 

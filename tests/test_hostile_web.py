@@ -71,7 +71,7 @@ def test_policy_every_hostile_behaviour_is_a_record_within_the_deadline(hostile_
     got = {(r.authority, r.kind): r for r in records}
     assert len(records) == len(got) == len(BEHAVIOURS) * len(KINDS)  # every file of every host accounted for
     for behaviour, (outcomes, word) in EXPECTED.items():
-        for kind, outcome in zip(KINDS, outcomes):
+        for kind, outcome in zip(KINDS, outcomes, strict=True):
             record = got[(authority(behaviour), kind)]
             assert record.outcome == outcome, (behaviour, kind, record.error)
             assert record.elapsed_ms <= (DEADLINE + SLACK) * 1000, (behaviour, kind, record.elapsed_ms)

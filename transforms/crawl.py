@@ -78,7 +78,7 @@ def _candidates(batch: ShardBatch, policy: Policy, full_audit: bool, url_column:
     if want_urls:
         urls = rows.column(url_column)
         auths = rows.column("_lf_authority")
-        for url, authority in zip(urls.to_pylist(), auths.to_pylist()):
+        for url, authority in zip(urls.to_pylist(), auths.to_pylist(), strict=True):
             yield beam.pvalue.TaggedOutput("urls", (authority, url))
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import bisect
 import json
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 import pyarrow as pa
@@ -50,7 +51,7 @@ class SignalsIndex:
             self.header_urls = pa.array(sorted(self.headers), pa.string())
 
     @staticmethod
-    def open(directory: str, eager_max_rows: int = 2_000_000) -> "SignalsIndex":
+    def open(directory: str, eager_max_rows: int = 2_000_000) -> SignalsIndex:
         """An index over the snapshot in ``directory``: whole in memory when it holds at most
         ``eager_max_rows`` records, else lazy (bounded memory, row groups read per authority)."""
         from .snapshot import read_snapshot, snapshot_files
@@ -202,14 +203,14 @@ class BatchDecider:
 
     # -- per batch -----------------------------------------------------------------------------
     def decide_table(self, table: pa.Table, license_column: str | None, url_column: str,
-                     caption_column: str | None = None) -> tuple[pa.Table, "DecisionIndex"]:
+                     caption_column: str | None = None) -> tuple[pa.Table, DecisionIndex]:
         """Decide every row; returns the table with ``_lf_keep`` added, and the batch's DecisionIndex."""
         n = table.num_rows
         name_hit, name_verdicts = name_optout_hits(self.names, table, caption_column)
         policy = self.policy
         values, lic_idx = distinct_licenses(table, license_column)
         licenses = [parse_license(v) for v in values]
-        lic_ok = np.array([license_reason(v, lic, policy) is None for v, lic in zip(values, licenses)], dtype=bool)
+        lic_ok = np.array([license_reason(v, lic, policy) is None for v, lic in zip(values, licenses, strict=True)], dtype=bool)
         url_err = table.column("_lf_url_error")
         err_enc = pc.dictionary_encode(url_err.combine_chunks() if isinstance(url_err, pa.ChunkedArray) else url_err)
         err_values = err_enc.dictionary.to_pylist()
@@ -233,7 +234,7 @@ class BatchDecider:
             paths = pc.take(table.column("_lf_path"), cand_idx).to_pylist()
             self.signals.ensure(set(auths))
             seen: dict[str, int] = {}
-            for row, u, a, h, p in zip(cand_rows, urls, auths, hosts, paths):
+            for row, u, a, h, p in zip(cand_rows, urls, auths, hosts, paths, strict=True):
                 k = seen.get(u)
                 if k is None:
                     k = seen[u] = len(url_facts)

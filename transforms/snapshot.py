@@ -90,7 +90,7 @@ def write_part(records_or_table: Iterable[FetchRecord | Mapping[str, Any]] | pa.
     makedirs(str(directory))
     write_bytes_atomic(join(str(directory), name), data)
     counts: dict[str, dict[str, int]] = {}
-    pairs = Counter(zip(table.column("kind").to_pylist(), table.column("outcome").to_pylist()))
+    pairs = Counter(zip(table.column("kind").to_pylist(), table.column("outcome").to_pylist(), strict=True))
     for (kind, outcome), count in sorted(pairs.items()):
         counts.setdefault(kind, {})[outcome] = count
     return {"file": name, "sha256": digest, "rows": table.num_rows, "counts": counts}
@@ -198,7 +198,7 @@ def fresh_authorities(table: pa.Table, max_age: timedelta, now: datetime,
     ``kinds`` (an authority with a fresh robots record but no ai_txt record, as a crawl killed
     between the two leaves it, is not fresh)."""
     fresh = table.filter(_fresh_mask(table, max_age, now, tuple(kinds)))
-    pairs = set(zip(fresh.column("authority").to_pylist(), fresh.column("kind").to_pylist()))
+    pairs = set(zip(fresh.column("authority").to_pylist(), fresh.column("kind").to_pylist(), strict=True))
     count: Counter = Counter(authority for authority, _ in pairs)
     return {authority for authority, n in count.items() if n == len(set(kinds))}
 
@@ -227,7 +227,7 @@ def reuse_plan(table: pa.Table, max_age: timedelta, now: datetime, kinds: tuple[
     newest: dict[tuple[str, str], tuple] = {}
     for i, (authority, kind, when) in enumerate(zip(usable.column("authority").to_pylist(),
                                                   usable.column("kind").to_pylist(),
-                                                  usable.column("fetched_at").to_pylist())):
+                                                  usable.column("fetched_at").to_pylist(), strict=True)):
         key = (authority, kind)
         if key not in newest or when > newest[key][0]:
             newest[key] = (when, i)
