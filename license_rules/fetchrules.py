@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from license_rules import urls
 from license_rules.records import Outcome
 from license_rules.robots import parse_robots
-from license_rules.tokens import read_data_toml
+from license_rules.datafiles import read_data_toml
 
 __all__ = [
     "FILE_PATHS",

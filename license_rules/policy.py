@@ -9,18 +9,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import sys
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 from .cc import LICENSE_CLASSES
+from .datafiles import TOMLDecodeError, loads_toml, read_package_text
 from .records import Source
 
 __all__ = ["Policy", "PolicyError", "load_policy", "parse_policy", "PRESETS", "SOURCES", "LICENSE_SOURCES", "DEFAULTS",
@@ -186,8 +180,8 @@ def _merge(base: dict, override: dict) -> dict:
 def parse_policy(text: str, where: str = "<policy>") -> Policy:
     """Validate and build a policy from TOML text; ``where`` names the file in errors."""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = loads_toml(text)
+    except TOMLDecodeError as exc:
         raise PolicyError(f"{where}: not valid TOML: {exc}") from None
     _check(where, data, _SCHEMA)
     if "name" not in data:
@@ -257,7 +251,7 @@ def load_policy(spec: str | None = None) -> Policy:
     """Load a shipped preset by name (default ``permissive``) or a TOML file by path."""
     spec = spec or "permissive"
     if spec in PRESETS:
-        text = resources.files("license_rules").joinpath("policies", f"{spec}.toml").read_text("utf-8")
+        text = read_package_text("policies", f"{spec}.toml")
         return parse_policy(text, where=f"preset:{spec}")
     path = Path(spec)
     if not path.exists():

@@ -67,7 +67,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from license_rules import aipref
-from license_rules.tokens import read_data_toml
+from license_rules.datafiles import read_data_toml
 
 __all__ = [
     "MAX_ROBOTS_BYTES",

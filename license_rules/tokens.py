@@ -8,7 +8,6 @@ Public API:
         case-insensitive), first spelling and order kept.
     ai_token_operators() -> dict[str, str]
         token -> operator, for evidence and reports.
-    read_data_toml(name) -> dict
         Parse a TOML file shipped in ``license_rules/data`` (read-only, importlib.resources).
 
 Pure: reads only its own packaged data; no network, no writes.
@@ -18,15 +17,10 @@ from __future__ import annotations
 
 import functools
 import re
-from importlib import resources
-from typing import Any
 
-try:  # Python >= 3.11
-    import tomllib as _toml
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10 needs the "tomli" backport
-    import tomli as _toml  # type: ignore[no-redef]
+from .datafiles import read_data_toml
 
-__all__ = ["load_ai_tokens", "ai_token_operators", "read_data_toml", "is_product_token", "token_list_version",
+__all__ = ["load_ai_tokens", "ai_token_operators", "is_product_token", "token_list_version",
            "known_agents", "TOKEN_LIST_PRESETS"]
 
 #: ``core``: data/ai_tokens.toml (the AI-training crawlers); ``all-known-ai``: core plus every agent
@@ -42,17 +36,6 @@ _PRODUCT_TOKEN = re.compile(r"[A-Za-z0-9_-]+\Z")
 def is_product_token(value: str) -> bool:
     """True if ``value`` is a usable product token (letters, digits, ``_``, ``-``)."""
     return bool(_PRODUCT_TOKEN.match(value))
-
-
-@functools.cache
-def _read_toml_cached(name: str) -> Any:
-    text = resources.files("license_rules").joinpath("data", name).read_text(encoding="utf-8")
-    return _toml.loads(text)
-
-
-def read_data_toml(name: str) -> dict[str, Any]:
-    """Parse ``license_rules/data/<name>``; raises FileNotFoundError / TOMLDecodeError."""
-    return _read_toml_cached(name)
 
 
 @functools.cache
