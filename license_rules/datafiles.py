@@ -29,11 +29,7 @@ def read_package_text(folder: str, name: str) -> str:
 
 
 @functools.cache
-def _read_data_toml_cached(name: str) -> dict[str, Any]:
-    return loads_toml(read_package_text("data", name))
-
-
 def read_data_toml(name: str) -> dict[str, Any]:
-    """Parse ``license_rules/data/<name>`` once per process (callers must not mutate the result);
-    raises FileNotFoundError / TOMLDecodeError."""
-    return _read_data_toml_cached(name)
+    """Parse ``license_rules/data/<name>`` once per process (callers must not mutate the result;
+    ``read_data_toml.cache_clear()`` forgets); raises FileNotFoundError / TOMLDecodeError."""
+    return loads_toml(read_package_text("data", name))
