@@ -130,7 +130,7 @@ class Policy:
         }
 
 
-def _check(where: str, data: dict, schema: dict, dotted: str = "") -> None:
+def _check(where: str, data: dict[str, Any], schema: dict[str, Any], dotted: str = "") -> None:
     for key, value in data.items():
         full = f"{dotted}{key}"
         if key not in schema:
@@ -160,14 +160,14 @@ def _check(where: str, data: dict, schema: dict, dotted: str = "") -> None:
             raise PolicyError(f"{where}: {full!r} has unknown value {value!r}; allowed: {', '.join(allowed)}")
 
 
-def _type_name(typ) -> str:
+def _type_name(typ: type | tuple[type, ...]) -> str:
     names = {str: "a string", bool: "true or false", list: "a list", int: "an integer"}
     if isinstance(typ, tuple):
         return " or ".join(names[t] for t in typ)
     return names[typ]
 
 
-def _merge(base: dict, override: dict) -> dict:
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):

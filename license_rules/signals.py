@@ -62,11 +62,11 @@ class SourceVerdict:
         return out
 
 
-def _when(value) -> str | None:
+def _when(value: Any) -> str | None:
     if value is None:
         return None
     if hasattr(value, "isoformat"):
-        return value.isoformat().replace("+00:00", "Z")
+        return str(value.isoformat()).replace("+00:00", "Z")
     return str(value)
 
 
@@ -88,7 +88,7 @@ def _fetch_problem(source: str, record: Mapping[str, Any]) -> SourceVerdict:
     return SourceVerdict(source, "unreachable", detail, **_provenance(record))
 
 
-def _line_verdict(source: str, what: str, key: str, results: list[tuple[str, str, str]], prov: dict) -> SourceVerdict:
+def _line_verdict(source: str, what: str, key: str, results: list[tuple[str, str, str]], prov: dict[str, Any]) -> SourceVerdict:
     """One source's verdict from per-token (token, verdict, raw line) results of robots.txt lines."""
     for verdict in ("deny", "conditional"):
         hits = [(t, raw) for t, v, raw in results if v == verdict]
@@ -180,6 +180,7 @@ class AuthoritySignals:
 
     def _evaluate_robots(self, path: str, rec: Mapping[str, Any]) -> tuple[SourceVerdict, ...]:
         robots = self._robots
+        assert robots is not None, "an ok robots.txt record is parsed in __init__"
         prov = _provenance(rec)
         denied: list[str] = []
         rules: dict[str, str] = {}
@@ -220,7 +221,8 @@ class AuthoritySignals:
         cs_v = _line_verdict("content_signal", "Content-Signal line", "ai-train", signal, prov)
         return robots_v, cu_v, cs_v
 
-    def _file_state(self, kind: str, label: str, readable: tuple[str, ...]):
+    def _file_state(self, kind: str, label: str, readable: tuple[str, ...]
+                    ) -> tuple[Mapping[str, Any] | None, SourceVerdict | None]:
         """(record, verdict when the file cannot be read: missing, not found or unreachable)."""
         rec = self.records.get(kind)
         if rec is None:
@@ -237,6 +239,7 @@ class AuthoritySignals:
         rec, early = self._file_state("ai_txt", "ai.txt", ("ok",))
         if early is not None:
             return early
+        assert rec is not None, "_file_state gives a verdict whenever it has no record"
         prov = _provenance(rec)
         if self._aitxt is None:
             return SourceVerdict("ai_txt", "unknown", "/ai.txt is not REP-shaped (no User-Agent/Disallow lines): not an ai.txt opt-out", **prov)
@@ -255,6 +258,7 @@ class AuthoritySignals:
         rec, early = self._file_state("tdmrep", "tdmrep.json", ("ok", "invalid"))
         if early is not None:
             return early
+        assert rec is not None, "_file_state gives a verdict whenever it has no record"
         prov = _provenance(rec)
         tdm = self._tdmrep
         if tdm is None:
@@ -294,6 +298,7 @@ class AuthoritySignals:
             return SourceVerdict("rsl", "unknown", f"RSL document not found (HTTP {rec.get('status')})", **prov)
         if outcome != "ok":
             return _fetch_problem("rsl", rec)
+        assert self._rsl is not None, "an ok RSL record is parsed in __init__"
         got = self._rsl.evaluate(path)
         detail = f"{got.detail} [{RSL_VERSION}]" + (f": {got.element}" if got.element else "")
         return SourceVerdict("rsl", _RSL_VERDICTS[got.verdict], detail, **prov)
@@ -336,11 +341,15 @@ class UrlSignals:
         if record.get("outcome") not in ("ok", "not-found"):
             return HeaderFacts({"x_robots_tag": _fetch_problem("x_robots_tag", record)}, ())
         pairs = [tuple(p) for p in json.loads(record.get("headers_json") or "[]")]
-        values = lambda name: [v for k, v in pairs if k.lower() == name]  # noqa: E731
+
+        def values(name: str) -> list[str]:
+            return [v for k, v in pairs if k.lower() == name]
+
         verdicts: dict[str, SourceVerdict] = {}
         xrt_values = values("x-robots-tag")
         xrt = parse_x_robots_tag(xrt_values)
-        denied, directives = [], set()
+        denied: list[str] = []
+        directives: set[str] = set()
         for token in tokens:
             hit = xrt.reserves(token, noindex_reserves)
             if hit:

@@ -88,7 +88,7 @@ def token_list_version(preset: str = "core") -> str:
     if preset == "core":
         return "core: license_rules/data/ai_tokens.toml"
     if preset == "all-known-ai":
-        return "all-known-ai: core + " + read_data_toml("ai_robots_txt.toml")["list"]["version"]
+        return "all-known-ai: core + " + str(read_data_toml("ai_robots_txt.toml")["list"]["version"])
     raise ValueError(f"unknown token preset {preset!r}; expected one of {', '.join(TOKEN_LIST_PRESETS)}")
 
 

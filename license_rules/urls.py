@@ -15,6 +15,7 @@ import functools
 import ipaddress
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = ["UrlParts", "split_url", "authority_of", "registered_domain", "is_ip_literal", "MAX_URL_LENGTH", "redact_userinfo"]
@@ -125,7 +126,7 @@ def is_ip_literal(host: str) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def _extractor():
+def _extractor() -> Any:
     import tldextract  # local import: only loaded where registered domains are needed
 
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)

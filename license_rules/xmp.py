@@ -124,7 +124,7 @@ def _add(out: XmpRights, target: str, values: Iterable[str]) -> None:
             bucket.append(value)
 
 
-def _values(elem) -> list[str]:
+def _values(elem: Any) -> list[str]:
     """Every simple value of one property element, whatever its RDF form."""
     found: list[str] = []
     resource = elem.get(f"{{{RDF}}}resource")
