@@ -544,7 +544,7 @@ def signal_files(authority: str, seed: int = 0) -> dict[str, dict]:
 def snapshot_records(authorities, seed: int = 0, fetched_at: dt.datetime | None = None) -> pa.Table:
     """Fetch records (RECORD_FIELDS, SNAPSHOT_SCHEMA) as the crawler would have written them."""
     from license_rules.fetchrules import classify
-    from license_rules.records import FetchRecord, Outcome
+    from license_rules.records import FetchRecord
     from transforms.snapshot import records_to_table
 
     when = fetched_at or dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.timezone.utc)
@@ -558,7 +558,7 @@ def snapshot_records(authorities, seed: int = 0, fetched_at: dt.datetime | None 
             else:
                 status, ctype, err_kind, error = spec["status"], spec["content_type"], None, None
                 body = spec["body"] if 200 <= status < 300 else None
-            outcome = Outcome(classify(kind, status, ctype, body or b"", err_kind, False))
+            outcome = classify(kind, status, ctype, body or b"", err_kind, False)
             records.append(FetchRecord(
                 authority=authority, kind=kind, url=url, final_url=url, redirects=(), status=status, outcome=outcome,
                 content_type=ctype, fetched_at=when, elapsed_ms=20 + (i * 7) % 400,

@@ -666,7 +666,7 @@ class Fetcher:
             final_url=response.final_url,
             redirects=tuple(response.redirects),
             status=response.status,
-            outcome=Outcome(outcome),
+            outcome=outcome,
             content_type=response.content_type,
             fetched_at=fetched_at,
             elapsed_ms=int(round((time.monotonic() - started) * 1000)),
