@@ -10,11 +10,12 @@ from typing import Any
 from collections.abc import Mapping
 
 from .cc import RESTRICTED_SPDX, License
+from .itemlicense import ItemAnswer
 from .policy import LICENSE_SOURCES, Policy
 from .reasons import KEEP_REASONS, SOURCE_REASONS, Reason, primary_reason
 from .signals import SourceVerdict
 
-__all__ = ["Decision", "decide", "license_reason", "LICENSE_EVIDENCE_NOTE"]
+__all__ = ["Decision", "decide", "license_reason", "LICENSE_EVIDENCE_NOTE", "use_item_license", "item_license_reason"]
 
 LICENSE_EVIDENCE_NOTE = (
     "LAION's LICENSE is the last Creative Commons link seen before the image on its page, cut at 80 "
@@ -57,6 +58,34 @@ def license_evidence(raw: str | None, lic: License | None, carrier: str = "LICEN
     return ev
 
 
+_ITEM_ANSWERS = frozenset({"license", "nonfree", "unknown", "unreachable"})
+_ITEM_REASONS = {"nonfree": Reason.ITEM_LICENSE_NONFREE, "unknown": Reason.ITEM_LICENSE_UNKNOWN,
+                 "unreachable": Reason.SOURCE_UNREACHABLE}
+
+
+def use_item_license(policy: Policy, raw: str | None, lic: License | None, item: ItemAnswer | None) -> bool:
+    """Whether the image's own license (``item``) decides instead of the LICENSE column.
+
+    ``license.sources = ["item", "column"]``: whenever the item API answered (an unreachable API
+    counts, unless ``on_unreachable = "ignore"``, which falls back to the column). ``["column",
+    "item"]``: only when the column has no usable license (missing or unrecognised). ``["column"]``: never.
+    """
+    if item is None or item.verdict not in _ITEM_ANSWERS or "item" not in policy.license_sources:
+        return False
+    if item.verdict == "unreachable" and policy.on_unreachable == "ignore":
+        return False
+    if policy.license_sources[0] == "item":
+        return True
+    return license_reason(raw, lic, policy) in (Reason.LICENSE_MISSING, Reason.LICENSE_UNRECOGNISED)
+
+
+def item_license_reason(item: ItemAnswer, policy: Policy) -> Reason | None:
+    """The drop reason of an item answer that decides the license, or None when its class is kept."""
+    if item.verdict == "license":
+        return license_reason(item.raw or "item", item.license, policy)
+    return _ITEM_REASONS[item.verdict]
+
+
 def decide(
     *,
     policy: Policy,
@@ -67,6 +96,7 @@ def decide(
     license_carrier: str = "LICENSE column",
     image_error: str | None = None,
     prior: Reason | None = None,
+    item: ItemAnswer | None = None,
 ) -> Decision:
     """Decide one row.
 
@@ -75,6 +105,8 @@ def decide(
     Sources the policy does not use are ignored (but kept in the evidence, marked unused).
     ``image_error`` (images stage) says why a sample has no image bytes to check; ``prior`` is the drop
     reason an earlier stage recorded for the row (the filter's ``lf_reason``): it still drops.
+    ``item`` is the image's own license from its host's API (Commons/Flickr); when it decides
+    (:func:`use_item_license`) the column's license stays in the evidence, marked overridden.
     """
     drops: list[Reason] = []
     overridden: list[Reason] = []
@@ -88,11 +120,26 @@ def decide(
     if image_error:
         drops.append(Reason.IMAGE_MISSING)
         evidence.append({"source": "image", "verdict": "missing", "detail": image_error})
-    lic_reason = license_reason(license_raw, license, policy)
+    unreachable_ignored = False
+    column_ev = license_evidence(license_raw, license, license_carrier)
+    if item is not None and use_item_license(policy, license_raw, license, item):  # (it is False for None)
+        lic_reason = item_license_reason(item, policy)
+        column_ev["overridden_by"] = "item_license"
+        evidence.append(dict(item.evidence(), used=True))
+        evidence.append(column_ev)
+    else:
+        lic_reason = license_reason(license_raw, license, policy)
+        evidence.append(column_ev)
+        if item is not None:
+            # an unreachable item API counts only where the item would have decided (item first, or a
+            # column without a usable license); on_unreachable = "ignore" fell back to the column
+            relevant = "item" in policy.license_sources and (
+                policy.license_sources[0] == "item"
+                or lic_reason in (Reason.LICENSE_MISSING, Reason.LICENSE_UNRECOGNISED))
+            unreachable_ignored = item.verdict == "unreachable" and relevant
+            evidence.append(dict(item.evidence(), used=False))
     if lic_reason is not None:
         drops.append(lic_reason)
-    evidence.append(license_evidence(license_raw, license, license_carrier))
-    unreachable_ignored = False
     for name, verdict in (verdicts or {}).items():
         ev = verdict.as_dict()
         if not policy.uses(name):

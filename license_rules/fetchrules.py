@@ -51,7 +51,8 @@ FILE_PATHS = {"robots": "/robots.txt", "ai_txt": "/ai.txt", "tdmrep": "/.well-kn
 #: Every record kind: the three files, the per-image header check, and documents that a signal
 #: names (``rsl``: the RSL 1.0 licence a robots.txt ``License:`` line or a ``Link`` header points to).
 KINDS = ("robots", "ai_txt", "tdmrep", "headers", "rsl")
-OUTCOMES: tuple[str, ...] = tuple(outcome.value for outcome in Outcome)  # license_rules.records.Outcome
+#: What :func:`classify` returns: every license_rules.records.Outcome but the item step's own.
+OUTCOMES: tuple[str, ...] = tuple(outcome.value for outcome in Outcome if outcome is not Outcome.NOT_CHECKED)
 
 #: Network failures that mean "unreachable" (RFC 9309 2.3.1.4: assume complete disallow).
 UNREACHABLE_ERROR_KINDS = (

@@ -18,7 +18,7 @@ from .datafiles import TOMLDecodeError, loads_toml, read_package_text
 from .records import Source
 
 __all__ = ["Policy", "PolicyError", "load_policy", "parse_policy", "PRESETS", "SOURCES", "LICENSE_SOURCES", "DEFAULTS",
-           "TOKEN_PRESETS"]
+           "TOKEN_PRESETS", "LICENSE_ORIGINS"]
 
 PRESETS = ("public-domain", "permissive", "open")
 #: Every opt-out source the pipeline knows, in the order the audit lists them.
@@ -32,11 +32,16 @@ _ON_SOFT_404 = ("no-rules", "drop")
 #: ``robots.tokens`` presets: ``core`` (= ``default``) is data/ai_tokens.toml, ``all-known-ai`` adds
 #: every agent of the ai.robots.txt list (data/ai_robots_txt.json).
 TOKEN_PRESETS = ("default", "core", "all-known-ai")
+#: Where a row's license comes from, in the order of a policy's ``license.sources`` (first answer wins):
+#: "item" is the image's own license from the Commons/Flickr API (license_rules.itemlicense), "column"
+#: the row's LICENSE value. (Not opt-out sources: an item licence is decided as the row's licence,
+#: before any source in SOURCES/LICENSE_SOURCES.)
+LICENSE_ORIGINS = ("item", "column")
 
 DEFAULTS: dict[str, Any] = {
     "name": None,
     "description": "",
-    "license": {"keep": ["public-domain", "permissive"]},
+    "license": {"keep": ["public-domain", "permissive"], "sources": ["item", "column"]},
     "optout": {
         "beats_license": True,
         "on_unreachable": "drop",
@@ -55,7 +60,7 @@ DEFAULTS: dict[str, Any] = {
 _SCHEMA: dict[str, Any] = {
     "name": (str, None),
     "description": (str, None),
-    "license": {"keep": (list, LICENSE_CLASSES)},
+    "license": {"keep": (list, LICENSE_CLASSES), "sources": (list, LICENSE_ORIGINS)},
     "optout": {
         "beats_license": (bool, None),
         "on_unreachable": (str, _ON_PROBLEM),
@@ -100,6 +105,7 @@ class Policy:
     on_soft_404: str = "no-rules"
     legacy_labels_reserve: bool = True
     token_list: str = ""  # which token list (and version) ``tokens`` came from
+    license_sources: tuple[str, ...] = ("item", "column")
 
     @property
     def policy_id(self) -> str:
@@ -127,6 +133,7 @@ class Policy:
             "on_soft_404": self.on_soft_404,
             "legacy_labels_reserve": self.legacy_labels_reserve,
             "token_list": self.token_list,
+            "license_sources": list(self.license_sources),
         }
 
 
@@ -209,6 +216,9 @@ def parse_policy(text: str, where: str = "<policy>") -> Policy:
                     raise PolicyError(f"{where}: 'robots.{key}' has an empty token")
                 if tok != "*" and not is_product_token(tok):
                     raise PolicyError(f"{where}: 'robots.{key}' has {tok!r}, not a product token: {token_rule}")
+    if "column" not in merged["license"]["sources"]:
+        raise PolicyError(f"{where}: 'license.sources' must list \"column\" (item-level evidence exists only for "
+                          f"some hosts; allowed: [\"item\", \"column\"], [\"column\", \"item\"] or [\"column\"])")
     if merged["optout"]["require_registry"] and "registry" not in merged["optout"]["sources"]:
         raise PolicyError(f"{where}: 'optout.require_registry' = true needs \"registry\" in 'optout.sources'")
     if robots["tokens"] in TOKEN_PRESETS:
@@ -244,6 +254,7 @@ def parse_policy(text: str, where: str = "<policy>") -> Policy:
         on_soft_404=robots["on_soft_404"],
         legacy_labels_reserve=merged["content_usage"]["legacy_labels_reserve"],
         token_list=token_list,
+        license_sources=tuple(merged["license"]["sources"]),
     )
 
 

@@ -21,6 +21,8 @@ class Reason(str, enum.Enum):
     LICENSE_UNRECOGNISED = "license_unrecognised"
     LICENSE_RESTRICTED = "license_restricted"
     LICENSE_CLASS_NOT_ALLOWED = "license_class_not_allowed"
+    ITEM_LICENSE_NONFREE = "item_license_nonfree"
+    ITEM_LICENSE_UNKNOWN = "item_license_unknown"
     INFRINGING_DOMAIN = "infringing_domain"
     OPTOUT_LIST = "optout_list"
     REGISTRY_OPTOUT = "registry_optout"
@@ -55,6 +57,8 @@ REASON_DOCS: dict[Reason, str] = {
     Reason.LICENSE_UNRECOGNISED: "The LICENSE value looks like Creative Commons but names no known license (e.g. cut before the unit).",
     Reason.LICENSE_RESTRICTED: "The LICENSE value reserves all rights (\"All rights reserved\", a copyright notice): class restricted, never kept.",
     Reason.LICENSE_CLASS_NOT_ALLOWED: "The license's class (e.g. non-commercial) is not kept by the policy.",
+    Reason.ITEM_LICENSE_NONFREE: "The image's own page (Wikimedia API extmetadata NonFree) marks the file non-free; it overrides the LICENSE column.",
+    Reason.ITEM_LICENSE_UNKNOWN: "The image's own license (Commons/Flickr API) is no recognised license, or the file/photo no longer exists; fails closed.",
     Reason.INFRINGING_DOMAIN: "The host or registered domain is on the infringing-domains list (EU GPAI Code of Practice, copyright measure 1.2).",
     Reason.OPTOUT_LIST: "The URL, host or registered domain is on a local opt-out list.",
     Reason.REGISTRY_OPTOUT: "An opt-out registry (Spawning Do-Not-Train API shape) lists the URL as opted out.",

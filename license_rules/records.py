@@ -63,6 +63,7 @@ class Outcome(StrEnum):
     BOT_WALL = "bot-wall"
     SOFT_404 = "soft-404"
     BLOCKED_ADDRESS = "blocked-address"
+    NOT_CHECKED = "not-checked"  # an item record whose API was not asked (no key); never from classify
 
 
 class Verdict(StrEnum):

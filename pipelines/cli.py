@@ -3,6 +3,7 @@
     license-filter run                       # the sample job, offline, into ./license-filter-out/
     license-filter run --input GLOB --output DIR [...]      # crawl, then filter
     license-filter crawl --input GLOB --signals-out DIR [...]
+    license-filter licenses --input GLOB --signals-out DIR [...]   # only the Commons/Flickr item licenses
     license-filter filter --input GLOB --output DIR [--signals DIR] [...]
     license-filter report OUT
     license-filter explain URL --signals DIR [...]
@@ -117,6 +118,17 @@ def _add_crawl_args(p: argparse.ArgumentParser) -> None:
                    help="allow fetching private/loopback addresses (tests and fixture webs only)")
 
 
+def _add_item_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--commons-api", metavar="URL", help="MediaWiki API URL; {wiki} becomes the wiki's host "
+                   "(https://{wiki}/w/api.php)")
+    p.add_argument("--flickr-api", metavar="URL", help="Flickr REST endpoint (https://api.flickr.com/services/rest/); "
+                   "the key comes from $FLICKR_API_KEY")
+    p.add_argument("--flickr-calls-per-hour", type=_number(float, 1), default=3600.0, metavar="N",
+                   help="Flickr calls per hour per worker process (3600: Flickr's limit per key)")
+    p.add_argument("--dataset-date", metavar="YYYY-MM-DD",
+                   help="when the dataset was crawled: Flickr licenses are read from the license history at this date")
+
+
 _DESCRIPTION = ("Filter LAION-style image-text shards to the rows whose license is kept by the policy and whose "
                 "rightsholder has not reserved AI training by machine-readable means; write an audit of every row.")
 
@@ -154,6 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_args(crawl, required=True)
     _add_crawl_args(crawl)
     crawl.add_argument("--signals-out", required=True, metavar="DIR", help="snapshot directory to write")
+    _add_item_args(crawl)
+    _add_item_args(run)
+
+    lic = sub.add_parser("licenses", allow_abbrev=False,
+                         help="only the licenses step: each Commons/Flickr image's own license into a snapshot")
+    _add_input_args(lic, required=True)
+    _add_crawl_args(lic)
+    _add_item_args(lic)
+    lic.add_argument("--signals-out", required=True, metavar="DIR", help="snapshot directory to add the records to")
 
     rep = sub.add_parser("report", allow_abbrev=False, help="(re)write OUT/audit/report.html from a run's audit")
     rep.add_argument("output", help="a run's output directory")
@@ -197,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("report", "explain") and extra:
             raise UserError(f"unknown option(s) for {args.command}: {' '.join(extra)}")
         handler = {"run": commands.cmd_run, "filter": commands.cmd_filter, "crawl": commands.cmd_crawl,
+                   "licenses": commands.cmd_licenses,
                    "report": commands.cmd_report, "explain": commands.cmd_explain}[args.command]
         return handler(args, extra)
     except UserError as exc:

@@ -13,7 +13,7 @@ from license_rules.policy import Policy, PolicyError, load_policy
 
 from .cli import EXIT_OK, VERSION, UserError, sample_dir
 
-__all__ = ["cmd_run", "cmd_filter", "cmd_crawl", "cmd_report", "cmd_explain", "load_optout_lists"]
+__all__ = ["cmd_run", "cmd_filter", "cmd_crawl", "cmd_licenses", "cmd_report", "cmd_explain", "load_optout_lists"]
 
 
 def _policy(spec: str) -> Policy:
@@ -244,6 +244,18 @@ def cmd_crawl(args, extra) -> int:
     args.signals_out = _absolute(args.signals_out)
     options = _beam_options(extra)
     summary = run_crawl(args, [_absolute(f) for f in files], policy, _columns(args), options)
+    print(summary, file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_licenses(args, extra) -> int:
+    from .licenses_pipeline import run_licenses
+
+    policy = _policy(args.policy)
+    files = _inputs(args.input)
+    _check_writable(args.signals_out, "--signals-out")
+    args.signals_out = _absolute(args.signals_out)
+    summary = run_licenses(args, [_absolute(f) for f in files], policy, _columns(args), _beam_options(extra))
     print(summary, file=sys.stderr)
     return EXIT_OK
 

@@ -63,7 +63,16 @@ def build_crawl(p, files, cmap, config: CrawlConfig):
         records.append(cands.urls | "QueryRegistry" >> QueryRegistry(config.registry_endpoint, config.registry_key))
     merged = records | "AllRecords" >> beam.Flatten() if len(records) > 1 else records[0]
     parts = merged | "WriteSnapshotParts" >> WriteSnapshotParts(config.signals_out, config.part_rows)
-    return (parts, rsl_parts) | "AllParts" >> beam.Flatten()
+    if config.items is None:
+        return (parts, rsl_parts) | "AllParts" >> beam.Flatten()
+    from transforms.items import ResolveItemLicenses, SelectItemCandidates
+
+    # the licenses step writes its own parts: flattening its records into the fetches' would split the
+    # fetch -> write fusion, and parts would appear only at the end (a killed crawl would keep nothing)
+    pairs = annotated | "SelectItemCandidates" >> SelectItemCandidates(config.policy, config.full_audit, cmap.url)
+    item_parts = (pairs | "ResolveItemLicenses" >> ResolveItemLicenses(config.items, config.fetch)
+                        | "WriteItemParts" >> WriteSnapshotParts(config.signals_out, config.part_rows))
+    return (parts, rsl_parts, item_parts) | "AllParts" >> beam.Flatten()
 
 
 def _reusable(args, policy):
@@ -129,6 +138,9 @@ def run_crawl(args, files, policy, cmap, options) -> str:
                             "(without one the registry would be silently unchecked)")
     if args.user_agent is None and not args.allow_private_addresses:
         log.warning("crawling with the default User-Agent; set --user-agent to your product token and contact URL")
+    from .licenses_pipeline import item_config_from_args
+
+    items = item_config_from_args(args, policy)
     plan = _reusable(args, policy)
     skip = plan.fresh if plan is not None else frozenset()
     missing = plan.missing if plan is not None else {}
@@ -140,7 +152,7 @@ def run_crawl(args, files, policy, cmap, options) -> str:
     config = CrawlConfig(signals_out=out, policy=policy, fetch=fetch, full_audit=args.full_audit,
                          check_headers=args.check_headers,
                          registry_endpoint=args.registry_endpoint if args.registry else None,
-                         registry_key=registry_key, skip_authorities=skip, missing_kinds=missing)
+                         registry_key=registry_key, skip_authorities=skip, missing_kinds=missing, items=items)
     started = dt.datetime.now(dt.timezone.utc)
     import contextlib
 
@@ -185,8 +197,10 @@ def run_crawl(args, files, policy, cmap, options) -> str:
     if reused is not None and len(listing) == 1:  # compacted into one part: the reused records are in it too
         fetched = sum(counts.get("robots", {}).values()) - len(skip) - sum("robots" not in k for k in missing.values())
     repaired = f", {len(missing)} completed (only their missing files fetched)" if missing else ""
+    from .licenses_pipeline import items_sentence
+
     return (f"crawl: {fetched} authorities fetched, {len(skip)} reused from a fresh snapshot{repaired}; "
-            f"outcomes {json.dumps(counts, sort_keys=True)}; snapshot in {out}")
+            f"outcomes {json.dumps(counts, sort_keys=True)}; {items_sentence(items, counts)}snapshot in {out}")
 
 
 def _compact(out: str, listing: list[dict], max_rows: int = 1_000_000) -> list[dict]:

@@ -157,6 +157,7 @@ def explain_url(url: str | None, decider, license_value: str | None,
         },
         "sources_consulted": consulted,
         "sources": sources,
+        "item_license": next((e for e in evidence if e.get("source") == "item_license"), None),
         "reserved_by": list(index.sources[0]),
         "tokens": list(index.tokens[0]),
         "evidence": evidence,
@@ -164,6 +165,28 @@ def explain_url(url: str | None, decider, license_value: str | None,
 
 
 # --- text output -------------------------------------------------------------------------------------
+def _item_text(item: dict[str, Any]) -> list[str]:
+    """The image's own license as its host's API answered (Commons/Flickr), for ``explain``."""
+    role = ("decides the license; the LICENSE column is overridden" if item.get("used")
+            else "not used: the LICENSE column decides")
+    lines = [f"item       {item.get('api')} API: {item.get('item')}  ({role})"]
+    found = f"  {item['spdx']}  class {item['license_class']}  {item.get('url') or ''}" if item.get("spdx") else ""
+    lines.append(f"  verdict  {item.get('verdict')}{found}")
+    for key, label in (("detail", "detail "), ("creator", "creator"), ("title", "title  "), ("source_page", "page   ")):
+        if item.get(key):
+            lines.append(f"  {label}  {item[key]}")
+    answer = item.get("answer") or {}
+    for i, (key, value) in enumerate(answer.items()):
+        text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+        lines.append(f"  {'answer ' if i == 0 else '       '}  {key}: {text[:300]}")
+    where = [w for w in (item.get("request"), f"HTTP {item['status']}" if item.get("status") is not None else None,
+                         f"fetched {item['fetched_at']}" if item.get("fetched_at") else None,
+                         f"sha256 {item['sha256']}" if item.get("sha256") else None) if w]
+    if where:
+        lines.append(f"  request  {'  '.join(where)}")
+    return lines
+
+
 _MARK = {"deny": "RESERVES", "allow": "allows", "unknown": "no signal", "unreachable": "UNREACHABLE",
          "missing": "MISSING", "not_checked": "not checked"}
 
@@ -202,6 +225,9 @@ def _text(doc: dict[str, Any], info: dict[str, Any]) -> str:
         lines.append(f"  note     {lic['note']}")
     lines.append(f"  policy   {'allowed' if lic['allowed'] else 'not allowed'}")
     lines.append("")
+    if doc.get("item_license"):
+        lines.extend(_item_text(doc["item_license"]))
+        lines.append("")
     if doc["url_error"]:
         lines.append("sources    none checked: the URL is invalid")
         return "\n".join(lines)

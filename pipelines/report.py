@@ -461,7 +461,23 @@ def _licenses(summary: dict) -> str:
             + "<h3>License evidence</h3>" + source_table
             + '<p class="note">LAION\'s LICENSE column is the last Creative Commons link seen before the image on its '
             "page, cut at 80 characters: page-level, weak evidence. A <code>Link: rel=\"license\"</code> header on the "
-            "image itself takes precedence.</p>")
+            "image itself takes precedence.</p>" + _item_licenses(summary))
+
+
+def _item_licenses(summary: dict) -> str:
+    """What the image's own license (Commons/Flickr API) did against the LICENSE column, per direction."""
+    item = summary.get("item_license") or {}
+    if not any(_int(v) for v in item.values()):
+        return ""
+    labels = [("added", "added: the column could not be kept, the image's own license can"),
+              ("removed", "removed: the column could be kept, the image's own license cannot"),
+              ("agreed", "agreed: both can be kept"), ("agreed_drop", "agreed: neither can be kept"),
+              ("unreachable", "the API could not be read"), ("not_checked", "not checked (e.g. no Flickr API key)")]
+    table = _table(["Commons / Flickr rows", "rows"], [(label, f"{_int(item.get(k)):,}") for k, label in labels],
+                   numeric=(1,))
+    return ("<h3>Item-level licenses (Wikimedia Commons, Flickr)</h3>" + table
+            + '<p class="note">For rows on these hosts the image\'s own license, from its host\'s API, overrides the '
+            "page-level LICENSE column (policy <code>license.sources</code>); both are in each row's evidence.</p>")
 
 
 def _shards(summary: dict, manifest: dict) -> str:

@@ -2,8 +2,10 @@
 
 Writes four LAION-400M-style shards (all eight columns, LAION's types) to ``sample_data/shards/``,
 one LAION-5B-joined-style shard and one img2dataset-style shard to ``sample_data/other/``. Every
-URL is on a reserved name (example.com/.net/.org, *.example, *.test) or a documentation address;
-the hosts are the fixture web in ``sample_data/web/`` so that every decision reason occurs.
+URL is on a reserved name (example.com/.net/.org, *.example, *.test) or a documentation address,
+except the item-license rows on upload.wikimedia.org and Flickr hosts (invented files, answered by
+the local fixture API); the hosts are the fixture web in ``sample_data/web/`` so that every
+decision reason occurs.
 """
 from __future__ import annotations
 
@@ -154,6 +156,34 @@ def edge_rows(start_id: int) -> list[dict]:
     return rows
 
 
+def item_rows(start_id: int) -> list[dict]:
+    """Rows on Wikimedia Commons / Wikipedia and Flickr image hosts, decided on the image's own license:
+    the fixture API (sample_data/api/items.json) answers for them. Real host names, served locally."""
+    by, by_sa, nc = ("http://creativecommons.org/licenses/by/4.0/", "http://creativecommons.org/licenses/by-sa/3.0/",
+                     "http://creativecommons.org/licenses/by-nc/2.0/")
+    up = "http://upload.wikimedia.org/wikipedia"  # http: the fixture web is a plain HTTP proxy
+    values = [
+        (f"{up}/commons/thumb/1/1a/Lighthouse_at_dusk.jpg/640px-Lighthouse_at_dusk.jpg", "?"),  # CC0: added
+        (f"{up}/commons/thumb/1/1a/Lighthouse_at_dusk.jpg/1280px-Lighthouse_at_dusk.jpg", "?"),  # same file, once
+        (f"{up}/commons/2/2b/Old_map.png", "?"),  # public domain: added
+        (f"{up}/commons/3/3c/Market_street.jpg", by),  # CC BY-SA 4.0 in fact: removed
+        (f"{up}/commons/4/4d/Harbour_view.jpg", by_sa),  # CC BY 2.0 in fact: added
+        (f"{up}/en/5/5e/Film_poster.jpg", by),  # English Wikipedia's own non-free file: removed
+        (f"{up}/commons/6/6f/Deleted_photo.jpg", by),  # no longer on Commons: removed, unknown
+        (f"{up}/commons/7/7a/Gfdl_diagram.svg", "?"),  # GFDL: unknown item license
+        (f"{up}/commons/8/8b/Old_name.jpg", None),  # a redirect to File:New name.jpg, CC BY 4.0: added
+        ("http://live.staticflickr.com/65535/50000000001_abcd_b.jpg", "?"),  # Flickr CC BY 2.0: added
+        ("http://farm4.staticflickr.com/3000/50000000002_ef01.jpg", by),  # all rights reserved: removed
+        ("http://farm1.static.flickr.com/1/50000000003_aa_o.jpg", "?"),  # Public Domain Mark: added
+        ("http://live.staticflickr.com/65535/50000000004_bb_z.jpg", "?"),  # photo not found: unknown
+        ("http://live.staticflickr.com/65535/50000000005_cc.jpg", by),  # CC BY at the dataset date, ARR today
+        ("http://live.staticflickr.com/65535/50000000006_dd_b.jpg", by),  # no known copyright restrictions
+        ("http://live.staticflickr.com/65535/50000000007_ee_b.jpg", nc),  # NC column: asked only with --full-audit
+    ]
+    return [{"SAMPLE_ID": start_id + i, "URL": url, "TEXT": f"item license {i}", "HEIGHT": 480, "WIDTH": 640,
+             "LICENSE": lic, "NSFW": "UNLIKELY", "similarity": 0.33} for i, (url, lic) in enumerate(values)]
+
+
 def signals_2026_rows(start_id: int) -> list[dict]:
     """Rows for the 2025-2026 signals (issue 11): RSL, legacy aipref, CC signals, encodings, challenge pages,
     soft-404, licences named in words, all-rights-reserved values, the infringing-domains and name lists."""
@@ -204,6 +234,8 @@ def main() -> None:
     for shard in range(4):
         rows = laion_rows(rng, shard, 80, sid)
         sid += 1000
+        if shard == 2:
+            rows += item_rows(sid - 500)
         if shard == 3:
             rows += edge_rows(sid)
             rows += signals_2026_rows(sid + 500)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from license_rules.cc import parse_license
-from license_rules.decision import LICENSE_EVIDENCE_NOTE, Decision, decide, license_reason
+from license_rules.decision import LICENSE_EVIDENCE_NOTE, Decision, decide, license_reason, use_item_license
+from license_rules.itemlicense import ItemAnswer
 from license_rules.policy import SOURCES, parse_policy
 from license_rules.reasons import REASON_DOCS, SOURCE_REASONS, Reason
 from license_rules.signals import SourceVerdict
@@ -172,8 +173,60 @@ def test_policy_decide_image_missing():
 
 
 def test_policy_table_covers_every_reason():
-    seen = {r for row in TABLE for r in row[7]} | {R.IMAGE_MISSING}  # test_policy_decide_image_missing
+    seen = ({r for row in TABLE for r in row[7]} | {r for row in ITEM_TABLE for r in row[6]}
+            | {R.IMAGE_MISSING})  # test_policy_decide_image_missing
     assert seen == set(Reason)
+
+
+# -- item-level licenses (Commons/Flickr API) beside the LICENSE column ------------------------------------
+
+def item(verdict: str, url: str | None = None) -> ItemAnswer:
+    return ItemAnswer("commons", "commons.wikimedia.org/File:X.jpg", verdict,
+                      license=parse_license(url) if url else None, raw=url, creator="Ann",
+                      provenance={"request": "https://commons.wikimedia.org/w/api.php?titles=File:X.jpg", "status": 200})
+
+
+COLUMN_FIRST = policy('[license]\nsources = ["column", "item"]\n')
+COLUMN_ONLY = policy('[license]\nsources = ["column"]\n')
+
+# id, policy, LICENSE column, item answer, keep, primary, reasons, which license decided
+ITEM_TABLE = [
+    ("item-adds-a-question-mark-row", PERMISSIVE, "?", item("license", CC0), True, R.KEPT, [R.KEPT], "item"),
+    ("item-removes-a-cc-by-sidebar-row", PERMISSIVE, BY, item("license", BY_NC), False, R.LICENSE_CLASS_NOT_ALLOWED,
+     [R.LICENSE_CLASS_NOT_ALLOWED], "item"),
+    ("item-nonfree", PERMISSIVE, BY, item("nonfree"), False, R.ITEM_LICENSE_NONFREE, [R.ITEM_LICENSE_NONFREE], "item"),
+    ("item-unknown", PERMISSIVE, "?", item("unknown"), False, R.ITEM_LICENSE_UNKNOWN, [R.ITEM_LICENSE_UNKNOWN], "item"),
+    ("item-unreachable-drops", PERMISSIVE, BY, item("unreachable"), False, R.SOURCE_UNREACHABLE,
+     [R.SOURCE_UNREACHABLE], "item"),
+    ("item-unreachable-ignored-uses-column", IGNORE_UNREACHABLE, BY, item("unreachable"), True,
+     R.KEPT_UNREACHABLE_IGNORED, [R.KEPT_UNREACHABLE_IGNORED], "column"),
+    ("item-not-checked-uses-column", PERMISSIVE, BY, item("not_checked"), True, R.KEPT, [R.KEPT], "column"),
+    ("item-not-checked-question-mark", PERMISSIVE, "?", item("not_checked"), False, R.LICENSE_MISSING,
+     [R.LICENSE_MISSING], "column"),
+    ("column-first-column-wins", COLUMN_FIRST, BY, item("license", BY_NC), True, R.KEPT, [R.KEPT], "column"),
+    ("column-first-item-fills-a-gap", COLUMN_FIRST, "?", item("license", BY), True, R.KEPT, [R.KEPT], "item"),
+    ("column-first-unreachable-item-not-needed", COLUMN_FIRST, BY, item("unreachable"), True, R.KEPT, [R.KEPT],
+     "column"),
+    ("column-first-unreachable-item-needed", COLUMN_FIRST, "?", item("unreachable"), False, R.SOURCE_UNREACHABLE,
+     [R.SOURCE_UNREACHABLE], "item"),
+    ("column-only-ignores-the-item", COLUMN_ONLY, "?", item("license", CC0), False, R.LICENSE_MISSING,
+     [R.LICENSE_MISSING], "column"),
+]
+
+
+@pytest.mark.parametrize("pol, raw, answer, keep, primary, reasons, decided_by",
+                         [pytest.param(*row[1:], id=row[0]) for row in ITEM_TABLE])
+def test_policy_item_license_first(pol, raw, answer, keep, primary, reasons, decided_by):
+    d = decide(policy=pol, license_raw=raw, license=parse_license(raw), verdicts=verdicts(ALL_ALLOW), item=answer)
+    assert (d.keep, d.reason, list(d.reasons)) == (keep, primary, reasons)
+    assert use_item_license(pol, raw, parse_license(raw), answer) is (decided_by == "item")
+    by_source = {e["source"]: e for e in d.evidence}
+    # both licenses are in the evidence; the one that did not decide says so
+    assert by_source["license"]["raw"] == raw
+    assert by_source["item_license"]["verdict"] == answer.verdict
+    assert by_source["item_license"]["used"] is (decided_by == "item")
+    assert by_source["item_license"]["request"].startswith("https://commons.wikimedia.org/w/api.php")
+    assert ("overridden_by" in by_source["license"]) is (decided_by == "item")
     assert set(REASON_DOCS) == set(Reason)
 
 

@@ -28,6 +28,11 @@ NF, OK, UNR, BLK = "not-found", "ok", "unreachable", "blocked-address"
 # host -> expected outcome of (robots, ai_txt, tdmrep)
 EXPECTED = {
     "www.example.com": (OK, NF, NF),
+    # item-license hosts (the image's own license comes from the fixture API)
+    "upload.wikimedia.org": (OK, NF, NF),
+    "live.staticflickr.com": (OK, NF, NF),
+    "farm4.staticflickr.com": (OK, NF, NF),
+    "farm1.static.flickr.com": (OK, NF, NF),
     "images.example.org": (NF, NF, NF),
     "cdn.example.net": (OK, NF, NF),
     "robots-gptbot.example.com": (OK, NF, NF),

@@ -31,7 +31,7 @@ def test_reason_class_and_source_counters_equal_the_summary(tmp_path):
                 for r in run.metrics().query(MetricsFilter().with_namespace("license_filter"))["counters"]}
     golden = json.loads(open("tests/golden/sample_summary.json", encoding="utf-8").read())  # the same run's audit
     acct = golden["accounting"]
-    assert counters["rows_read"] == acct["input_rows"] == 367
+    assert counters["rows_read"] == acct["input_rows"] == 383
     assert (counters["rows_kept"], counters["rows_rejected"]) == (acct["kept"], acct["rejected"])
     assert {k[len("reason."):]: v for k, v in counters.items() if k.startswith("reason.")} == golden["by_reason"]
     assert {k[len("source."):]: v for k, v in counters.items() if k.startswith("source.")} == golden["drops_by_source"]

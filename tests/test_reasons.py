@@ -11,7 +11,8 @@ from license_rules.reasons import KEEP_REASONS, REASON_DOCS, SOURCE_REASONS, Rea
 #: The audit keys are an interface (summary.json, rejected shards): renaming one is a breaking change.
 AUDIT_KEYS = (
     "url_invalid", "image_missing", "embedded_license_not_allowed", "license_missing", "license_unrecognised",
-    "license_restricted", "license_class_not_allowed", "infringing_domain", "optout_list", "registry_optout",
+    "license_restricted", "license_class_not_allowed", "item_license_nonfree",
+    "item_license_unknown", "infringing_domain", "optout_list", "registry_optout",
     "name_optout", "robots_disallowed", "rsl_reserved", "tdmrep_reserved", "content_usage_reserved",
     "content_signal_reserved", "aitxt_disallowed", "x_robots_tag_reserved", "iptc_data_mining_reserved",
     "tdmrep_xmp_reserved", "content_credentials_reserved", "use_conditional", "source_unreachable", "signals_missing",
@@ -22,6 +23,7 @@ AUDIT_KEYS = (
 PRECEDENCE = (
     Reason.URL_INVALID, Reason.IMAGE_MISSING, Reason.EMBEDDED_LICENSE_NOT_ALLOWED,
     Reason.LICENSE_MISSING, Reason.LICENSE_UNRECOGNISED, Reason.LICENSE_RESTRICTED, Reason.LICENSE_CLASS_NOT_ALLOWED,
+    Reason.ITEM_LICENSE_NONFREE, Reason.ITEM_LICENSE_UNKNOWN,
     Reason.INFRINGING_DOMAIN, Reason.OPTOUT_LIST, Reason.REGISTRY_OPTOUT, Reason.NAME_OPTOUT,
     Reason.ROBOTS_DISALLOWED, Reason.RSL_RESERVED, Reason.TDMREP_RESERVED,
     Reason.CONTENT_USAGE_RESERVED, Reason.CONTENT_SIGNAL_RESERVED, Reason.AITXT_DISALLOWED,

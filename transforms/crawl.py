@@ -51,6 +51,7 @@ class CrawlConfig:
     missing_kinds: dict | None = None  # authority -> kinds to fetch (the others are fresh in a reused snapshot)
     fetch_batch: int = 256
     part_rows: int = 20000
+    items: Any = None  # transforms.items.ItemConfig: run the licenses step (Commons/Flickr item licenses)
 
 
 def candidate_mask(table: pa.Table, license_column: str | None, policy: Policy, full_audit: bool) -> np.ndarray:
@@ -62,7 +63,10 @@ def candidate_mask(table: pa.Table, license_column: str | None, policy: Policy, 
     from license_rules.cc import parse_license
 
     ok = np.array([license_reason(v, parse_license(v), policy) is None for v in values], dtype=bool)
-    return valid & ok[idx] if len(idx) else valid
+    mask = valid & ok[idx] if len(idx) else valid
+    from .items import item_candidate_mask  # rows the item license may add (LICENSE "?" on Commons/Flickr)
+
+    return mask | item_candidate_mask(table, license_column, policy, full_audit)
 
 
 def _candidates(batch: ShardBatch, policy: Policy, full_audit: bool, url_column: str, want_urls: bool):

@@ -19,7 +19,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from license_rules.cc import parse_license
-from license_rules.decision import Decision, decide, license_reason
+from license_rules.decision import Decision, decide, item_license_reason, license_reason, use_item_license
+from license_rules.itemlicense import ItemAnswer, is_item_host, item_answer
 from license_rules.optout import OptOutList
 from license_rules.policy import Policy
 from license_rules.urls import redact_userinfo, split_url
@@ -45,10 +46,13 @@ class SignalsIndex:
         self.by_authority: dict[str, dict[str, dict[str, Any]]] = {}
         self.headers: dict[str, dict[str, Any]] = {}
         self.registry: dict[str, dict[str, Any]] = {}
+        self.items: dict[str, dict[str, Any]] = {}  # image URL -> its item-license record (Commons/Flickr API)
         self.header_urls = pa.array([], pa.string())
+        self.item_urls = pa.array([], pa.string())
         if table is not None and table.num_rows:
             self.add_table(table)
             self.header_urls = pa.array(sorted(self.headers), pa.string())
+            self.item_urls = pa.array(sorted(self.items), pa.string())
 
     @staticmethod
     def open(directory: str, eager_max_rows: int = 2_000_000) -> SignalsIndex:
@@ -71,6 +75,8 @@ class SignalsIndex:
                 _keep_newer(self.headers, rec["url"], rec)
             elif kind == "registry":
                 _keep_newer(self.registry, rec["url"], rec)
+            elif kind == "item":
+                _keep_newer(self.items, rec["url"], rec)
             else:
                 _keep_newer(self.by_authority.setdefault(rec["authority"], {}), kind, rec)
 
@@ -106,6 +112,7 @@ class LazySignalsIndex(SignalsIndex):
         self._loaded: set[str] = set()
         ranges = []
         urls = []
+        item_urls = []
         for fi, pf in enumerate(self._files):
             col = pf.schema_arrow.get_field_index("authority")
             for rg in range(pf.num_row_groups):
@@ -114,9 +121,11 @@ class LazySignalsIndex(SignalsIndex):
                 ranges.append((low, high, fi, rg))
             kinds = pf.read(columns=["kind", "url"])  # image URLs with header records: small, and needed up front
             urls.extend(kinds.filter(pc.equal(kinds.column("kind"), "headers")).column("url").to_pylist())
+            item_urls.extend(kinds.filter(pc.equal(kinds.column("kind"), "item")).column("url").to_pylist())
         ranges.sort()
         self._ranges = ranges
         self.header_urls = pa.array(sorted(set(urls)), pa.string())
+        self.item_urls = pa.array(sorted(set(item_urls)), pa.string())
 
     def ensure(self, authorities) -> None:
         requested = {a for a in authorities if a is not None}
@@ -124,7 +133,7 @@ class LazySignalsIndex(SignalsIndex):
         if not need:
             return
         if len(self._loaded) + len(need) > self._max:  # start over, keeping what this batch needs
-            for store in (self.by_authority, self.headers, self.registry, self._loaded):
+            for store in (self.by_authority, self.headers, self.registry, self.items, self._loaded):
                 store.clear()
             need = requested
         ordered = sorted(need)
@@ -201,6 +210,17 @@ class BatchDecider:
                 verdicts[name] = v
         return verdicts, facts.license_urls
 
+    def item_facts(self, url: str, host: str | None) -> ItemAnswer | None:
+        """The image's own license from the licenses step, ``not_checked`` for an item host without a
+        record, None for other hosts."""
+        if "item" not in self.policy.license_sources:
+            return None
+        answer = item_answer(self.signals.items.get(redact_userinfo(url)))  # stored without user:password@
+        if answer is None and is_item_host(host):
+            answer = ItemAnswer("?", url, "not_checked", detail="the snapshot has no item-license record for this URL "
+                                                                 "(crawl without the licenses step)")
+        return answer
+
     # -- per batch -----------------------------------------------------------------------------
     def decide_table(self, table: pa.Table, license_column: str | None, url_column: str,
                      caption_column: str | None = None) -> tuple[pa.Table, DecisionIndex]:
@@ -223,9 +243,14 @@ class BatchDecider:
             # a URL whose own headers were checked may carry a Link rel=license: evaluate it too
             has_headers = pc.is_in(table.column(url_column), value_set=self.signals.header_urls)
             candidate |= valid & pc.fill_null(has_headers, False).to_numpy(zero_copy_only=False)
+        if not self.full_audit and len(self.signals.item_urls) and "item" in policy.license_sources:
+            # the image's own license may keep a row whose LICENSE column cannot (LAION's "?")
+            has_item = pc.is_in(table.column(url_column), value_set=self.signals.item_urls)
+            candidate |= valid & pc.fill_null(has_item, False).to_numpy(zero_copy_only=False)
         cand_rows = np.nonzero(candidate)[0]
         url_key = np.full(n, -1, dtype=np.int64)
         url_facts: list[tuple[dict[str, SourceVerdict], tuple[str, ...]]] = []
+        url_items: list[ItemAnswer | None] = []
         if len(cand_rows):
             cand_idx = pa.array(cand_rows)
             urls = pc.take(table.column(url_column), cand_idx).to_pylist()
@@ -241,6 +266,7 @@ class BatchDecider:
                     if p is None:  # annotate computes paths only for rows with a recognised license
                         p = split_url(u)[0].path
                     url_facts.append(self.url_verdicts(u, a, h, p))
+                    url_items.append(self.item_facts(u, h))
                 url_key[row] = k
         # one decision per distinct (url error, license, url facts), as a single int64 key
         n_lic = max(len(values), 1)
@@ -261,6 +287,7 @@ class BatchDecider:
             raw, lic = values[li], licenses[li]
             carrier = "LICENSE column"
             verdicts = None
+            answer = url_items[uk] if uk >= 0 else None
             if uk >= 0:
                 verdicts, link_licenses = url_facts[uk]
                 for link in link_licenses:  # a license stated for the image itself beats the page-level column
@@ -271,9 +298,30 @@ class BatchDecider:
             if n_names:
                 verdicts = {**(verdicts or {}), "name_optout": name_verdicts[name_k]}
             d = decide(policy=policy, license_raw=raw, license=lic, url_error=err_values[e] if e >= 0 else None,
-                       verdicts=verdicts, license_carrier=carrier)
-            index.add(d, lic, carrier, e < 0 and license_reason(raw, lic, policy) is None, verdicts or {}, policy)
+                       verdicts=verdicts, license_carrier=carrier, item=answer)
+            column_ok = license_reason(raw, lic, policy) is None
+            if use_item_license(policy, raw, lic, answer):
+                lic, carrier = answer.license, f"{answer.api} API (the image's own license)"
+                license_ok = e < 0 and item_license_reason(answer, policy) is None
+            else:
+                license_ok = e < 0 and column_ok
+            index.add(d, lic, carrier, license_ok, verdicts or {}, policy)
+            index.item_effect.append(_item_effect(answer, column_ok, license_ok, e < 0))
         return table.append_column("_lf_keep", pa.array(index.keep_mask(), pa.bool_())), index
+
+
+def _item_effect(answer: ItemAnswer | None, column_ok: bool, license_ok: bool, url_ok: bool) -> str | None:
+    """What the item-level license did to a row's license verdict, for the audit (None: not an item row).
+    ``added``: the column could not be kept, the item license can; ``removed``: the reverse."""
+    if answer is None or not url_ok:
+        return None
+    if answer.verdict == "not_checked":
+        return "not_checked"
+    if answer.verdict == "unreachable":
+        return "unreachable"
+    if column_ok != license_ok:
+        return "added" if license_ok else "removed"
+    return "agreed" if license_ok else "agreed_drop"
 
 
 def infringing_verdict(lst: OptOutList, url: str, host: str) -> SourceVerdict:
@@ -336,6 +384,7 @@ class DecisionIndex:
         self.keep: list[bool] = []
         self.license_ok: list[bool] = []
         self.reserved: list[bool] = []
+        self.item_effect: list[str | None] = []  # per entry: added | removed | agreed | ... (None: no item)
         for name in self.FIELDS:
             setattr(self, name, [])
 

@@ -711,8 +711,20 @@ class Fetcher:
         proxied = requests.utils.select_proxy(url, settings["proxies"]) is not None
         return host_refusal(host, port, resolve=not proxied)
 
+    def get(self, url: str, keep_headers: frozenset = frozenset({"retry-after", "content-type"})) -> dict:
+        """One GET outside the per-authority gate, for API clients that pace themselves (transforms.items):
+        the address guard, redirects, body cap and deadline apply as to every request. Returns the facts:
+        ``final_url``, ``redirects``, ``status``, ``content_type``, ``body``, ``truncated``, ``headers``
+        (the ``keep_headers`` lines), ``error_kind``, ``error``, ``fetched_at``, ``elapsed_ms``."""
+        started, fetched_at = time.monotonic(), _utcnow()
+        response = self._request(url, "GET", read_body=True, started=started, keep=keep_headers)
+        facts = {name: getattr(response, name) for name in ("final_url", "redirects", "status", "content_type", "body",
+                                                             "truncated", "headers", "error_kind", "error")}
+        facts.update(fetched_at=fetched_at, elapsed_ms=int(round((time.monotonic() - started) * 1000)))
+        return facts
+
     def _request(self, url: str, method: str, *, read_body: bool, started: float,
-                 budget: _Budget | None = None) -> _Response:
+                 budget: _Budget | None = None, keep: frozenset = KEPT_HEADERS) -> _Response:
         with self._inflight:  # the deadline counts from when the request may start, not from the queue
             begun = max(started, time.monotonic())
             limit, what = self.config.deadline, f"deadline of {self.config.deadline}s"
@@ -722,7 +734,7 @@ class Fetcher:
             self._watchdog.watch(entry)
             _current.watch = entry
             try:
-                result = self._request_now(url, method, read_body=read_body, entry=entry)
+                result = self._request_now(url, method, read_body=read_body, entry=entry, keep=keep)
             finally:
                 _current.watch = None
                 entry.finish()
@@ -736,7 +748,8 @@ class Fetcher:
                     result.status = result.content_type = result.headers = None
             return result
 
-    def _request_now(self, url: str, method: str, *, read_body: bool, entry: _Watch) -> _Response:
+    def _request_now(self, url: str, method: str, *, read_body: bool, entry: _Watch,
+                     keep: frozenset = KEPT_HEADERS) -> _Response:
         cfg = self.config
         current = url
         result = _Response(final_url=url, redirects=[])
@@ -799,7 +812,7 @@ class Fetcher:
                     result.final_url = current = target
                     continue
                 result.headers = [(name.lower(), value) for name, value in resp.raw.headers.items()
-                                  if name.lower() in KEPT_HEADERS]
+                                  if name.lower() in keep]
             except Exception as exc:  # noqa: BLE001 - a malformed Location or header (ValueError & co.)
                 resp.close()
                 kind = "bad-redirect" if result.status in _REDIRECT_STATUSES else _error_kind_of(exc)
