@@ -70,3 +70,19 @@ def test_policy_filter_workers_do_not_import_the_fetcher():
     code = "import sys, transforms.snapshot, transforms.decide; print('transforms.fetch' in sys.modules, 'requests' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[0] == "False"
+
+
+def test_policy_every_license_rules_module_declares_existing_public_names():
+    import importlib
+    import pathlib
+
+    import license_rules
+
+    for path in sorted(pathlib.Path(license_rules.__file__).parent.glob("*.py")):
+        if path.stem == "__init__":
+            continue
+        module = importlib.import_module(f"license_rules.{path.stem}")
+        names = getattr(module, "__all__", None)
+        assert names, f"{path.name} has no __all__"
+        assert [n for n in names if not hasattr(module, n)] == [], path.name
+        assert not [n for n in names if n.startswith("_")], path.name
