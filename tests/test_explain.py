@@ -248,7 +248,8 @@ def test_policy_invalid_url_is_explained_without_sources(run, capsys):
     (["explain", "http://www.example.com/a.jpg", "--signals", "SNAP", "--optout-list", "MISSING"], "no such file"),
     (["explain", "http://www.example.com/a.jpg", "--signals", "SNAP", "--bogus-flag"], "unknown option"),
 ])
-def test_policy_user_mistakes_exit_2_with_one_line(argv, message, tmp_path, capsys):
+def test_policy_user_mistakes_exit_2_with_one_line(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ./license-filter-out here: plain `explain URL` would explain that run
     snap = build_snapshot(tmp_path / "snap", ["http://www.example.com/a.jpg"])
     subst = {"SNAP": str(snap), "MISSING": str(tmp_path / "missing"), "NOFILES": str(tmp_path / "none-*.parquet")}
     code = main([subst.get(a, a) for a in argv])
