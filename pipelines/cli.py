@@ -243,7 +243,7 @@ def _guarded_call(handler, args, extra) -> int:
             return handler(args, extra)
         except (UserError, KeyboardInterrupt):
             raise
-        except Exception as exc:  # noqa: BLE001 - never a traceback; -v logs it
+        except Exception as exc:  # never a traceback; -v logs it
             if guard.signum is not None:  # the runner wrapped the interruption into its own exception
                 print("license-filter: interrupted", file=sys.stderr)
                 return exit_code_for(guard.signum)

@@ -306,7 +306,7 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
         return exit_code_for(exc.signum)
     except UserError:
         raise
-    except Exception as exc:  # noqa: BLE001 - the pipeline's own failure: one line, never a traceback
+    except Exception as exc:  # the pipeline's own failure: one line, never a traceback
         import logging
 
         if guard is not None and guard.signum is not None:  # the runner wrapped our Interrupted

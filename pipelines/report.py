@@ -11,7 +11,8 @@ import base64
 import hashlib
 import html
 import json
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
 
 __all__ = ["render_report", "render_images_report", "REASON_GROUPS", "CSP"]
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import bisect
 import json
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 import pyarrow as pa
@@ -23,14 +24,15 @@ from license_rules.itemlicense import ItemAnswer, is_item_host, item_answer
 from license_rules.optout import OptOutList
 from license_rules.policy import Policy
 from license_rules.urls import redact_userinfo, split_url
+from license_rules.records import RECORD_FIELDS
 from license_rules.signals import (AuthoritySignals, SourceVerdict, UrlSignals, missing_authority)
 
 from .annotate import distinct_licenses
 
 __all__ = ["SignalsIndex", "BatchDecider", "DecisionIndex", "infringing_verdict", "name_optout_hits"]
 
-_RECORD_FIELDS = ("authority", "kind", "url", "final_url", "status", "outcome", "fetched_at", "sha256", "body",
-                  "truncated", "headers_json", "error")
+#: The FetchRecord fields the decider reads (the others stay on disk: less to convert per batch).
+_RECORD_FIELDS = tuple(name for name in RECORD_FIELDS if name not in ("redirects", "content_type", "elapsed_ms"))
 
 
 class SignalsIndex:
@@ -53,7 +55,7 @@ class SignalsIndex:
             self.item_urls = pa.array(sorted(self.items), pa.string())
 
     @staticmethod
-    def open(directory: str, eager_max_rows: int = 2_000_000) -> "SignalsIndex":
+    def open(directory: str, eager_max_rows: int = 2_000_000) -> SignalsIndex:
         """An index over the snapshot in ``directory``: whole in memory when it holds at most
         ``eager_max_rows`` records, else lazy (bounded memory, row groups read per authority)."""
         from .snapshot import read_snapshot, snapshot_files
@@ -221,14 +223,14 @@ class BatchDecider:
 
     # -- per batch -----------------------------------------------------------------------------
     def decide_table(self, table: pa.Table, license_column: str | None, url_column: str,
-                     caption_column: str | None = None) -> tuple[pa.Table, "DecisionIndex"]:
+                     caption_column: str | None = None) -> tuple[pa.Table, DecisionIndex]:
         """Decide every row; returns the table with ``_lf_keep`` added, and the batch's DecisionIndex."""
         n = table.num_rows
         name_hit, name_verdicts = name_optout_hits(self.names, table, caption_column)
         policy = self.policy
         values, lic_idx = distinct_licenses(table, license_column)
         licenses = [parse_license(v) for v in values]
-        lic_ok = np.array([license_reason(v, lic, policy) is None for v, lic in zip(values, licenses)], dtype=bool)
+        lic_ok = np.array([license_reason(v, lic, policy) is None for v, lic in zip(values, licenses, strict=True)], dtype=bool)
         url_err = table.column("_lf_url_error")
         err_enc = pc.dictionary_encode(url_err.combine_chunks() if isinstance(url_err, pa.ChunkedArray) else url_err)
         err_values = err_enc.dictionary.to_pylist()
@@ -257,7 +259,7 @@ class BatchDecider:
             paths = pc.take(table.column("_lf_path"), cand_idx).to_pylist()
             self.signals.ensure(set(auths))
             seen: dict[str, int] = {}
-            for row, u, a, h, p in zip(cand_rows, urls, auths, hosts, paths):
+            for row, u, a, h, p in zip(cand_rows, urls, auths, hosts, paths, strict=True):
                 k = seen.get(u)
                 if k is None:
                     k = seen[u] = len(url_facts)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from dataclasses import dataclass, field
-from typing import Iterator
+from collections.abc import Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -57,7 +57,7 @@ def expand_inputs(patterns: list[str]) -> list[str]:
             pattern = join(pattern.rstrip("/"), "*.parquet")  # a folder means its parquet files
         try:
             matches = FileSystems.match([pattern])[0].metadata_list
-        except Exception as exc:  # Beam raises BeamIOError and friends; name the pattern
+        except Exception as exc:  # noqa: BLE001 - Beam raises BeamIOError and friends: re-raised naming the pattern
             raise InputError(f"--input {pattern!r}: cannot list: {exc}") from None
         paths = sorted(m.path for m in matches if not m.path.endswith("/"))
         if not paths:

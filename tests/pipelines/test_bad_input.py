@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.cli import main
+from tests.conftest import fetch_record
 from transforms.columns import ADDED_COLUMNS
 from transforms.snapshot import write_snapshot
 
@@ -324,13 +325,8 @@ ODD_ROWS = [  # (URL, LICENSE, expected reason)
 ]
 
 
-def _robots(authority: str, kind: str, body: bytes | None) -> dict:
-    path = {"robots": "/robots.txt", "ai_txt": "/ai.txt", "tdmrep": "/.well-known/tdmrep.json"}[kind]
-    return {"authority": authority, "kind": kind, "url": authority + path, "final_url": authority + path,
-            "redirects": [], "status": 200 if body else 404, "outcome": "ok" if body else "not-found",
-            "content_type": "text/plain", "fetched_at": NOW, "elapsed_ms": 1,
-            "sha256": hashlib.sha256(body).hexdigest() if body else None, "body": body, "truncated": False,
-            "headers_json": None, "error": None}
+def _robots(authority: str, kind: str, body: bytes | None):
+    return fetch_record(authority, kind, "ok" if body else "not-found", body, fetched_at=NOW)
 
 
 @pytest.fixture(scope="module")
@@ -368,7 +364,7 @@ def test_odd_rows_none_lost(odd_rows_run):
     assert sorted(kept.column("SAMPLE_ID").to_pylist() + rejected.column("SAMPLE_ID").to_pylist()) == list(
         range(len(ODD_ROWS)))
     got = {i: r for i, r in zip(kept.column("SAMPLE_ID").to_pylist() + rejected.column("SAMPLE_ID").to_pylist(),
-                                kept.column("lf_reason").to_pylist() + rejected.column("lf_reason").to_pylist())}
+                                kept.column("lf_reason").to_pylist() + rejected.column("lf_reason").to_pylist(), strict=True)}
     assert got == {i: r for i, (_, _, r) in enumerate(ODD_ROWS)}
     # values survive byte for byte: the 2,000-character URL, the IDN URL, the 100 KB caption, the nulls
     by_id = {r["SAMPLE_ID"]: r for r in kept.to_pylist() + rejected.to_pylist()}

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import glob
-import hashlib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,6 +14,7 @@ from license_rules.urls import split_url
 from pipelines.cli import main
 from pipelines.commands import load_optout_lists
 from pipelines.explain import explain_url, make_decider
+from tests.conftest import fetch_record
 from transforms.snapshot import read_snapshot, write_snapshot
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
@@ -38,14 +38,9 @@ _AI_TXT_DENY = b"User-agent: *\nDisallow: /\n"
 
 
 def _record(authority, kind, url, outcome, body=None, headers=None):
-    status = {"ok": 200, "not-found": 404}.get(outcome)
-    return {
-        "authority": authority, "kind": kind, "url": url, "final_url": url, "redirects": [], "status": status,
-        "outcome": outcome, "content_type": "text/plain", "fetched_at": WHEN, "elapsed_ms": 3,
-        "sha256": hashlib.sha256(body).hexdigest() if body is not None else None, "body": body, "truncated": False,
-        "headers_json": json.dumps(headers) if headers is not None else None,
-        "error": None if outcome in ("ok", "not-found") else "ReadTimeout: simulated",
-    }
+    return fetch_record(authority, kind, outcome, body, url=url, status={"ok": 200, "not-found": 404}.get(outcome),
+                        fetched_at=WHEN, elapsed_ms=3, headers_json=json.dumps(headers) if headers is not None else None,
+                        error=None if outcome in ("ok", "not-found") else "ReadTimeout: simulated")
 
 
 def sample_urls() -> list[str | None]:

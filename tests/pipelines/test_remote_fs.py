@@ -94,7 +94,7 @@ class FakeObjectStore(FileSystem):
 
     def _open(self, path, mode, compression_type):
         compression_type = FileSystem._get_compression_type(path, compression_type)
-        raw = open(self.local(path), mode)  # noqa: SIM115 - handed to the caller, who closes it
+        raw = open(self.local(path), mode)
         if compression_type == CompressionTypes.UNCOMPRESSED:
             return raw
         return CompressedFile(raw, compression_type=compression_type)
@@ -108,7 +108,7 @@ class FakeObjectStore(FileSystem):
 
     def copy(self, source_file_names, destination_file_names):
         errors = {}
-        for src, dst in zip(source_file_names, destination_file_names):
+        for src, dst in zip(source_file_names, destination_file_names, strict=True):
             try:
                 self.local(dst).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(self.local(src), self.local(dst))
@@ -119,7 +119,7 @@ class FakeObjectStore(FileSystem):
 
     def rename(self, source_file_names, destination_file_names):
         errors = {}
-        for src, dst in zip(source_file_names, destination_file_names):
+        for src, dst in zip(source_file_names, destination_file_names, strict=True):
             try:
                 if not self.local(src).is_file():
                     raise FileNotFoundError(src)
@@ -293,7 +293,7 @@ def candidate_authorities(path: Path) -> set[str]:
     """Authorities of rows whose license passes the permissive policy (what the crawl must fetch)."""
     policy = load_policy("permissive")
     t = pq.read_table(path, columns=["URL", "LICENSE"])
-    return {a for url, lic in zip(t.column("URL").to_pylist(), t.column("LICENSE").to_pylist())
+    return {a for url, lic in zip(t.column("URL").to_pylist(), t.column("LICENSE").to_pylist(), strict=True)
             if (a := authority_of(url)) and license_reason(lic, parse_license(lic), policy) is None}
 
 

@@ -44,15 +44,15 @@ def test_check_headers_one_record_per_distinct_url(fixture_web):
     ]
     with pipeline() as p:
         records = p | beam.Create(pairs) | CheckHeaders(config)
-        assert_that(records | beam.Map(lambda r: (r["kind"], r["url"], r["outcome"], r["body"])), equal_to([
+        assert_that(records | beam.Map(lambda r: (r.kind, r.url, r.outcome, r.body)), equal_to([
             ("headers", "http://xrobots-noai.example.com/photos/a.jpg", "ok", None),
             ("headers", "http://link-license.example.org/b.png", "ok", None),
             ("headers", "http://images.example.org/c.jpg", "not-found", None),
             ("headers", "http://error-503.example.com/d.jpg", "unreachable", None),
         ]))
         noai = (records
-                | "OnlyNoai" >> beam.Filter(lambda r: r["url"].startswith("http://xrobots-noai."))
-                | "RobotsTags" >> beam.Map(lambda r: [v for n, v in json.loads(r["headers_json"]) if n == "x-robots-tag"]))
+                | "OnlyNoai" >> beam.Filter(lambda r: r.url.startswith("http://xrobots-noai."))
+                | "RobotsTags" >> beam.Map(lambda r: [v for n, v in json.loads(r.headers_json) if n == "x-robots-tag"]))
         assert_that(noai, equal_to([["noindex, otherbot: noai", "noai, noimageai"]]), label="x-robots-tag")
     image_hits = Counter({k: n for k, n in fixture_web.hits.items() if k[1] != "/robots.txt"})
     assert image_hits == Counter({("xrobots-noai.example.com", "/photos/a.jpg"): 1,
@@ -70,8 +70,8 @@ def no_env_proxy(monkeypatch):
 
 
 def _registry_view(record):
-    return (record["authority"], record["kind"], record["url"], record["status"], record["outcome"],
-            json.loads(record["body"]), record["error"])
+    return (record.authority, record.kind, record.url, record.status, record.outcome,
+            json.loads(record.body), record.error)
 
 
 def test_query_registry_one_record_per_distinct_url(no_env_proxy):
@@ -102,8 +102,8 @@ def test_query_registry_refusal_is_unreachable_per_url(no_env_proxy):
         prefix = f"registry {registry.endpoint} failed for this batch of 2 URLs: "
         with pipeline() as p:
             records = p | beam.Create(pairs) | QueryRegistry(registry.endpoint, "k3y")
-            assert_that(records | beam.Map(lambda r: (r["url"], r["status"], r["outcome"], r["body"],
-                                                      r["error"].startswith(prefix))),
+            assert_that(records | beam.Map(lambda r: (r.url, r.status, r.outcome, r.body,
+                                                      r.error.startswith(prefix))),
                         equal_to([("http://a.example/1.jpg", None, "unreachable", b"{}", True),
                                   ("http://a.example/2.jpg", None, "unreachable", b"{}", True)]))
     assert len(registry.requests) == 1

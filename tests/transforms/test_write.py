@@ -10,12 +10,18 @@ import pyarrow.parquet as pq
 import pytest
 
 from license_rules.policy import load_policy
+from tests.conftest import fetch_record
 from transforms.annotate import annotate_table
 from transforms.columns import ADDED_COLUMNS
 from transforms.decide import BatchDecider, SignalsIndex
 from transforms.shards import ShardBatch
 from transforms.snapshot import records_to_table
-from transforms.write import ATTRIBUTION_SCHEMA, ShardWriter, attribution_table, output_tables
+from transforms.write import (
+    ATTRIBUTION_SCHEMA,
+    ShardWriter,
+    attribution_table,
+    output_tables,
+)
 
 BY = "https://creativecommons.org/licenses/by/4.0/"
 BY_SA = "https://creativecommons.org/licenses/by-sa/4.0/"
@@ -25,11 +31,8 @@ NOW = dt.datetime.now(dt.timezone.utc)
 
 
 def _rec(authority, kind, body):
-    path = {"robots": "/robots.txt", "ai_txt": "/ai.txt", "tdmrep": "/.well-known/tdmrep.json"}[kind]
-    return {"authority": authority, "kind": kind, "url": authority + path, "final_url": None, "redirects": [],
-            "status": 200 if body else 404, "outcome": "ok" if body else "not-found", "content_type": "text/plain",
-            "fetched_at": NOW, "elapsed_ms": 1, "sha256": None, "body": body, "truncated": False,
-            "headers_json": None, "error": None}
+    return fetch_record(authority, kind, "ok" if body else "not-found", body, final_url=None, fetched_at=NOW,
+                        sha256=None)
 
 
 SIGNALS = SignalsIndex(records_to_table(
