@@ -24,7 +24,7 @@ from license_rules.policy import Policy
 from license_rules.urls import split_url
 from license_rules.signals import (AuthoritySignals, SourceVerdict, UrlSignals, missing_authority)
 
-from .annotate import distinct_licenses
+from .annotate import annotate_rows, distinct_licenses
 
 __all__ = ["SignalsIndex", "BatchDecider", "DecisionIndex"]
 
@@ -155,6 +155,10 @@ class BatchDecider:
         self.full_audit = full_audit
         self._authorities: dict[str, AuthoritySignals | None] = {}
         self._max_cached = max_cached_authorities
+        self._optout_verdicts: dict[str | None, SourceVerdict] = {}
+        # the verdicts of an image URL without a registry answer or header record (the usual URL)
+        self._no_registry = UrlSignals.from_registry(None)
+        self._no_headers = UrlSignals.from_headers(None, policy.tokens, policy.noindex_reserves)
 
     # -- per distinct URL ----------------------------------------------------------------------
     def _authority(self, authority: str) -> AuthoritySignals | None:
@@ -172,15 +176,30 @@ class BatchDecider:
 
     def url_verdicts(self, url: str, authority: str, host: str, path: str) -> tuple[dict[str, SourceVerdict], tuple[str, ...]]:
         """Every source's verdict for one image URL, and any license URLs its headers named."""
-        verdicts: dict[str, SourceVerdict] = {}
-        if self.optout is not None:
-            hit = self.optout.match(url, host)
-            verdicts["optout_list"] = (SourceVerdict("optout_list", "deny", f"entry {hit!r} in {self.optout.name}")
-                                       if hit else SourceVerdict("optout_list", "allow", f"not in {self.optout.name}"))
-        verdicts["registry"] = UrlSignals.from_registry(self.signals.registry.get(url))
         auth = self._authority(authority)
-        verdicts.update(auth.evaluate(path) if auth is not None else missing_authority(authority))
-        facts = UrlSignals.from_headers(self.signals.headers.get(url), self.policy.tokens, self.policy.noindex_reserves)
+        return self._merge(self._optout_verdict(url, host), self.signals.registry.get(url),
+                           auth.evaluate(path) if auth is not None else missing_authority(authority),
+                           self.signals.headers.get(url))
+
+    def _optout_verdict(self, url: str, host: str) -> SourceVerdict | None:
+        if self.optout is None:
+            return None
+        hit = self.optout.match(url, host)
+        got = self._optout_verdicts.get(hit)
+        if got is None:
+            got = self._optout_verdicts[hit] = (
+                SourceVerdict("optout_list", "deny", f"entry {hit!r} in {self.optout.name}") if hit
+                else SourceVerdict("optout_list", "allow", f"not in {self.optout.name}"))
+        return got
+
+    def _merge(self, optout_v, registry_rec, authority_verdicts, headers_rec):
+        verdicts: dict[str, SourceVerdict] = {}
+        if optout_v is not None:
+            verdicts["optout_list"] = optout_v
+        verdicts["registry"] = UrlSignals.from_registry(registry_rec) if registry_rec is not None else self._no_registry
+        verdicts.update(authority_verdicts)
+        facts = (UrlSignals.from_headers(headers_rec, self.policy.tokens, self.policy.noindex_reserves)
+                 if headers_rec is not None else self._no_headers)
         for name, v in facts.verdicts.items():
             if name == "tdmrep":  # the resource's header overrides tdmrep.json (TDMRep §3)
                 verdicts[name] = v
@@ -192,46 +211,109 @@ class BatchDecider:
                 verdicts[name] = v
         return verdicts, facts.license_urls
 
+    # -- per authority, in bulk ------------------------------------------------------------------
+    def authority_verdicts(self, authority: str, paths: list[str]) -> list[dict[str, SourceVerdict]]:
+        """The authority's file verdicts for each of ``paths``: its files are parsed once per worker
+        (cached), an authority whose files hold no path rules (none fetched, 404, unreachable) is
+        evaluated once for all paths, and each distinct path once."""
+        auth = self._authority(authority)
+        if auth is None:
+            return [missing_authority(authority)] * len(paths)
+        if _path_independent(auth.records):
+            return [auth.evaluate("/")] * len(paths)
+        seen: dict[str, dict[str, SourceVerdict]] = {}
+        out = []
+        for path in paths:
+            got = seen.get(path)
+            if got is None:
+                got = seen[path] = auth.evaluate(path)
+            out.append(got)
+        return out
+
+    def evaluate_urls(self, urls: list[str], authorities: list[str], hosts: list[str],
+                      paths: list[str]) -> tuple[list[int], list[tuple[dict[str, SourceVerdict], tuple[str, ...]]]]:
+        """Verdicts for distinct candidate URLs, grouped by authority (one pass per authority over its
+        paths). Returns each URL's number among the distinct verdict sets, and those sets: most URLs
+        of an authority share one, so the decision is made once per set, not once per URL."""
+        self.signals.ensure(set(authorities))
+        by_authority: dict[str, list[int]] = {}
+        for i, a in enumerate(authorities):
+            by_authority.setdefault(a, []).append(i)
+        file_verdicts: list = [None] * len(urls)
+        for a, members in by_authority.items():
+            for i, v in zip(members, self.authority_verdicts(a, [paths[i] for i in members])):
+                file_verdicts[i] = v
+        host_hits: dict[str, SourceVerdict | None] = {}
+        url_level = self.optout is not None and bool(self.optout.exact or self.optout.prefixes)
+        interned: dict[tuple, int] = {}
+        facts: list[tuple[dict[str, SourceVerdict], tuple[str, ...]]] = []
+        keys = []
+        registry, headers = self.signals.registry, self.signals.headers
+        for url, host, fv in zip(urls, hosts, file_verdicts):
+            if url_level:
+                optout_v = self._optout_verdict(url, host)
+            else:  # a host-only list: one lookup per distinct host
+                optout_v = host_hits.get(host, False)
+                if optout_v is False:
+                    optout_v = host_hits[host] = self._optout_verdict(url, host)
+            verdicts, links = self._merge(optout_v, registry.get(url), fv, headers.get(url))
+            key = (tuple(verdicts.items()), links)
+            k = interned.get(key)
+            if k is None:
+                k = interned[key] = len(facts)
+                facts.append((verdicts, links))
+            keys.append(k)
+        return keys, facts
+
     # -- per batch -----------------------------------------------------------------------------
     def decide_table(self, table: pa.Table, license_column: str | None, url_column: str) -> tuple[pa.Table, "DecisionIndex"]:
-        """Decide every row; returns the table with ``_lf_keep`` added, and the batch's DecisionIndex."""
+        """Decide every row; returns the table with ``_lf_keep`` (and, unless the table was annotated
+        already, the candidate rows' ``_lf_`` URL facts) added, and the batch's DecisionIndex.
+
+        Cheap first: the license is looked up once per distinct LICENSE value; only rows whose
+        license the policy can keep (or whose URL has a header record, or every row under
+        ``full_audit``) are URL-checked and evaluated. A row whose license fails is decided from its
+        license alone: its URL is not checked (``url_invalid`` is not computed for it)."""
         n = table.num_rows
         policy = self.policy
         values, lic_idx = distinct_licenses(table, license_column)
         licenses = [parse_license(v) for v in values]
         lic_ok = np.array([license_reason(v, lic, policy) is None for v, lic in zip(values, licenses)], dtype=bool)
+        if self.full_audit:
+            need = np.ones(n, dtype=bool)
+        else:
+            need = lic_ok[lic_idx] if n else np.zeros(0, dtype=bool)
+            if len(self.signals.header_urls):
+                # a URL whose own headers were checked may carry a Link rel=license: evaluate it too
+                has_headers = pc.is_in(table.column(url_column), value_set=self.signals.header_urls)
+                need |= pc.fill_null(has_headers, False).to_numpy(zero_copy_only=False)
+        if "_lf_url_error" not in table.column_names:
+            table = annotate_rows(table, url_column, np.nonzero(need)[0])
         url_err = table.column("_lf_url_error")
         err_enc = pc.dictionary_encode(url_err.combine_chunks() if isinstance(url_err, pa.ChunkedArray) else url_err)
         err_values = err_enc.dictionary.to_pylist()
         err_idx = pc.fill_null(err_enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-        valid = err_idx < 0
-        candidate = valid & (lic_ok[lic_idx] if n else np.zeros(0, dtype=bool))
-        if self.full_audit:
-            candidate = valid.copy()
-        elif len(self.signals.header_urls):
-            # a URL whose own headers were checked may carry a Link rel=license: evaluate it too
-            has_headers = pc.is_in(table.column(url_column), value_set=self.signals.header_urls)
-            candidate |= valid & pc.fill_null(has_headers, False).to_numpy(zero_copy_only=False)
+        err_idx[~need] = -1  # not checked (an annotated table has facts for every row: ignore them alike)
+        candidate = (err_idx < 0) & need
         cand_rows = np.nonzero(candidate)[0]
         url_key = np.full(n, -1, dtype=np.int64)
         url_facts: list[tuple[dict[str, SourceVerdict], tuple[str, ...]]] = []
         if len(cand_rows):
             cand_idx = pa.array(cand_rows)
-            urls = pc.take(table.column(url_column), cand_idx).to_pylist()
-            auths = pc.take(table.column("_lf_authority"), cand_idx).to_pylist()
-            hosts = pc.take(table.column("_lf_host"), cand_idx).to_pylist()
-            paths = pc.take(table.column("_lf_path"), cand_idx).to_pylist()
-            self.signals.ensure(set(auths))
-            seen: dict[str, int] = {}
-            for row, u, a, h, p in zip(cand_rows, urls, auths, hosts, paths):
-                k = seen.get(u)
-                if k is None:
-                    k = seen[u] = len(url_facts)
-                    if p is None:  # annotate computes paths only for rows with a recognised license
-                        p = split_url(u)[0].path
-                    url_facts.append(self.url_verdicts(u, a, h, p))
-                url_key[row] = k
-        # one decision per distinct (url error, license, url facts), as a single int64 key
+            cand_urls = pc.take(table.column(url_column), cand_idx)
+            enc = pc.dictionary_encode(cand_urls.combine_chunks() if isinstance(cand_urls, pa.ChunkedArray) else cand_urls)
+            inverse = enc.indices.to_numpy(zero_copy_only=False)
+            first = np.full(len(enc.dictionary), len(inverse), dtype=np.int64)
+            np.minimum.at(first, inverse, np.arange(len(inverse)))
+            first_rows = pa.array(cand_rows[first])
+            urls = enc.dictionary.to_pylist()
+            auths = pc.take(table.column("_lf_authority"), first_rows).to_pylist()
+            hosts = pc.take(table.column("_lf_host"), first_rows).to_pylist()
+            paths = pc.take(table.column("_lf_path"), first_rows).to_pylist()
+            paths = [p if p is not None else split_url(u)[0].path for u, p in zip(urls, paths)]
+            keys, url_facts = self.evaluate_urls(urls, auths, hosts, paths)
+            url_key[cand_rows] = np.asarray(keys, dtype=np.int64)[inverse]
+        # one decision per distinct (url error, license, verdict set), as a single int64 key
         n_lic = max(len(values), 1)
         keys = ((err_idx + 1) * n_lic + lic_idx.astype(np.int64)) * (len(url_facts) + 1) + (url_key + 1)
         uniq, inverse = _distinct(keys)
@@ -254,6 +336,15 @@ class BatchDecider:
                        verdicts=verdicts, license_carrier=carrier)
             index.add(d, lic, carrier, e < 0 and license_reason(raw, lic, policy) is None, verdicts or {}, policy)
         return table.append_column("_lf_keep", pa.array(index.keep_mask(), pa.bool_())), index
+
+
+def _path_independent(records: Mapping[str, Mapping[str, Any]]) -> bool:
+    """True when none of the authority's files could hold a path rule (each is absent, not found or
+    unreachable): then every path gets the same verdicts."""
+    robots, ai_txt, tdmrep = (records.get(k) for k in ("robots", "ai_txt", "tdmrep"))
+    return ((robots is None or robots.get("outcome") != "ok")
+            and (ai_txt is None or ai_txt.get("outcome") != "ok")
+            and (tdmrep is None or tdmrep.get("outcome") not in ("ok", "invalid")))
 
 
 def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,8 +1,11 @@
 """The filter stage as Beam PTransforms over Arrow batches.
 
-    files ─ ReadShards ─ AnnotateRows ─ ApplyPolicy ─┬─ WriteShards ─────────────┐
-                                                      ├─ SummariseRun ─ summary ──┼─ WriteAudit
-                                                      └─ (hosts) CombinePerKey ───┘
+    files ─ ReadShards ─ ApplyPolicy ─┬─ WriteShards ─────────────┐
+                                       ├─ SummariseRun ─ summary ──┼─ WriteAudit
+                                       └─ (hosts) CombinePerKey ───┘
+
+ApplyPolicy is cheap first: it looks up each distinct LICENSE value, then URL-checks and evaluates
+only the rows whose license the policy can keep (``AnnotateRows`` annotates every row: the crawl).
 
 Each PTransform only wires plain functions from ``shards``, ``annotate``, ``decide``, ``write`` and
 ``stats`` together. Elements are :class:`~transforms.shards.ShardBatch` objects carrying a
@@ -288,8 +291,7 @@ class FilterShards(beam.PTransform):
         decided = (paths
                    | "SpreadShards" >> beam.Reshuffle()
                    | "ReadShards" >> ReadShards(self._names, cfg.columns, cfg.batch_rows)
-                   | "AnnotateRows" >> AnnotateRows(cfg.columns)
-                   | "ApplyPolicy" >> ApplyPolicy(cfg))
+                   | "ApplyPolicy" >> ApplyPolicy(cfg))  # annotates the candidate rows' URLs itself (cheap first)
         outputs = decided | "WriteShards" >> WriteShards(cfg)
         stats = decided | "SummariseRun" >> SummariseRun()
         hosts = decided | "TopHosts" >> TopHosts(cfg.top_hosts)
