@@ -156,6 +156,7 @@ class BatchDecider:
         self._authorities: dict[str, AuthoritySignals | None] = {}
         self._max_cached = max_cached_authorities
         self._optout_verdicts: dict[str | None, SourceVerdict] = {}
+        self._decisions: dict[tuple, tuple] = {}  # (URL error, LICENSE value, verdict set) -> DecisionIndex entry
         # the verdicts of an image URL without a registry answer or header record (the usual URL)
         self._no_registry = UrlSignals.from_registry(None)
         self._no_headers = UrlSignals.from_headers(None, policy.tokens, policy.noindex_reserves)
@@ -231,10 +232,11 @@ class BatchDecider:
         return out
 
     def evaluate_urls(self, urls: list[str], authorities: list[str], hosts: list[str],
-                      paths: list[str]) -> tuple[list[int], list[tuple[dict[str, SourceVerdict], tuple[str, ...]]]]:
+                      paths: list[str]) -> tuple[list[int], list[tuple[dict[str, SourceVerdict], tuple[str, ...], tuple]]]:
         """Verdicts for distinct candidate URLs, grouped by authority (one pass per authority over its
-        paths). Returns each URL's number among the distinct verdict sets, and those sets: most URLs
-        of an authority share one, so the decision is made once per set, not once per URL."""
+        paths). Returns each URL's number among the distinct verdict sets, and those sets as
+        ``(verdicts, license URLs from headers, hashable key)``: most URLs of an authority share one,
+        so the decision is made once per set, not once per URL."""
         self.signals.ensure(set(authorities))
         by_authority: dict[str, list[int]] = {}
         for i, a in enumerate(authorities):
@@ -246,7 +248,7 @@ class BatchDecider:
         host_hits: dict[str, SourceVerdict | None] = {}
         url_level = self.optout is not None and bool(self.optout.exact or self.optout.prefixes)
         interned: dict[tuple, int] = {}
-        facts: list[tuple[dict[str, SourceVerdict], tuple[str, ...]]] = []
+        facts: list[tuple[dict[str, SourceVerdict], tuple[str, ...], tuple]] = []
         keys = []
         registry, headers = self.signals.registry, self.signals.headers
         for url, host, fv in zip(urls, hosts, file_verdicts):
@@ -261,9 +263,26 @@ class BatchDecider:
             k = interned.get(key)
             if k is None:
                 k = interned[key] = len(facts)
-                facts.append((verdicts, links))
+                facts.append((verdicts, links, key))
             keys.append(k)
         return keys, facts
+
+    def _decide_one(self, error: str | None, raw: str | None, lic, facts) -> tuple:
+        """One distinct (URL error, LICENSE value, verdict set): the decision as a DecisionIndex entry."""
+        policy = self.policy
+        carrier = "LICENSE column"
+        verdicts = None
+        if facts is not None:
+            verdicts, link_licenses, _ = facts
+            for link in link_licenses:  # a license stated for the image itself beats the page-level column
+                parsed = parse_license(link)
+                if parsed is not None and parsed.license_class != "unknown":
+                    raw, lic, carrier = link, parsed, "Link rel=license header"
+                    break
+        d = decide(policy=policy, license_raw=raw, license=lic, url_error=error, verdicts=verdicts,
+                   license_carrier=carrier)
+        license_ok = error is None and license_reason(raw, lic, policy) is None
+        return DecisionIndex.entry(d, lic, carrier, license_ok, verdicts or {}, policy)
 
     # -- per batch -----------------------------------------------------------------------------
     def decide_table(self, table: pa.Table, license_column: str | None, url_column: str) -> tuple[pa.Table, "DecisionIndex"]:
@@ -297,7 +316,7 @@ class BatchDecider:
         candidate = (err_idx < 0) & need
         cand_rows = np.nonzero(candidate)[0]
         url_key = np.full(n, -1, dtype=np.int64)
-        url_facts: list[tuple[dict[str, SourceVerdict], tuple[str, ...]]] = []
+        url_facts: list[tuple[dict[str, SourceVerdict], tuple[str, ...], tuple]] = []
         if len(cand_rows):
             cand_idx = pa.array(cand_rows)
             cand_urls = pc.take(table.column(url_column), cand_idx)
@@ -318,24 +337,24 @@ class BatchDecider:
         keys = ((err_idx + 1) * n_lic + lic_idx.astype(np.int64)) * (len(url_facts) + 1) + (url_key + 1)
         uniq, inverse = _distinct(keys)
         index = DecisionIndex(inverse=inverse)
+        cache = self._decisions
         for key in uniq.tolist():
             key, uk = divmod(key, len(url_facts) + 1)
             e, li = divmod(key, n_lic)
             e, uk = e - 1, uk - 1
-            raw, lic = values[li], licenses[li]
-            carrier = "LICENSE column"
-            verdicts = None
-            if uk >= 0:
-                verdicts, link_licenses = url_facts[uk]
-                for link in link_licenses:  # a license stated for the image itself beats the page-level column
-                    parsed = parse_license(link)
-                    if parsed is not None and parsed.license_class != "unknown":
-                        raw, lic, carrier = link, parsed, "Link rel=license header"
-                        break
-            d = decide(policy=policy, license_raw=raw, license=lic, url_error=err_values[e] if e >= 0 else None,
-                       verdicts=verdicts, license_carrier=carrier)
-            index.add(d, lic, carrier, e < 0 and license_reason(raw, lic, policy) is None, verdicts or {}, policy)
+            error = err_values[e] if e >= 0 else None
+            cache_key = (error, values[li], url_facts[uk][2] if uk >= 0 else None)
+            entry = cache.get(cache_key)
+            if entry is None:
+                entry = self._decide_one(error, values[li], licenses[li], url_facts[uk] if uk >= 0 else None)
+                if len(cache) >= _MAX_CACHED_DECISIONS:  # bounded memory: start over
+                    cache.clear()
+                cache[cache_key] = entry
+            index.append(entry)
         return table.append_column("_lf_keep", pa.array(index.keep_mask(), pa.bool_())), index
+
+
+_MAX_CACHED_DECISIONS = 16384  # DecisionIndex entries kept across batches (~1 KB of evidence each)
 
 
 def _path_independent(records: Mapping[str, Mapping[str, Any]]) -> bool:
@@ -383,22 +402,29 @@ class DecisionIndex:
 
     def add(self, d: Decision, lic, carrier: str, license_ok: bool, verdicts: Mapping[str, SourceVerdict],
             policy: Policy) -> None:
-        self.keep.append(d.keep)
-        self.reason.append(str(d.reason))
-        self.reasons.append([str(r) for r in d.reasons])
-        self.evidence.append(_evidence_json(d))
-        self.spdx.append(lic.spdx_id if lic else None)
-        self.klass.append(lic.license_class if lic else None)
-        self.url.append(lic.canonical_url if lic else None)
-        self.source.append(carrier if lic is not None else None)
-        self.license_ok.append(license_ok)
+        self.append(self.entry(d, lic, carrier, license_ok, verdicts, policy))
+
+    @staticmethod
+    def entry(d: Decision, lic, carrier: str, license_ok: bool, verdicts: Mapping[str, SourceVerdict],
+              policy: Policy) -> tuple:
+        """One decision's fields (``keep``, ``license_ok``, ``reserved``, then ``FIELDS``), ready to append
+        to any batch's index (the decider caches them across batches; nothing mutates them)."""
         deny = [v for v in verdicts.values() if v.verdict == "deny" and policy.uses(v.source)]
-        self.sources.append(sorted({v.source for v in deny}))
-        self.tokens.append(sorted({t for v in deny for t in v.tokens}))
         unr = [f"{v.source}: {v.url or ''} {v.detail}".strip() for v in verdicts.values()
                if v.verdict == "unreachable" and policy.uses(v.source)]
-        self.unreachable.append(unr[0] if unr else None)
-        self.reserved.append(bool(deny))
+        return (d.keep, license_ok, bool(deny),
+                str(d.reason), [str(r) for r in d.reasons], _evidence_json(d),
+                lic.spdx_id if lic else None, lic.license_class if lic else None, lic.canonical_url if lic else None,
+                carrier if lic is not None else None,
+                sorted({v.source for v in deny}), sorted({t for v in deny for t in v.tokens}),
+                unr[0] if unr else None)
+
+    def append(self, entry: tuple) -> None:
+        self.keep.append(entry[0])
+        self.license_ok.append(entry[1])
+        self.reserved.append(entry[2])
+        for name, value in zip(self.FIELDS, entry[3:]):
+            getattr(self, name).append(value)
 
     def __len__(self) -> int:
         return len(self.keep)

@@ -23,6 +23,7 @@ from apache_beam.metrics import Metrics
 
 from license_rules.optout import OptOutList
 from license_rules.policy import Policy
+from license_rules.urls import registered_domain
 
 from . import progress
 from .annotate import annotate_table
@@ -80,11 +81,15 @@ class _ReadShardFn(beam.DoFn):
         self._names = names
         self._columns = columns
         self._batch_rows = batch_rows
+        self._marked = False
         self._rows = Metrics.counter(NAMESPACE, "rows_read")
         self._errors = Metrics.counter(NAMESPACE, "rows_unreadable")
 
     def process(self, path: str):
         for batch in iter_shard_batches(path, self._names[path], self._columns, self._batch_rows):
+            if not self._marked:
+                progress.mark("first_batch_read", rows=batch.rows)
+                self._marked = True
             self._rows.inc(batch.rows)
             self._errors.inc(batch.error_rows)
             if batch.error:
@@ -130,9 +135,19 @@ class _ApplyPolicyFn(beam.DoFn):
         self._rejected = Metrics.counter(NAMESPACE, "rows_rejected")
 
     def setup(self):
+        import time
+
+        started = time.perf_counter()
         cfg = self._config
         index = SignalsIndex.open(cfg.signals_dir, cfg.snapshot_eager_max_rows) if cfg.signals_dir else SignalsIndex()
+        snapshot_s = time.perf_counter() - started
         self._decider = BatchDecider(cfg.policy, index, cfg.optout, cfg.full_audit)
+        # tldextract (registered domains of reserved hosts, TopHosts) loads here, once per worker
+        tld_started = time.perf_counter()
+        registered_domain("example.co.uk")
+        progress.mark("worker_setup", seconds=time.perf_counter() - started, snapshot_s=snapshot_s,
+                      tldextract_s=time.perf_counter() - tld_started,
+                      optout_entries=cfg.optout.entries if cfg.optout is not None else 0)
 
     def process(self, batch: ShardBatch):
         if batch.table is not None:
@@ -182,6 +197,7 @@ class _WriteShardFn(beam.DoFn):
         except BaseException:
             self._writer.abort()
             raise
+        progress.mark("batch_written", rows=batch.rows)
 
     def finish_bundle(self):
         unfinished = self._writer.unfinished()
