@@ -13,6 +13,8 @@ Each PTransform only wires plain functions from ``shards``, ``annotate``, ``deci
 """
 from __future__ import annotations
 
+import atexit
+import gc
 import logging
 import pickle
 from dataclasses import dataclass, replace
@@ -38,6 +40,11 @@ __all__ = ["ReadShards", "AnnotateRows", "ApplyPolicy", "WriteShards", "Summaris
 
 log = logging.getLogger(__name__)
 NAMESPACE = "license_filter"
+
+# At interpreter exit the final garbage collection walks every object that Beam, pyarrow and pandas
+# created (~0.3 s of a filter run's fixed cost); freezing them first skips that walk. Runs only at
+# exit: nothing is frozen while a process (a test session, a worker) is still working.
+atexit.register(gc.freeze)
 
 
 class ShardBatchCoder(beam.coders.Coder):
