@@ -76,7 +76,7 @@ def _add_input_args(p: argparse.ArgumentParser, required: bool) -> None:
                    help="policy TOML file or preset: public-domain, permissive (default), open")
     p.add_argument("--full-audit", action="store_true",
                    help="resolve signals for every row, not only rows whose license can be kept")
-    p.add_argument("--batch-rows", type=_positive_int, default=65536, help=argparse.SUPPRESS)
+    p.add_argument("--batch-rows", type=_positive_int, default=131072, help=argparse.SUPPRESS)
 
 
 def _add_filter_args(p: argparse.ArgumentParser) -> None:
