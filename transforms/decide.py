@@ -354,7 +354,7 @@ class BatchDecider:
         return table.append_column("_lf_keep", pa.array(index.keep_mask(), pa.bool_())), index
 
 
-_MAX_CACHED_DECISIONS = 16384  # DecisionIndex entries kept across batches (~1 KB of evidence each)
+_MAX_CACHED_DECISIONS = 4096  # DecisionIndex entries kept across batches (~6 KB each with their keys)
 
 
 def _path_independent(records: Mapping[str, Mapping[str, Any]]) -> bool:
