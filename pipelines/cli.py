@@ -86,6 +86,9 @@ def _add_filter_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--snapshot-memory-rows", type=_nonneg_int, default=2_000_000, metavar="N",
                    help="a snapshot of at most N records is held whole by each worker; a larger one is read "
                         "per authority from its row groups, with bounded memory (2,000,000)")
+    p.add_argument("--split-row-groups", type=_nonneg_int, default=0, metavar="N",
+                   help="read and decide shards of more than N row groups in ranges of N, so that several workers "
+                        "share one large shard; each shard is still written as one file (0: one worker per shard)")
     p.add_argument("--no-report", action="store_true", help="do not write audit/report.html")
     p.add_argument("--quiet", action="store_true", help="no summary on stdout")
 

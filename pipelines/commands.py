@@ -146,7 +146,8 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
     snapshot = _snapshot_info(signals_dir)
     config = FilterConfig(output=args.output, columns=cmap, policy=policy, signals_dir=signals_dir, optout=optout,
                           write_rejected=args.write_rejected, full_audit=args.full_audit, batch_rows=args.batch_rows,
-                          snapshot_eager_max_rows=args.snapshot_memory_rows)
+                          snapshot_eager_max_rows=args.snapshot_memory_rows,
+                          split_row_groups=getattr(args, "split_row_groups", 0))
     context = {
         "version": VERSION,
         "options": {"command": args.command, "input": args.input, "output": args.output, "signals": signals_dir,

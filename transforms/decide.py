@@ -426,6 +426,13 @@ class DecisionIndex:
         for name, value in zip(self.FIELDS, entry[3:]):
             getattr(self, name).append(value)
 
+    def subset(self, rows: np.ndarray) -> "DecisionIndex":
+        """The decisions of the given rows only (entries shared, not copied)."""
+        sub = DecisionIndex(inverse=self.inverse[rows])
+        for name in ("keep", "license_ok", "reserved") + self.FIELDS:
+            setattr(sub, name, getattr(self, name))
+        return sub
+
     def __len__(self) -> int:
         return len(self.keep)
 

@@ -23,7 +23,9 @@ from dataclasses import dataclass, replace
 from typing import Iterator, TypeVar
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
 
 from license_rules.optout import OptOutList
@@ -85,6 +87,7 @@ class FilterConfig:
     batch_rows: int = 131072  # one LAION-like row group (131,072 rows) per batch: fewer per-batch costs
     top_hosts: int = 50
     snapshot_eager_max_rows: int = 2_000_000  # larger snapshots are read lazily, per authority
+    split_row_groups: int = 0  # > 0: shards of more row groups are read and decided in ranges of this many
 
 
 def read_ahead(batches: Iterator[T], depth: int = 1) -> Iterator[T]:
@@ -139,8 +142,11 @@ class _ReadShardFn(beam.DoFn):
         self._rows = Metrics.counter(NAMESPACE, "rows_read")
         self._errors = Metrics.counter(NAMESPACE, "rows_unreadable")
 
-    def process(self, path: str):
-        batches = iter_shard_batches(path, self._names[path], self._columns, self._batch_rows)
+    def process(self, item):
+        path, groups = (item, None) if isinstance(item, str) else item  # a whole shard, or a ShardRange
+        batches = iter_shard_batches(path, self._names[path], self._columns, self._batch_rows, groups)
+        if groups is not None:  # a split shard's output order: its range, then the batch within it
+            batches = (replace(b, extra={**b.extra, "order": (groups.start, b.index)}) for b in batches)
         for batch in read_ahead(batches) if self._read_ahead else batches:
             if not self._marked:
                 progress.mark("first_batch_read", rows=batch.rows)
@@ -153,7 +159,7 @@ class _ReadShardFn(beam.DoFn):
 
 
 class ReadShards(beam.PTransform):
-    """PCollection[str path] -> PCollection[ShardBatch], row group by row group."""
+    """PCollection[str path | (path, range of row groups)] -> PCollection[ShardBatch], row group by row group."""
 
     def __init__(self, names: dict[str, str], columns: ColumnMap, batch_rows: int = 65536):
         super().__init__()
@@ -349,6 +355,55 @@ class TopHosts(beam.PTransform):
                 | "Rank" >> beam.Map(_merge_tops, self._n))
 
 
+def plan_ranges(path: str, per_range: int):
+    """A shard as work items: ``path`` itself when it has at most ``per_range`` row groups (or its footer
+    cannot be read: the reader reports that once), else ``(path, range)`` per ``per_range`` row groups."""
+    from .shards import open_input
+
+    try:
+        with open_input(path) as handle:
+            n = pq.ParquetFile(handle).metadata.num_row_groups
+    except Exception:  # noqa: BLE001 - the reader turns the same failure into the shard's error batch
+        return [path]
+    if n <= per_range:
+        return [path]
+    return [(path, range(start, min(start + per_range, n))) for start in range(0, n, per_range)]
+
+
+def output_part(batch: ShardBatch, write_rejected: bool) -> tuple[str, ShardBatch]:
+    """A decided batch reduced to the rows its shard's files need (kept rows; every row with
+    ``write_rejected``), keyed by shard: what travels to the shard's single writer."""
+    extra = {"order": batch.extra.get("order", (0, batch.index))}
+    if batch.table is None:
+        return batch.shard, replace(batch, extra=extra)
+    index = batch.extra["decisions"]
+    rows = np.arange(batch.table.num_rows) if write_rejected else np.nonzero(index.keep_mask())[0]
+    extra["decisions"] = index.subset(rows)
+    return batch.shard, replace(batch, table=batch.table.take(pa.array(rows, pa.int64())), extra=extra)
+
+
+class _WriteGroupedFn(beam.DoFn):
+    """One shard's parts, from any number of workers, written in row-group order by one writer:
+    the same files as an unsplit run."""
+
+    def __init__(self, config: FilterConfig):
+        self._config = config
+
+    def process(self, item):
+        shard, parts = item
+        parts = sorted(parts, key=lambda b: b.extra["order"])
+        cfg = self._config
+        writer = ShardWriter(cfg.output, cfg.write_rejected, cfg.columns.url, cfg.columns.caption)
+        try:
+            for i, part in enumerate(parts):
+                for out in writer.write(replace(part, index=i, last=i == len(parts) - 1)):
+                    yield {"shard": out.shard, "kind": out.kind, "path": out.path, "rows": out.rows}
+                progress.mark("batch_written", rows=part.rows)
+        except BaseException:
+            writer.abort()
+            raise
+
+
 class FilterShards(beam.PTransform):
     """PCollection[str path] -> dict of PCollections: ``outputs`` (file records), ``stats`` and ``hosts``."""
 
@@ -359,11 +414,22 @@ class FilterShards(beam.PTransform):
 
     def expand(self, paths):
         cfg = self._config
-        decided = (paths
-                   | "SpreadShards" >> beam.Reshuffle()
+        items = paths | "SpreadShards" >> beam.Reshuffle()
+        if cfg.split_row_groups:  # several workers share one large shard: ranges of row groups
+            items = (items
+                     | "PlanRanges" >> beam.FlatMap(plan_ranges, cfg.split_row_groups)
+                     | "SpreadRanges" >> beam.Reshuffle())
+        decided = (items
                    | "ReadShards" >> ReadShards(self._names, cfg.columns, cfg.batch_rows)
                    | "ApplyPolicy" >> ApplyPolicy(cfg))  # annotates the candidate rows' URLs itself (cheap first)
-        outputs = decided | "WriteShards" >> WriteShards(cfg)
+        if cfg.split_row_groups:
+            outputs = (decided
+                       | "OutputRows" >> beam.Map(output_part, cfg.write_rejected).with_output_types(
+                           beam.typehints.KV[str, ShardBatch])
+                       | "ByShard" >> beam.GroupByKey()
+                       | "WriteShardParts" >> beam.ParDo(_WriteGroupedFn(cfg)))
+        else:
+            outputs = decided | "WriteShards" >> WriteShards(cfg)
         stats = decided | "SummariseRun" >> SummariseRun()
         hosts = decided | "TopHosts" >> TopHosts(cfg.top_hosts)
         return {"outputs": outputs, "stats": stats, "hosts": hosts}
