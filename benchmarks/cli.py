@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--workers", type=_worker_list, default=(1, 2),
                        help="scaling table: ours on N workers (--direct_num_workers N, multi_processing) vs the floor "
                             "on N processes, for each N of a comma-separated list (1,2)")
+        p.add_argument("--split-row-groups", type=_nonneg, default=0, metavar="K",
+                       help="ours on N > 1 workers with --split-row-groups K (0: one worker per shard)")
 
     def crawl_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--crawl-rows", type=_positive, default=2_000_000, help="rows of the crawl's dataset (2,000,000)")
@@ -147,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             summary = filter_benchmark(sizes, Path(data_dir), work_dir, seed=args.seed, repeat=args.repeat,
                                        naive_max_rows=args.naive_max_rows, shard_rows=shard_rows,
                                        row_group_rows=row_group_rows, skip_naive=args.skip_naive,
-                                       workers=args.workers, log=say)
+                                       workers=args.workers, split_row_groups=args.split_row_groups, log=say)
             out["filter"] = summary
             texts.append("FILTER (ours = license-filter filter on FnApiRunner; floor = pyarrow read + write kept "
                          "rows; naive = per-row Beam pipeline)\n" + filter_table(summary))

@@ -184,7 +184,7 @@ def _figures(m, rows: int, extra: dict | None = None) -> dict:
 def filter_benchmark(sizes: list[int], data_dir: Path, work_dir: Path, *, seed: int = 0, repeat: int = 1,
                      naive_max_rows: int = 2_000_000, shard_rows: int = DEFAULT_SHARD_ROWS,
                      row_group_rows: int = DEFAULT_ROW_GROUP_ROWS, skip_naive: bool = False,
-                     workers: tuple[int, ...] = (1, 2), log=None) -> dict:
+                     workers: tuple[int, ...] = (1, 2), split_row_groups: int = 0, log=None) -> dict:
     results = []
     for rows in sizes:
         say = log or (lambda text: None)
@@ -218,7 +218,8 @@ def filter_benchmark(sizes: list[int], data_dir: Path, work_dir: Path, *, seed: 
         for n in [w for w in workers if w > 1]:
             say(f"filter benchmark: {rows:,} rows: ours and floor on {n} workers")
             n_spec = dict(base, output=str(work / f"ours_{n}w"),
-                          extra=[f"--direct_num_workers={n}", "--direct_running_mode=multi_processing"])
+                          extra=[f"--direct_num_workers={n}", "--direct_running_mode=multi_processing"]
+                          + ([f"--split-row-groups={split_row_groups}"] if split_row_groups else []))
             ours_n, ours_n_walls, floor_n, floor_n_walls = _best_pair(
                 n_spec, dict(floor_spec, output=str(work / f"floor_{n}w"), processes=n), work, repeat)
             checks[f"ours_{n}_workers_kept_equals_ours"] = ours_n.result["digest"] == ours.result["digest"]
@@ -229,8 +230,10 @@ def filter_benchmark(sizes: list[int], data_dir: Path, work_dir: Path, *, seed: 
                             "floor_cpu_s": round(floor_n.cpu_s, 3),
                             "ours_peak_rss_mib_launcher": round(ours_n.peak_rss_mib, 1),
                             "fixed_costs": ours_n.result.get("fixed_costs"),
-                            "note": f"--direct_num_workers={n} --direct_running_mode=multi_processing; "
-                                    f"floor: {n} forked processes sharing the files"})
+                            "split_row_groups": split_row_groups,
+                            "note": f"--direct_num_workers={n} --direct_running_mode=multi_processing"
+                                    + (f" --split-row-groups={split_row_groups}" if split_row_groups else "")
+                                    + f"; floor: {n} forked processes sharing the files"})
             shutil.rmtree(work / f"ours_{n}w", ignore_errors=True)
             shutil.rmtree(work / f"floor_{n}w", ignore_errors=True)
         entry["scaling"] = scaling
@@ -330,7 +333,8 @@ def scaling_table(summary: dict) -> str:
     for e in summary["sizes"]:
         for sc in e.get("scaling", []):
             f = sc.get("fixed_costs") or {}
-            rows.append([f"{e['rows']:,}", sc["workers"], f"{sc['ours_wall_s']:.1f}", f"{sc['floor_wall_s']:.1f}",
+            workers = str(sc["workers"]) + (f" (split {sc['split_row_groups']})" if sc.get("split_row_groups") else "")
+            rows.append([f"{e['rows']:,}", workers, f"{sc['ours_wall_s']:.1f}", f"{sc['floor_wall_s']:.1f}",
                          f"{sc['ours_vs_floor']:.2f}",
                          f"{sc['ours_cpu_s']:.1f}/{sc['floor_cpu_s']:.1f}" if sc.get("floor_cpu_s") else None,
                          f.get("fixed_s"),
