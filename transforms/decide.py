@@ -178,9 +178,16 @@ class BatchDecider:
     def url_verdicts(self, url: str, authority: str, host: str, path: str) -> tuple[dict[str, SourceVerdict], tuple[str, ...]]:
         """Every source's verdict for one image URL, and any license URLs its headers named."""
         auth = self._authority(authority)
-        return self._merge(self._optout_verdict(url, host), self.signals.registry.get(url),
+        key = self._record_key(url)
+        return self._merge(self._optout_verdict(url, host), self.signals.registry.get(key),
                            auth.evaluate(path) if auth is not None else missing_authority(authority),
-                           self.signals.headers.get(url))
+                           self.signals.headers.get(key))
+
+    @staticmethod
+    def _record_key(url: str) -> str:
+        """The key of an image URL's registry and header records in the snapshot (the one place to
+        change if the crawl stores URLs in another form)."""
+        return url
 
     def _optout_verdict(self, url: str, host: str) -> SourceVerdict | None:
         if self.optout is None:
@@ -258,7 +265,8 @@ class BatchDecider:
                 optout_v = host_hits.get(host, False)
                 if optout_v is False:
                     optout_v = host_hits[host] = self._optout_verdict(url, host)
-            verdicts, links = self._merge(optout_v, registry.get(url), fv, headers.get(url))
+            key = self._record_key(url)
+            verdicts, links = self._merge(optout_v, registry.get(key), fv, headers.get(key))
             key = (tuple(verdicts.items()), links)
             k = interned.get(key)
             if k is None:
