@@ -29,7 +29,12 @@ from collections.abc import Iterable
 
 __all__ = [
     "parse_content_usage",
+    "parse_content_usage_params",
     "content_usage_verdict",
+    "usage_verdict",
+    "VOCAB_VERSION",
+    "LEGACY_LABELS",
+    "CURRENT_PURPOSES",
     "parse_content_signal",
     "content_signal_verdict",
     "combine_verdicts",
@@ -52,6 +57,8 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.s = text
         self.i = 0
+        self.last_params: dict[str, str] = {}
+        self.params: dict[str, dict[str, str]] = {}
 
     def peek(self) -> str:
         return self.s[self.i] if self.i < len(self.s) else ""
@@ -165,14 +172,19 @@ class _Parser:
             elif not (" " <= c <= "~"):
                 raise _SFError("bad display string char")
 
-    def parameters(self) -> None:
+    def parameters(self) -> dict[str, str]:
+        params: dict[str, str] = {}
         while self.peek() == ";":
             self.i += 1
             self.skip_sp()
-            self.key()
+            name = self.key()
+            value = "?1"
             if self.peek() == "=":
                 self.i += 1
-                self.bare_item()
+                value = self.bare_item()[1]
+            params[name] = value
+        self.last_params = params
+        return params
 
     def item_or_inner_list(self) -> tuple[str, str]:
         if self.peek() == "(":
@@ -200,6 +212,7 @@ class _Parser:
             return out
         while True:
             k = self.key()
+            self.last_params = {}
             if self.peek() == "=":
                 self.i += 1
                 kind, text = self.item_or_inner_list()
@@ -208,6 +221,7 @@ class _Parser:
                 self.parameters()
                 value = "?1"
             out[k] = value  # last one wins, original position kept (dict semantics)
+            self.params[k] = self.last_params
             self.skip_ows()
             if self.i == len(self.s):
                 return out
@@ -221,15 +235,36 @@ class _Parser:
 
 def parse_content_usage(value: str) -> dict[str, str] | None:
     """Parse a Content-Usage value as an RFC 9651 Dictionary; None on any parse failure."""
+    got = parse_content_usage_params(value)
+    return None if got is None else got[0]
+
+
+def parse_content_usage_params(value: str) -> tuple[dict[str, str], dict[str, dict[str, str]]] | None:
+    """(dictionary, parameters per key) of a Content-Usage value; None on any parse failure.
+
+    Parameters are kept for CC signals (``ai=n;exceptions=cc-cr``): ``{"ai": {"exceptions": "cc-cr"}}``.
+    """
     if not isinstance(value, str):
         return None
     text = value.strip(" \t")
     if not text.isascii():
         return None
+    parser = _Parser(text)
     try:
-        return _Parser(text).dictionary()
+        prefs = parser.dictionary()
     except (_SFError, RecursionError):
         return None
+    return prefs, parser.params
+
+
+#: The vocabulary draft whose terms are read exactly (``train-ai``, ``search``), for evidence.
+VOCAB_VERSION = "draft-ietf-aipref-vocab-08 (2026-09-14); draft-ietf-aipref-attach-04 (2025-10-28)"
+#: Current purposes (vocab -07/-08: the category hierarchy is gone).
+CURRENT_PURPOSES = ("train-ai", "search")
+#: Labels of earlier drafts and of the wild whose ``n`` reserves AI training when the policy's
+#: ``content_usage.legacy_labels_reserve`` is true (the default): vocab -00..-06 categories
+#: (``tdm``, ``ai``, ``genai``, ``train-genai``, ``all``), ``bots``, and CC signals' ``ai``.
+LEGACY_LABELS = ("train-genai", "genai", "ai", "tdm", "all", "bots")
 
 
 def content_usage_verdict(prefs: dict[str, str] | None, purpose: str = "train-ai") -> str:
@@ -244,8 +279,39 @@ def content_usage_verdict(prefs: dict[str, str] | None, purpose: str = "train-ai
     return "unknown"
 
 
+def usage_verdict(value: str, legacy_reserve: bool = True) -> tuple[str, str]:
+    """(verdict, why) of one Content-Usage value for AI training.
+
+    ``train-ai`` decides when present (``y`` -> allow, ``n`` -> deny). Otherwise, with
+    ``legacy_reserve``, an ``n`` on a legacy label (:data:`LEGACY_LABELS`) denies. A denying key
+    with an ``exceptions`` parameter (CC signals) makes the verdict ``"conditional"``: use is
+    reserved unless the user meets the named exceptions. Unparseable -> ``"unknown"``.
+    """
+    got = parse_content_usage_params(value)
+    if got is None:
+        return "unknown", "does not parse as an RFC 9651 Dictionary"
+    prefs, params = got
+    keys = ["train-ai"] if prefs.get("train-ai") in ("y", "n") else []
+    if not keys and legacy_reserve:
+        keys = [k for k in LEGACY_LABELS if prefs.get(k) == "n"]
+    if not keys:
+        return "unknown", "no train-ai preference"
+    key = keys[0]
+    if prefs[key] == "y":
+        return "allow", f"{key}=y"
+    exceptions = params.get(key, {}).get("exceptions")
+    legacy = "" if key == "train-ai" else " (legacy label)"
+    if exceptions is not None:
+        return "conditional", f"{key}=n{legacy} with exceptions={exceptions}"
+    return "deny", f"{key}=n{legacy}"
+
+
 def parse_content_signal(value: str) -> dict[str, str]:
-    """``"search=yes, ai-train=no"`` -> ``{"search": "yes", "ai-train": "no"}`` (lenient)."""
+    """``"search=yes, ai-train=no"`` -> ``{"search": "yes", "ai-train": "no"}`` (lenient).
+
+    Every key is kept (``use=reference`` too); the managed default without spaces
+    (``search=yes,ai-train=no,use=reference``) parses the same.
+    """
     out: dict[str, str] = {}
     if not isinstance(value, str):
         return out
@@ -271,10 +337,12 @@ def content_signal_verdict(signals: dict[str, str] | None) -> str:
 
 
 def combine_verdicts(verdicts: Iterable[str]) -> str:
-    """aipref vocab "Combining Preferences": any deny -> deny, else any allow -> allow."""
+    """aipref vocab "Combining Preferences": any deny -> deny, else any conditional, else any allow."""
     seen = set(verdicts)
     if "deny" in seen:
         return "deny"
+    if "conditional" in seen:
+        return "conditional"
     if "allow" in seen:
         return "allow"
     return "unknown"

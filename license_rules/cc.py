@@ -30,9 +30,16 @@ never by substring:
 
 What it returns:
 
-* ``None`` for null, empty, whitespace, ``"?"``, non-strings, and anything that is not a URL on a
-  Creative Commons host (free text such as ``"CC BY 4.0"``, other licenses' URLs, look-alike hosts
-  such as ``creativecommons.org.example.com``).
+* a :class:`License` for a licence named in words, as non-LAION sources write it: an SPDX id in
+  any case (``CC-BY-4.0``, ``cc0-1.0``, ``CC-PDDC``), a CC name with spaces or hyphens (``CC BY
+  4.0``, ``CC BY-SA 4.0``, ``Creative Commons Attribution 4.0 International``), ``cc0``,
+  ``Public Domain Mark 1.0``; its ``inferred`` says "named in words, not by URL";
+* class ``restricted`` (SPDX ``LicenseRef-all-rights-reserved``) for "All rights reserved" (also
+  in French, German, Spanish) and for copyright notices (``©``, ``(c) 2019``, ``Copyright``)
+  that name no licence;
+* ``None`` for null, empty, whitespace, ``"?"``, non-strings, and anything else that is not a URL
+  on a Creative Commons host (other licenses' URLs, look-alike hosts such as
+  ``creativecommons.org.example.com``, free text naming nothing known).
 * a :class:`License` for every URL on a Creative Commons host. When the legal tool cannot be
   resolved (``http://creativecommons.org/licenses/``, ``/about/``, an unknown unit such as the
   CC-hosted ``licenses/GPL/2.0/``) its ``license_class`` is ``"unknown"`` and ``inferred`` says why.
@@ -92,7 +99,7 @@ from importlib import resources
 from typing import Iterable, NamedTuple
 from urllib.parse import unquote
 
-__all__ = ["LICENSE_CLASSES", "License", "parse_license", "TRUNCATION_LENGTH", "legal_tools"]
+__all__ = ["LICENSE_CLASSES", "License", "parse_license", "TRUNCATION_LENGTH", "legal_tools", "RESTRICTED_SPDX"]
 
 LICENSE_CLASSES = (
     "public-domain",
@@ -596,9 +603,87 @@ def _consume_suffixes(rest: list[_Segment], edge: bool, state: _State) -> None:
             state.note(f"extra path segment {seg.original!r} ignored")
 
 
+# --------------------------------------------------------------------------------------------
+# Names instead of URLs (SPDX ids, "CC BY 4.0", "cc0", "Public Domain Mark 1.0") and reservations
+
+#: "All rights reserved" / copyright notices: no licence is granted (class restricted).
+RESTRICTED_SPDX = "LicenseRef-all-rights-reserved"
+_ALL_RIGHTS = re.compile(r"\ball\s+rights\s+reserved\b|\btous\s+droits\s+r[ée]serv[ée]s\b|"
+                         r"\balle\s+rechte\s+vorbehalten\b|\btodos\s+los\s+derechos\s+reservados\b", re.I)
+_COPYRIGHT = re.compile(r"[©\u24b8]|\(c\)\s*(?:\d{4}|[a-z])|\bcopyright\b", re.I)
+_NAME_NOISE = re.compile(r"\b(international|unported|generic|public|license|licence|legal\s*code)\b$")
+_NAME_KEEP = re.compile(r"[a-z0-9.+\-]+\Z")
+
+
+@functools.lru_cache(maxsize=1)
+def _names() -> tuple[dict[str, LegalTool], dict[str, str]]:
+    """normalised name -> legal tool; normalised unit-only name -> unit."""
+    tools: dict[str, LegalTool] = {}
+    units: dict[str, str] = {}
+    for tool in legal_tools():
+        if tool.spdx_id:
+            tools[tool.spdx_id.lower()] = tool
+        if tool.unit in ("zero", "mark", "publicdomain", "certification"):
+            continue
+        name = "-".join(p for p in ("cc", tool.unit, tool.version, tool.jurisdiction) if p)
+        tools.setdefault(name, tool)
+        units.setdefault(f"cc-{tool.unit}", tool.unit)
+    inv = _inventory()
+    zero, mark = inv.tools[("zero", "1.0", "")], inv.tools[("mark", "1.0", "")]
+    pddc = inv.tools[("publicdomain", "", "")]
+    for alias in ("cc0", "cc-zero", "cc0-1.0-universal", "cc-zero-1.0", "cc0-universal"):
+        tools[alias] = zero
+    for alias in ("public-domain-mark", "public-domain-mark-1.0", "pdm", "pdm-1.0", "cc-pdm", "cc-pdm-1.0"):
+        tools[alias] = mark
+    for alias in ("cc-pddc", "public-domain-dedication-and-certification"):
+        tools[alias] = pddc
+    return tools, units
+
+
+def _normalise_name(text: str) -> str:
+    s = text.strip().lower()
+    s = re.sub(r"^creative\s+commons\b", "cc", s)
+    s = re.sub(r"\battribution\b", "by", s)
+    for _ in range(3):
+        s = _NAME_NOISE.sub("", s.strip()).strip()
+    s = re.sub(r"[\s_/]+", "-", s)
+    s = re.sub(r"-{2,}", "-", s).strip("-")
+    return s
+
+
+def _parse_name(text: str) -> License | None:
+    """A licence named in words (an SPDX id in any case, ``CC BY-SA 4.0``, ``cc0``,
+    ``Public Domain Mark 1.0``), or an all-rights-reserved / copyright notice (class restricted)."""
+    s = _strip_wrapping(text)
+    if "://" in s or s.lower().startswith("www."):
+        return None  # a URL names a licence by its address, never by words in it ("/copyright.html")
+    if _ALL_RIGHTS.search(s):
+        return License(text, "", None, None, RESTRICTED_SPDX, "restricted", "",
+                       ("all rights reserved: no licence is granted",))
+    name = _normalise_name(s)
+    tools, units = _names()
+    if name and _NAME_KEEP.match(name):
+        state = _State(text)
+        state.note("named in words, not by URL")
+        tool = tools.get(name)
+        if tool is not None:
+            return state.result(tool=tool)
+        unit = units.get(name)
+        if unit is not None:
+            state.note("no version named")
+            return state.result(unit=unit, version=None)
+    if _COPYRIGHT.search(s):
+        return License(text, "", None, None, RESTRICTED_SPDX, "restricted", "",
+                       ("copyright notice without a licence: all rights reserved",))
+    return None
+
+
 @functools.lru_cache(maxsize=65536)
 def _parse_cached(text: str) -> License | None:
-    return _parse(text)
+    got = _parse(text)
+    if got is None:
+        got = _parse_name(text)
+    return got
 
 
 def parse_license(text: str | None) -> License | None:

@@ -16,7 +16,17 @@ from dataclasses import dataclass, field
 
 from .urls import _normalise_host, split_url
 
-__all__ = ["OptOutList", "OptOutListError", "parse_optout_list"]
+__all__ = ["OptOutList", "OptOutListError", "parse_optout_list", "list_version"]
+
+
+def list_version(text: str) -> str:
+    """The ``# version: ...`` a list declares in its comments (e.g. the infringing-domains list), or
+    ``"unversioned"``."""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.lower().startswith("# version:"):
+            return stripped.split(":", 1)[1].strip() or "unversioned"
+    return "unversioned"
 
 
 class OptOutListError(ValueError):
@@ -31,6 +41,7 @@ class OptOutList:
     prefixes: list[str] = field(default_factory=list)
     exact: set[str] = field(default_factory=set)
     entries: int = 0
+    version: str = "unversioned"  # a "# version: ..." comment in the file
 
     def match_host(self, host: str) -> str | None:
         """The entry covering ``host`` (itself or a parent domain), or None."""
@@ -79,7 +90,7 @@ def _normalised(url: str) -> str | None:
 
 
 def parse_optout_list(text: str, name: str = "<opt-out list>") -> OptOutList:
-    out = OptOutList(name=name, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+    out = OptOutList(name=name, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), version=list_version(text))
     for lineno, line in enumerate(text.splitlines(), start=1):
         entry = line.split("#", 1)[0].strip()
         if not entry:

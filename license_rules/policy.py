@@ -22,25 +22,43 @@ else:  # pragma: no cover
 
 from .cc import LICENSE_CLASSES
 
-__all__ = ["Policy", "PolicyError", "load_policy", "parse_policy", "PRESETS", "SOURCES", "DEFAULTS"]
+__all__ = ["Policy", "PolicyError", "load_policy", "parse_policy", "PRESETS", "SOURCES", "LICENSE_SOURCES", "DEFAULTS",
+           "TOKEN_PRESETS", "LICENSE_ORIGINS"]
 
 PRESETS = ("public-domain", "permissive", "open")
 #: Every opt-out source the pipeline knows, in the order the audit lists them.
-SOURCES = ("optout_list", "registry", "robots", "tdmrep", "content_usage", "content_signal", "ai_txt", "x_robots_tag")
+SOURCES = ("infringing_list", "optout_list", "registry", "name_optout", "robots", "rsl", "tdmrep", "content_usage",
+           "content_signal", "ai_txt", "x_robots_tag", "xmp_license", "iptc", "tdmrep_xmp", "c2pa")
+#: Sources that state a licence for the item rather than reserve it: their "deny" (the licence is not
+#: kept) drops whatever ``optout.beats_license`` says.
+LICENSE_SOURCES = ("xmp_license",)
 _ON_PROBLEM = ("drop", "ignore")
+_ON_CONDITIONAL = ("drop", "keep")
+_ON_SOFT_404 = ("no-rules", "drop")
+#: ``robots.tokens`` presets: ``core`` (= ``default``) is data/ai_tokens.toml, ``all-known-ai`` adds
+#: every agent of the ai.robots.txt list (data/ai_robots_txt.json).
+TOKEN_PRESETS = ("default", "core", "all-known-ai")
+#: Where a row's license comes from, in the order of a policy's ``license.sources`` (first answer wins):
+#: "item" is the image's own license from the Commons/Flickr API (license_rules.itemlicense), "column"
+#: the row's LICENSE value. (Not opt-out sources: an item licence is decided as the row's licence,
+#: before any source in SOURCES/LICENSE_SOURCES.)
+LICENSE_ORIGINS = ("item", "column")
 
 DEFAULTS: dict[str, Any] = {
     "name": None,
     "description": "",
-    "license": {"keep": ["public-domain", "permissive"]},
+    "license": {"keep": ["public-domain", "permissive"], "sources": ["item", "column"]},
     "optout": {
         "beats_license": True,
         "on_unreachable": "drop",
         "on_missing": "drop",
         "sources": list(SOURCES),
         "require_registry": False,
+        "on_conditional": "drop",
     },
-    "robots": {"tokens": "default", "extra_tokens": [], "own_token": "license-filter", "wildcard_reserves": True},
+    "robots": {"tokens": "default", "extra_tokens": [], "own_token": "license-filter", "wildcard_reserves": True,
+               "on_soft_404": "no-rules"},
+    "content_usage": {"legacy_labels_reserve": True},
     "x_robots_tag": {"noindex_reserves": False},
 }
 
@@ -48,20 +66,23 @@ DEFAULTS: dict[str, Any] = {
 _SCHEMA: dict[str, Any] = {
     "name": (str, None),
     "description": (str, None),
-    "license": {"keep": (list, LICENSE_CLASSES)},
+    "license": {"keep": (list, LICENSE_CLASSES), "sources": (list, LICENSE_ORIGINS)},
     "optout": {
         "beats_license": (bool, None),
         "on_unreachable": (str, _ON_PROBLEM),
         "on_missing": (str, _ON_PROBLEM),
         "sources": (list, SOURCES),
         "require_registry": (bool, None),
+        "on_conditional": (str, _ON_CONDITIONAL),
     },
     "robots": {
         "tokens": ((str, list), None),
         "extra_tokens": (list, None),
         "own_token": (str, None),
         "wildcard_reserves": (bool, None),
+        "on_soft_404": (str, _ON_SOFT_404),
     },
+    "content_usage": {"legacy_labels_reserve": (bool, None)},
     "x_robots_tag": {"noindex_reserves": (bool, None)},
 }
 
@@ -86,6 +107,11 @@ class Policy:
     sha256: str
     source_path: str
     text: str
+    on_conditional: str = "drop"
+    on_soft_404: str = "no-rules"
+    legacy_labels_reserve: bool = True
+    token_list: str = ""  # which token list (and version) ``tokens`` came from
+    license_sources: tuple[str, ...] = ("item", "column")
 
     @property
     def policy_id(self) -> str:
@@ -109,6 +135,11 @@ class Policy:
             "tokens": list(self.tokens),
             "wildcard_reserves": self.wildcard_reserves,
             "noindex_reserves": self.noindex_reserves,
+            "on_conditional": self.on_conditional,
+            "on_soft_404": self.on_soft_404,
+            "legacy_labels_reserve": self.legacy_labels_reserve,
+            "token_list": self.token_list,
+            "license_sources": list(self.license_sources),
         }
 
 
@@ -174,7 +205,7 @@ def parse_policy(text: str, where: str = "<policy>") -> Policy:
     keep = merged["license"]["keep"]
     if "unknown" in keep:
         raise PolicyError(f"{where}: 'license.keep' may not contain 'unknown': an unknown license always drops (fail closed)")
-    from .tokens import is_product_token, load_ai_tokens
+    from .tokens import is_product_token, load_ai_tokens, token_list_version
 
     robots = merged["robots"]
     own = robots["own_token"].strip()
@@ -191,14 +222,21 @@ def parse_policy(text: str, where: str = "<policy>") -> Policy:
                     raise PolicyError(f"{where}: 'robots.{key}' has an empty token")
                 if tok != "*" and not is_product_token(tok):
                     raise PolicyError(f"{where}: 'robots.{key}' has {tok!r}, not a product token: {token_rule}")
+    if "column" not in merged["license"]["sources"]:
+        raise PolicyError(f"{where}: 'license.sources' must list \"column\" (item-level evidence exists only for "
+                          f"some hosts; allowed: [\"item\", \"column\"], [\"column\", \"item\"] or [\"column\"])")
     if merged["optout"]["require_registry"] and "registry" not in merged["optout"]["sources"]:
         raise PolicyError(f"{where}: 'optout.require_registry' = true needs \"registry\" in 'optout.sources'")
-    if robots["tokens"] == "default":
-        tokens = list(load_ai_tokens(own))
+    if robots["tokens"] in TOKEN_PRESETS:
+        preset = "core" if robots["tokens"] == "default" else robots["tokens"]
+        tokens = list(load_ai_tokens(own, preset))
+        token_list = token_list_version(preset)
     elif isinstance(robots["tokens"], list):
         tokens = list(robots["tokens"]) + [own, "*"]
+        token_list = "policy list"
     else:
-        raise PolicyError(f"{where}: 'robots.tokens' must be \"default\" or a list of product tokens, got {robots['tokens']!r}")
+        raise PolicyError(f"{where}: 'robots.tokens' must be one of {', '.join(TOKEN_PRESETS)} "
+                          f"or a list of product tokens, got {robots['tokens']!r}")
     tokens += robots["extra_tokens"]
     seen: dict[str, str] = {}
     for tok in tokens:
@@ -218,6 +256,11 @@ def parse_policy(text: str, where: str = "<policy>") -> Policy:
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         source_path=where,
         text=text,
+        on_conditional=merged["optout"]["on_conditional"],
+        on_soft_404=robots["on_soft_404"],
+        legacy_labels_reserve=merged["content_usage"]["legacy_labels_reserve"],
+        token_list=token_list,
+        license_sources=tuple(merged["license"]["sources"]),
     )
 
 

@@ -27,18 +27,22 @@ percent-encoding) the tests run it side by side as a differential oracle, and
 
 Decisions (RFC 9309 unless marked *policy*):
 
-* Decoding: UTF-8, BOM skipped (``bom`` recorded), invalid bytes replaced, never fails.
-  Lines end at CRLF, LF or CR.
+* Decoding: UTF-8 (RFC 9309 2.3); a UTF-8/UTF-16/UTF-32 BOM selects its encoding and is skipped
+  (``bom``, ``encoding`` recorded); a partial UTF-8 BOM is stripped and BOM-less UTF-16 is
+  recognised (*policy*); invalid bytes replaced, never fails. Lines end at CRLF, LF or CR.
+* Invalid (*policy*, fail closed): lines that hold a robots directive but do not parse (junk
+  before ``User-agent``, control or replacement characters in the key) make ``invalid`` non-None.
 * Size: bodies over MAX_ROBOTS_BYTES are cut at the last line break before the limit (the partial
   line is dropped); ``truncated`` and ``size`` (the original byte count) are recorded.
 * Directive names are case-insensitive; misspellings (``useragent``, ``user agent``,
   ``dissallow``, ``disalow``...) come from ``data/robots_typos.toml``; a missing colon is
   accepted when the first word(s) name a known directive (*policy*, as protego/Google).
-* Grouping: consecutive user-agent lines share a group; any group record (allow, disallow,
-  crawl-delay, content-usage, content-signal, DisallowAITraining, unknown ``field: value``)
-  ends the run of user-agent lines, so a later user-agent line starts a new group. Sitemap/Host
-  and lines that are not ``field: value`` affect nothing. Records before the first user-agent
-  are ignored (kept in ``orphan_lines`` for evidence). Non-rule records never end a group.
+* Grouping (RFC 9309 2.1, as Google's reference parser): consecutive user-agent lines share a
+  group; only a rule (allow, disallow, content-usage, content-signal, DisallowAITraining)
+  ends the run of user-agent lines, so a later user-agent line starts a new group. Crawl-delay
+  and unknown ``field: value`` records stay with the group and end nothing. Sitemap, Host and
+  the RSL ``License`` record are site-wide (``licenses``); lines that are not ``field: value``
+  affect nothing. Records before the first user-agent are ignored (kept in ``orphan_records``).
 * Product tokens (*policy* on the RFC): a User-agent value is reduced to its leading run of
   letters, digits, ``_`` and ``-``, lower-cased (``Brightbot 1.0`` -> ``brightbot``,
   ``iaskspider/2.0`` -> ``iaskspider``, ``AI2Bot`` -> ``ai2bot``; the RFC's letters-only run would
@@ -76,6 +80,9 @@ __all__ = [
     "parse_robots",
     "parse_rep_text",
     "decode_body",
+    "decode_robots",
+    "parse_rep",
+    "RepText",
     "product_token_of",
     "request_path",
     "compile_pattern",
@@ -105,7 +112,7 @@ class ContentUsageMatch:
     path: str | None  # path scope as written ("/" ...); None for an unscoped (legacy) statement
     prefs: dict[str, str] | None  # parsed dictionary; None = parse failure
     raw: str  # the line(s) as written, newline-separated when several combine
-    verdict: str  # "deny" | "allow" | "unknown" for the train-ai purpose
+    verdict: str  # "deny" | "conditional" | "allow" | "unknown" for the train-ai purpose
 
 
 @dataclass(frozen=True)
@@ -269,9 +276,9 @@ def _directive_table() -> tuple[dict[str, str], dict[str, str], int]:
     kinds: dict[str, str] = {}
     for canonical, spec in data["directives"].items():
         kind = spec["kind"]
-        if kind not in ("start-group", "member", "site-wide"):
+        if kind not in ("start-group", "member", "group-note", "site-wide"):
             raise ValueError(f"robots_typos.toml: directive {canonical!r} has kind {kind!r}; "
-                             "allowed: start-group, member, site-wide")
+                             "allowed: start-group, member, group-note, site-wide")
         kinds[canonical] = kind
         aliases[canonical] = canonical
         for alias in spec.get("aliases", []):
@@ -303,22 +310,66 @@ def _split_directive(line: str) -> tuple[str, str, bool] | None:
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
+# Byte-order marks, longest first (a UTF-32-LE BOM starts with the UTF-16-LE one).
+_BOMS = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+)
+#: A UTF-8 BOM cut short (``\xef\xbb`` or ``\xef``) before ASCII text: stripped (*policy*).
+_PARTIAL_BOMS = (b"\xef\xbb", b"\xef")
+
+
+def _sniff_encoding(body: bytes) -> tuple[str, int, str]:
+    """(codec, bytes to skip, what was found: "bom" | "partial-bom" | "no-bom-utf16" | "")."""
+    for mark, codec in _BOMS:
+        if body.startswith(mark):
+            return codec, len(mark), "bom"
+    for mark in _PARTIAL_BOMS:
+        if body.startswith(mark) and body[len(mark) : len(mark) + 1].isascii():
+            return "utf-8", len(mark), "partial-bom"
+    head = body[:512]
+    if len(head) >= 8 and head.count(0) * 3 >= len(head):  # ASCII text in UTF-16 without a BOM
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if odd > 3 * even:
+            return "utf-16-le", 0, "no-bom-utf16"
+        if even > 3 * odd:
+            return "utf-16-be", 0, "no-bom-utf16"
+    return "utf-8", 0, ""
+
+
 def decode_body(body: bytes, limit: int | None = MAX_ROBOTS_BYTES) -> tuple[str, bool, bool, int]:
-    """(text, bom, truncated, size): decode as UTF-8, skip a BOM, replace invalid bytes,
-    cut at the last line break before ``limit`` bytes."""
+    """(text, bom, truncated, size): see :func:`decode_robots`."""
+    text, bom, truncated, size, _ = decode_robots(body, limit)
+    return text, bom, truncated, size
+
+
+def decode_robots(body: bytes, limit: int | None = MAX_ROBOTS_BYTES) -> tuple[str, bool, bool, int, str]:
+    """(text, bom, truncated, size, encoding).
+
+    UTF-8 by default (RFC 9309 2.3); a UTF-8, UTF-16 or UTF-32 byte-order mark selects that
+    encoding and is skipped; a partial UTF-8 BOM is stripped; ASCII text in UTF-16 without a BOM
+    is recognised by its zero bytes (*policy*). Invalid sequences are replaced, never raised.
+    The text is cut at the last line break within ``limit`` bytes of the body.
+    """
     if not isinstance(body, (bytes, bytearray, memoryview)):
         raise TypeError(f"robots body must be bytes, got {type(body).__name__}")
     body = bytes(body)
     size = len(body)
-    truncated = False
-    if limit is not None and size > limit:
-        head = body[:limit]
-        cut = max(head.rfind(b"\n"), head.rfind(b"\r"))
-        body = head[: cut + 1] if cut >= 0 else b""
-        truncated = True
-    bom = body.startswith(b"\xef\xbb\xbf")
-    text = body.decode("utf-8-sig", errors="replace")
-    return text, bom, truncated, size
+    codec, skip, found = _sniff_encoding(body)
+    truncated = limit is not None and size > limit
+    data = body[skip : limit if truncated else None]
+    if codec != "utf-8":
+        unit = 4 if codec.startswith("utf-32") else 2
+        data = data[: len(data) - len(data) % unit]
+    text = data.decode(codec, errors="replace")
+    if truncated:
+        cut = max(text.rfind("\n"), text.rfind("\r"))
+        text = text[: cut + 1] if cut >= 0 else ""
+    encoding = codec + (f" ({found})" if found and found != "bom" else "")
+    return text, found == "bom", truncated, size, encoding
 
 
 @dataclass
@@ -338,23 +389,65 @@ class _GroupBuilder:
         )
 
 
-def parse_rep_text(text: str) -> tuple[list[RobotsGroup], list[tuple[str, str, int]], list[str]]:
-    """Group a decoded REP file: (groups, orphan records before any user-agent, sitemaps)."""
+# A directive name with junk before it, or a key holding control / replacement / non-ASCII
+# characters: the line was meant as a record but cannot be read (mojibake, stray bytes).
+_DIRECTIVE_WORD = re.compile(r"(user[-_ ]?agent|disallow|allow)\s*:?", re.IGNORECASE)
+_CLEAN_KEY = re.compile(r"[A-Za-z0-9_ -]*\Z")
+
+
+def _garbled(line: str) -> bool:
+    """True when ``line`` (not a known directive) looks like a robots record that cannot be read."""
+    key = line.split(":", 1)[0] if ":" in line else line
+    if _CLEAN_KEY.match(key):
+        return False
+    if _DIRECTIVE_WORD.search(line.replace("\x00", "")):
+        return True
+    # junk inside the name: "Disal\ufffdlow" is still "disallow" once the junk is dropped
+    return bool(_DIRECTIVE_WORD.search(re.sub(r"[^a-z_ -]", "", key.lower())))
+
+
+@dataclass(frozen=True)
+class RepText:
+    """A grouped REP file."""
+
+    groups: list[RobotsGroup]
+    orphans: list[tuple[str, str, int]]
+    sitemaps: list[str]
+    licenses: list[tuple[str, int]]  # RSL 1.0 ``License:`` records (URL as written, line)
+    garbled: list[int]  # lines that look like records but cannot be read
+
+
+def parse_rep(text: str) -> RepText:
+    """Group a decoded REP file (RFC 9309 2.1/2.2).
+
+    Consecutive user-agent lines share a group; only a rule (allow, disallow and the AI rule
+    lines) ends a run of user-agent lines; group-notes (crawl-delay, unknown keys) stay with the
+    current group without ending the run; site-wide records (sitemap, host, RSL ``License``)
+    belong to no group.
+    """
     _, kinds, _ = _directive_table()
     groups: list[_GroupBuilder] = []
     orphans: list[tuple[str, str, int]] = []
     sitemaps: list[str] = []
+    licenses: list[tuple[str, int]] = []
+    garbled: list[int] = []
     current: _GroupBuilder | None = None
     in_agent_run = False
     for lineno, raw_line in enumerate(_LINE_BREAK.split(text), start=1):
-        line = raw_line.split("#", 1)[0].strip()
+        # *policy*: a BOM inside the file (concatenated files) and a full-width colon are read as
+        # nothing and ":" rather than making the line unreadable
+        line = raw_line.split("#", 1)[0].replace("\ufeff", "").replace("\uff1a", ":").strip()
         if not line:
             continue
         parsed = _split_directive(line)
+        if parsed is None or not parsed[2]:
+            if _garbled(line):
+                garbled.append(lineno)
+                continue
         if parsed is None:
             continue
         name, value, known = parsed
-        kind = kinds.get(name, "member") if known else "member"
+        kind = kinds.get(name, "member") if known else "group-note"
         if kind == "start-group":
             if current is None or not in_agent_run:
                 current = _GroupBuilder(line=lineno)
@@ -365,18 +458,26 @@ def parse_rep_text(text: str) -> tuple[list[RobotsGroup], list[tuple[str, str, i
         if kind == "site-wide":
             if name == "sitemap" and value:
                 sitemaps.append(value)
+            elif name == "license" and value:
+                licenses.append((value, lineno))
             continue
-        # a group record
         if current is None:
             orphans.append((name, value, lineno))
             continue
-        in_agent_run = False
+        if kind == "member":  # a rule: a later user-agent line starts a new group
+            in_agent_run = False
         if name in ("allow", "disallow"):
             if value:
                 current.rules.append(RobotsRule(allow=name == "allow", pattern=value, line=lineno))
         else:
             current.records.append((name, value, lineno))
-    return [g.freeze() for g in groups], orphans, sitemaps
+    return RepText([g.freeze() for g in groups], orphans, sitemaps, licenses, garbled)
+
+
+def parse_rep_text(text: str) -> tuple[list[RobotsGroup], list[tuple[str, str, int]], list[str]]:
+    """Group a decoded REP file: (groups, orphan records before any user-agent, sitemaps)."""
+    rep = parse_rep(text)
+    return rep.groups, rep.orphans, rep.sitemaps
 
 
 # --------------------------------------------------------------------------------------------
@@ -384,48 +485,160 @@ def parse_rep_text(text: str) -> tuple[list[RobotsGroup], list[tuple[str, str, i
 # --------------------------------------------------------------------------------------------
 
 
-class _Resolved:
-    """The merged view of all groups that apply to one product token.
+#: *policy*: distinct wildcard patterns one compiled index may hold (a group's Allow/Disallow rules,
+#: its DisallowAITraining/AllowAITraining lines, or its Content-Usage path lines, each on its own).
+#: A URL costs at most this many wildcard checks per index; an index with more is *pathological*:
+#: it is not evaluated and reads as reserving every path (fail closed), and the evidence says so.
+MAX_WILDCARD_PATTERNS = 1000
 
-    Rules are indexed by their literal prefix (the text before the first ``*``): a rule can only
-    match a path that starts with it, so only the prefixes of the path are looked up. Cost per
-    path is O(distinct prefix lengths + candidate rules), not O(rules).
+
+class _PathIndex:
+    """Path patterns compiled once for lookups whose cost does not grow with the number of lines.
+
+    Patterns are bucketed by their literal prefix (the text before the first ``*``): a pattern can
+    only match a path that starts with it, so a lookup visits only the buckets of the path's own
+    prefixes (one dict lookup per distinct prefix length). Each bucket is sorted by rank once; a
+    pattern without ``*`` matches whenever its bucket is reached, so the first plain entry ends the
+    bucket's scan, and wildcard entries are bounded by :data:`MAX_WILDCARD_PATTERNS`. Identical
+    patterns are kept once (the best-ranked). Cost per path: O(distinct prefix lengths + wildcard
+    patterns that outrank the match), never O(lines).
     """
 
-    __slots__ = ("label", "records", "_by_prefix", "_lengths", "_ci")
+    __slots__ = ("_buckets", "_lengths", "_ci", "wildcards", "pathological")
+
+    def __init__(self, entries: Iterable[tuple[PathPattern, tuple, object]], case_insensitive: bool, what: str):
+        self._ci = case_insensitive
+        unique: dict[tuple[str, object], tuple] = {}
+        for pattern, rank, payload in entries:
+            key = (pattern.normalised, rank[1:-1] if len(rank) > 2 else None)  # e.g. allow vs disallow
+            if key not in unique or rank > unique[key][0]:
+                unique[key] = (rank, pattern, payload)
+        buckets: dict[str, list[tuple]] = {}
+        for entry in unique.values():
+            buckets.setdefault(entry[1]._first, []).append(entry)
+        for bucket in buckets.values():
+            bucket.sort(key=lambda e: e[0], reverse=True)
+        self._buckets = buckets
+        self._lengths = tuple(sorted({len(k) for k in buckets}))
+        self.wildcards = sum(1 for e in unique.values() if not e[1]._plain)
+        self.pathological = (
+            f"{self.wildcards} distinct {what} with wildcards, over the cap of {MAX_WILDCARD_PATTERNS}: "
+            "not evaluated, every path counts as reserved" if self.wildcards > MAX_WILDCARD_PATTERNS else None)
+
+    def __bool__(self) -> bool:
+        return bool(self._buckets)
+
+    def _candidates(self, path: str):
+        n = len(path)
+        buckets = self._buckets
+        for length in self._lengths:
+            if length > n:
+                return
+            entries = buckets.get(path[:length])
+            if entries is not None:
+                yield entries
+
+    def best(self, path: str):
+        """The highest-ranked entry ``(rank, pattern, payload)`` whose pattern matches, or None."""
+        if self._ci:
+            path = path.lower()
+        best = None
+        for entries in self._candidates(path):
+            for entry in entries:
+                if best is not None and entry[0] <= best[0]:
+                    break
+                if entry[1].matches(path):
+                    best = entry
+                    break
+        return best
+
+    def best_all(self, path: str) -> list:
+        """Every matching entry whose pattern priority (``rank[0]``) is the highest that matches."""
+        if self._ci:
+            path = path.lower()
+        top, found = -1, []
+        for entries in self._candidates(path):
+            for entry in entries:
+                if entry[0][0] < top:
+                    break
+                if entry[1].matches(path):
+                    if entry[0][0] > top:
+                        top, found = entry[0][0], []
+                    found.append(entry)
+        return found
+
+
+class _Resolved:
+    """The merged view of all groups that apply to one product token, compiled once: the
+    Allow/Disallow rules, and on first use the DisallowAITraining lines and Content-Usage path
+    lines, each as a :class:`_PathIndex`."""
+
+    __slots__ = ("label", "records", "_rules", "_ci", "_by_name", "_ai_training", "_content_usage")
 
     def __init__(self, label: str, groups: list[RobotsGroup], case_insensitive: bool) -> None:
         self.label = label
         self._ci = case_insensitive
-        by_prefix: dict[str, list[tuple[tuple[int, bool, int], PathPattern, RobotsRule]]] = {}
-        for g in groups:
-            for r in g.rules:
-                pattern = compile_pattern(r.pattern, case_insensitive)
-                rank = (pattern.priority, r.allow, -r.line)  # longest, then allow, then first in file
-                by_prefix.setdefault(pattern._first, []).append((rank, pattern, r))
-        self._by_prefix = by_prefix
-        self._lengths = tuple(sorted({len(k) for k in by_prefix}))
+        self._rules = _PathIndex(
+            ((compile_pattern(r.pattern, case_insensitive), (compile_pattern(r.pattern, case_insensitive).priority,
+                                                              r.allow, -r.line), r)
+             for g in groups for r in g.rules),
+            case_insensitive, "Allow/Disallow rules")
         self.records = tuple(rec for g in groups for rec in g.records)
+        by_name: dict[str, list[tuple[str, int]]] = {}
+        for name, value, line in self.records:
+            by_name.setdefault(name, []).append((value, line))
+        self._by_name = by_name
+        self._ai_training: _PathIndex | None = None
+        self._content_usage: _PathIndex | None = None
+
+    def named(self, name: str) -> list[tuple[str, int]]:
+        return self._by_name.get(name, [])
 
     def decide(self, path: str) -> RuleMatch:
-        if self._ci:
-            path = path.lower()
-        best = None
-        n = len(path)
-        by_prefix = self._by_prefix
-        for length in self._lengths:
-            if length > n:
-                break
-            entries = by_prefix.get(path[:length])
-            if entries is None:
-                continue
-            for entry in entries:
-                if (best is None or entry[0] > best[0]) and entry[1].matches(path):
-                    best = entry
+        if self._rules.pathological:
+            return RuleMatch(allowed=False, rule=f"({self._rules.pathological})", group=self.label, line=None)
+        best = self._rules.best(path)
         if best is None:
             return RuleMatch(allowed=True, rule=None, group=self.label, line=None)
         rule = best[2]
         return RuleMatch(allowed=rule.allow, rule=rule.text, group=self.label, line=rule.line)
+
+    def ai_training_index(self) -> _PathIndex:
+        if self._ai_training is None:
+            lines = [(False, v, ln) for v, ln in self.named("disallowaitraining") if v]
+            lines += [(True, v, ln) for v, ln in self.named("allowaitraining") if v]
+            entries = []
+            for allow, value, line in lines:
+                pattern = compile_pattern(value, self._ci)
+                entries.append((pattern, (pattern.priority, allow, -line), (allow, value, line)))
+            self._ai_training = _PathIndex(entries, self._ci, "DisallowAITraining/AllowAITraining lines")
+        return self._ai_training
+
+    def content_usage_index(self) -> _PathIndex:
+        """One entry per distinct path pattern; its payload is every statement with that pattern,
+        in file order, with its verdict computed once."""
+        if self._content_usage is None:
+            by_pattern: dict[str, tuple[PathPattern, list]] = {}
+            for value, line in self.named("content-usage"):
+                if value.startswith("/"):
+                    parts = value.split(None, 1)
+                    scope, prefs_text = parts[0], (parts[1] if len(parts) > 1 else "")
+                else:
+                    scope, prefs_text = None, value
+                pattern = compile_pattern(scope if scope is not None else "/", self._ci)
+                slot = by_pattern.setdefault(pattern.normalised, (pattern, []))
+                slot[1].append((scope, prefs_text, line))
+            entries = []
+            for pattern, statements in by_pattern.values():
+                statements.sort(key=lambda st: st[2])
+                parsed = tuple((scope, aipref.parse_content_usage(text), text, line)
+                               for scope, text, line in statements)
+                # the verdicts with legacy labels / CC signals reserving, and without (policy switch)
+                legacy = tuple(aipref.usage_verdict(text, True)[0] for _, _, text, _ in parsed)
+                strict = tuple(aipref.usage_verdict(text, False)[0] for _, _, text, _ in parsed)
+                entries.append((pattern, (pattern.priority, -statements[0][2]), (parsed, legacy, strict)))
+            self._content_usage = _PathIndex(entries, self._ci, "Content-Usage path lines")
+        return self._content_usage
 
 
 class RobotsTxt:
@@ -441,8 +654,16 @@ class RobotsTxt:
         bom: bool = False,
         size: int = 0,
         case_insensitive: bool = False,
+        encoding: str = "utf-8",
+        licenses: list[tuple[str, int]] | None = None,
+        garbled: list[int] | None = None,
     ) -> None:
         self.truncated = truncated
+        self.encoding = encoding
+        #: RSL 1.0 ``License:`` records: (URL as written, line), in file order.
+        self.licenses: tuple[tuple[str, int], ...] = tuple(licenses or ())
+        #: Lines that look like records but cannot be read (mojibake, stray bytes before a directive).
+        self.garbled_lines: tuple[int, ...] = tuple(garbled or ())
         self.bom = bom
         self.size = size
         self.orphan_records: tuple[tuple[str, str, int], ...] = tuple(orphans or ())
@@ -536,43 +757,40 @@ class RobotsTxt:
         resolved = self._resolve(product_token)
         if resolved is None:
             return []
-        return [(value, line) for n, value, line in resolved.records if n == name]
+        return resolved.named(name)
 
-    def content_usage(self, url_or_path: str, product_token: str) -> ContentUsageMatch | None:
+    def content_usage(self, url_or_path: str, product_token: str, legacy_reserve: bool = True) -> ContentUsageMatch | None:
         """Content-Usage statements (draft-ietf-aipref-attach) that apply to the path.
 
         Longest path pattern wins; statements with equally long paths combine (any ``n`` ->
-        deny, else any ``y`` -> allow, else unknown). An unscoped (legacy) statement counts as
+        deny, else any conditional, else any ``y`` -> allow, else unknown; see
+        :func:`aipref.usage_verdict` for legacy labels and CC signals exceptions). An unscoped (legacy) statement counts as
         ``/``. None when no statement applies, or when the path is disallowed for the token
-        (the draft attaches no preference to resources that cannot be crawled).
+        (the draft attaches no preference to resources that cannot be crawled). The statements are
+        compiled once per group (:class:`_PathIndex`): the cost per path does not grow with the
+        number of lines; a group with more than MAX_WILDCARD_PATTERNS wildcard scopes reads as deny.
         """
-        statements = self._records(product_token, "content-usage")
-        if not statements:
+        resolved = self._resolve(product_token)
+        if resolved is None or not resolved.named("content-usage"):
             return None
+        index = resolved.content_usage_index()
         path = request_path(url_or_path)
-        best: list[tuple[str | None, str, int]] = []
-        best_priority = -1
-        for value, line in statements:
-            scope: str | None
-            if value.startswith("/"):
-                parts = value.split(None, 1)
-                scope, prefs_text = parts[0], (parts[1] if len(parts) > 1 else "")
-            else:
-                scope, prefs_text = None, value
-            pattern = compile_pattern(scope if scope is not None else "/", self._ci)
-            if not pattern.matches(pattern.prepare(path)):
-                continue
-            if pattern.priority > best_priority:
-                best, best_priority = [], pattern.priority
-            if pattern.priority == best_priority:
-                best.append((scope, prefs_text, line))
-        if not best:
+        if index.pathological:
+            return ContentUsageMatch(path=None, prefs=None, raw=f"Content-Usage: ({index.pathological})",
+                                     verdict="deny")
+        found = index.best_all(path)
+        if not found:
             return None
         if not self._match_path(path, product_token).allowed:
             return None
-        parsed = [(scope, aipref.parse_content_usage(text), text, line) for scope, text, line in best]
-        verdicts = [aipref.content_usage_verdict(p) for _, p, _, _ in parsed]
-        verdict = "deny" if "deny" in verdicts else "allow" if "allow" in verdicts else "unknown"
+        pick = 1 if legacy_reserve else 2
+        if len(found) == 1:
+            parsed, verdicts = found[0][2][0], found[0][2][pick]
+        else:  # several patterns of the same length match: their statements combine, in file order
+            pairs = sorted(((p, v) for entry in found for p, v in zip(entry[2][0], entry[2][pick])),
+                           key=lambda pv: pv[0][3])
+            parsed, verdicts = tuple(p for p, _ in pairs), tuple(v for _, v in pairs)
+        verdict = aipref.combine_verdicts(verdicts)
         decisive = parsed[verdicts.index(verdict)] if verdict != "unknown" else parsed[0]
         raw = "\n".join(
             f"Content-Usage: {scope + ' ' if scope else ''}{text}".rstrip() for scope, _, text, _ in parsed
@@ -601,25 +819,41 @@ class RobotsTxt:
 
     def ai_training(self, url_or_path: str, product_token: str) -> RuleMatch | None:
         """Expired-draft ``DisallowAITraining:`` / ``AllowAITraining:`` lines as path rules of the
-        group that applies (longest match, allow wins a tie). None if the group has none."""
-        lines = [(False, v, ln) for v, ln in self._records(product_token, "disallowaitraining") if v]
-        lines += [(True, v, ln) for v, ln in self._records(product_token, "allowaitraining") if v]
-        if not lines:
-            return None
+        group that applies (longest match, allow wins a tie). None if the group has none. Compiled
+        once per group (:class:`_PathIndex`); a group with more than MAX_WILDCARD_PATTERNS wildcard
+        lines reads as disallowing every path."""
         resolved = self._resolve(product_token)
-        path = request_path(url_or_path)
-        compiled = sorted(
-            ((compile_pattern(v, self._ci), allow, v, ln) for allow, v, ln in lines),
-            key=lambda t: (-t[0].priority, not t[1], t[3]),
-        )
-        for pattern, allow, value, line in compiled:
-            if pattern.matches(pattern.prepare(path)):
-                name = "AllowAITraining" if allow else "DisallowAITraining"
-                return RuleMatch(allowed=allow, rule=f"{name}: {value}", group=resolved.label if resolved else None, line=line)
-        return RuleMatch(allowed=True, rule=None, group=resolved.label if resolved else None)
+        if resolved is None or not (resolved.named("disallowaitraining") or resolved.named("allowaitraining")):
+            return None
+        index = resolved.ai_training_index()
+        if not index:
+            return None
+        if index.pathological:
+            return RuleMatch(allowed=False, rule=f"DisallowAITraining: ({index.pathological})",
+                             group=resolved.label, line=None)
+        best = index.best(request_path(url_or_path))
+        if best is None:
+            return RuleMatch(allowed=True, rule=None, group=resolved.label)
+        allow, value, line = best[2]
+        name = "AllowAITraining" if allow else "DisallowAITraining"
+        return RuleMatch(allowed=allow, rule=f"{name}: {value}", group=resolved.label, line=line)
 
     def groups(self) -> list[RobotsGroup]:
         return list(self._groups)
+
+    @property
+    def invalid(self) -> str | None:
+        """Why the body cannot be read as robots.txt (fail closed), or None.
+
+        A body with records that do not parse (mojibake such as ``\u00ef\u00bb\u00bfUser-agent``,
+        stray bytes before a directive, a wrong encoding) would otherwise read as "no rules":
+        allow-all. *policy*: such a body is ``invalid``.
+        """
+        if not self.garbled_lines:
+            return None
+        lines = ", ".join(str(n) for n in self.garbled_lines[:5])
+        more = f" and {len(self.garbled_lines) - 5} more" if len(self.garbled_lines) > 5 else ""
+        return f"line(s) {lines}{more} hold robots directives that do not parse (encoding {self.encoding})"
 
     def __repr__(self) -> str:
         return (f"RobotsTxt(groups={len(self._groups)}, size={self.size}, "
@@ -628,6 +862,7 @@ class RobotsTxt:
 
 def parse_robots(body: bytes) -> RobotsTxt:
     """Parse a robots.txt body (bytes as fetched). Never raises on content."""
-    text, bom, truncated, size = decode_body(body, MAX_ROBOTS_BYTES)
-    groups, orphans, sitemaps = parse_rep_text(text)
-    return RobotsTxt(groups, orphans, sitemaps, truncated=truncated, bom=bom, size=size)
+    text, bom, truncated, size, encoding = decode_robots(body, MAX_ROBOTS_BYTES)
+    rep = parse_rep(text)
+    return RobotsTxt(rep.groups, rep.orphans, rep.sitemaps, truncated=truncated, bom=bom, size=size,
+                     encoding=encoding, licenses=rep.licenses, garbled=rep.garbled)

@@ -18,23 +18,29 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from .aipref import combine_verdicts, content_signal_verdict, content_usage_verdict, parse_content_usage
+from .aipref import VOCAB_VERSION, combine_verdicts, content_signal_verdict, usage_verdict
 from .aitxt import parse_ai_txt
 from .links import parse_link_licenses
 from .robots import parse_robots
+from .rsl import RSL_VERSION, parse_rsl
 from .tdmrep import parse_tdm_headers, parse_tdmrep_json
 from .xrobots import parse_x_robots_tag
 
-__all__ = ["SourceVerdict", "AuthoritySignals", "UrlSignals", "FILE_KINDS", "UNREACHABLE_OUTCOMES", "missing_authority"]
+__all__ = ["SourceVerdict", "AuthoritySignals", "UrlSignals", "FILE_KINDS", "AUTHORITY_SOURCES", "UNREACHABLE_OUTCOMES",
+           "missing_authority"]
 
 FILE_KINDS = ("robots", "ai_txt", "tdmrep")
+#: Sources evaluated per authority (robots.txt carries content_usage, content_signal and RSL discovery).
+AUTHORITY_SOURCES = ("robots", "rsl", "content_usage", "content_signal", "ai_txt", "tdmrep")
+_RSL_VERDICTS = {"reserved": "deny", "conditional": "conditional", "allowed": "allow", "unknown": "unknown",
+                 "invalid": "unreachable"}
 UNREACHABLE_OUTCOMES = frozenset({"unreachable", "bot-wall", "blocked-address", "too-large"})
 
 
 @dataclass(frozen=True)
 class SourceVerdict:
     source: str
-    verdict: str  # deny | allow | unknown | unreachable | missing | not_checked
+    verdict: str  # deny | conditional | allow | unknown | unreachable | missing | not_checked | unreadable (images)
     detail: str = ""
     tokens: tuple[str, ...] = ()
     url: str | None = None
@@ -83,9 +89,10 @@ def _fetch_problem(source: str, record: Mapping[str, Any]) -> SourceVerdict:
 
 def _line_verdict(source: str, what: str, key: str, results: list[tuple[str, str, str]], prov: dict) -> SourceVerdict:
     """One source's verdict from per-token (token, verdict, raw line) results of robots.txt lines."""
-    deny = [(t, raw) for t, v, raw in results if v == "deny"]
-    if deny:
-        return SourceVerdict(source, "deny", deny[0][1], tuple(t for t, _ in deny), **prov)
+    for verdict in ("deny", "conditional"):
+        hits = [(t, raw) for t, v, raw in results if v == verdict]
+        if hits:
+            return SourceVerdict(source, verdict, hits[0][1], tuple(t for t, _ in hits), **prov)
     allow = [raw for _, v, raw in results if v == "allow"]
     if allow:
         return SourceVerdict(source, "allow", allow[0], **prov)
@@ -98,15 +105,26 @@ class AuthoritySignals:
     """The parsed files of one authority; evaluate any number of URL paths against them."""
 
     def __init__(self, authority: str, records: Mapping[str, Mapping[str, Any]], tokens: Sequence[str],
-                 wildcard_reserves: bool = True):
+                 wildcard_reserves: bool = True, policy: Any = None):
+        """``policy`` (a :class:`license_rules.policy.Policy`, optional) supplies ``on_soft_404`` and
+        ``legacy_labels_reserve``; without one the defaults apply (soft-404 = no rules, legacy labels reserve)."""
         self.authority = authority
         self.records = records
         self.tokens = tuple(tokens)
         self.wildcard_reserves = wildcard_reserves
+        self.soft_404_drops = getattr(policy, "on_soft_404", "no-rules") == "drop"
+        self.legacy_reserve = getattr(policy, "legacy_labels_reserve", True)
         robots_rec = records.get("robots")
         self._robots = None
-        if robots_rec is not None and robots_rec.get("outcome") == "ok":
-            self._robots = parse_robots(robots_rec.get("body") or b"")
+        self._robots_invalid = None
+        if robots_rec is not None and robots_rec.get("outcome") in ("ok", "invalid"):
+            parsed = parse_robots(robots_rec.get("body") or b"")
+            self._robots_invalid = parsed.invalid or (
+                "the crawl classified the body as invalid" if robots_rec.get("outcome") == "invalid" else None)
+            if self._robots_invalid is None:
+                self._robots = parsed
+        rsl_rec = records.get("rsl")
+        self._rsl = parse_rsl(rsl_rec.get("body") or b"") if rsl_rec is not None and rsl_rec.get("outcome") == "ok" else None
         ai_rec = records.get("ai_txt")
         self._aitxt = None
         if ai_rec is not None and ai_rec.get("outcome") == "ok":
@@ -135,6 +153,20 @@ class AuthoritySignals:
         elif rec.get("outcome") == "not-found":
             prov = _provenance(rec)
             out = tuple(SourceVerdict(n, "unknown", f"robots.txt not found (HTTP {rec.get('status')}): no rules", **prov) for n in names)
+        elif rec.get("outcome") == "soft-404":
+            prov = _provenance(rec)
+            if self.soft_404_drops:
+                why = (f"robots.txt soft-404: an HTML page (HTTP {rec.get('status')}) instead of the file; "
+                       "the policy says robots.on_soft_404 = \"drop\"")
+                out = tuple(SourceVerdict(n, "unreachable", why, **prov) for n in names)
+            else:
+                why = (f"robots.txt soft-404: an HTML page (HTTP {rec.get('status')}) instead of the file, "
+                       "read as no rules (RFC 9309 2.3.1.2)")
+                out = tuple(SourceVerdict(n, "unknown", why, **prov) for n in names)
+        elif self._robots_invalid is not None:
+            prov = _provenance(rec)
+            why = f"robots.txt invalid: {self._robots_invalid}; fails closed"
+            out = tuple(SourceVerdict(n, "unreachable", why, **prov) for n in names)
         elif rec.get("outcome") != "ok":
             bad = _fetch_problem("robots", rec)
             out = tuple(SourceVerdict(n, bad.verdict, "robots.txt " + bad.detail, url=bad.url, status=bad.status,
@@ -165,6 +197,8 @@ class AuthoritySignals:
             denied.append(token)
             rules.setdefault(f"{m.rule} (group {m.group})", token)
         trunc = " (body truncated at the parse limit)" if robots.truncated else ""
+        if robots.encoding != "utf-8":
+            trunc += f" (decoded as {robots.encoding})"
         if denied:
             detail = "; ".join(rules) + trunc
             robots_v = SourceVerdict("robots", "deny", detail, tuple(denied), **prov)
@@ -173,9 +207,9 @@ class AuthoritySignals:
         # Content-Usage (IETF aipref) lines, group- and path-scoped; Cloudflare Content-Signal lines.
         usage = []
         for token in self._cu_tokens:
-            cu = robots.content_usage(path, token)
+            cu = robots.content_usage(path, token, self.legacy_reserve)
             if cu is not None:
-                usage.append((token, cu.verdict, cu.raw))
+                usage.append((token, cu.verdict, f"{cu.raw} [{VOCAB_VERSION}]"))
         signal = []
         for token in self.tokens:
             got = self._signals.get(token)
@@ -240,10 +274,34 @@ class AuthoritySignals:
             return SourceVerdict("tdmrep", "allow", detail, **prov)
         return SourceVerdict("tdmrep", "unknown", detail, **prov)
 
+    # -- RSL 1.0 -------------------------------------------------------------------------------
+    def _rsl_source(self, path: str) -> SourceVerdict:
+        rec = self.records.get("rsl")
+        declared = self._robots.licenses if self._robots is not None else ()
+        if rec is None:
+            if self.records.get("robots") is None:
+                return SourceVerdict("rsl", "missing", f"no robots.txt record for {self.authority} in the snapshot "
+                                     "(RSL discovery needs it)")
+            if declared:
+                urls = ", ".join(v for v, _ in declared)
+                return SourceVerdict("rsl", "missing", f"robots.txt declares License: {urls} but the snapshot holds no RSL "
+                                     "document for it (crawl again)", **_provenance(self.records["robots"]))
+            return SourceVerdict("rsl", "unknown", "no RSL license declared (no robots.txt License: record)")
+        prov = _provenance(rec)
+        outcome = rec.get("outcome")
+        if outcome == "not-found":
+            return SourceVerdict("rsl", "unknown", f"RSL document not found (HTTP {rec.get('status')})", **prov)
+        if outcome != "ok":
+            return _fetch_problem("rsl", rec)
+        got = self._rsl.evaluate(path)
+        detail = f"{got.detail} [{RSL_VERSION}]" + (f": {got.element}" if got.element else "")
+        return SourceVerdict("rsl", _RSL_VERDICTS[got.verdict], detail, **prov)
+
     def evaluate(self, path: str) -> dict[str, SourceVerdict]:
         robots_v, cu_v, cs_v = self._robots_sources(path)
         return {
             "robots": robots_v,
+            "rsl": self._rsl_source(path),
             "content_usage": cu_v,
             "content_signal": cs_v,
             "ai_txt": self._aitxt_source(path),
@@ -253,7 +311,7 @@ class AuthoritySignals:
 
 def missing_authority(authority: str) -> dict[str, SourceVerdict]:
     why = f"no record for {authority} in the signals snapshot (not crawled)"
-    return {name: SourceVerdict(name, "missing", why) for name in ("robots", "content_usage", "content_signal", "ai_txt", "tdmrep")}
+    return {name: SourceVerdict(name, "missing", why) for name in AUTHORITY_SOURCES}
 
 
 @dataclass(frozen=True)
@@ -268,7 +326,8 @@ class UrlSignals:
     """Per-URL evidence: response headers of the image (optional) and a registry answer."""
 
     @staticmethod
-    def from_headers(record: Mapping[str, Any] | None, tokens: Sequence[str], noindex_reserves: bool) -> HeaderFacts:
+    def from_headers(record: Mapping[str, Any] | None, tokens: Sequence[str], noindex_reserves: bool,
+                     legacy_reserve: bool = True) -> HeaderFacts:
         if record is None:
             why = "image headers not checked (crawl without --check-headers)"
             return HeaderFacts({"x_robots_tag": SourceVerdict("x_robots_tag", "not_checked", why)}, ())
@@ -299,7 +358,7 @@ class UrlSignals:
             verdicts["tdmrep"] = SourceVerdict("tdmrep", "deny" if reservation == 1 else "allow", detail, **prov)
         cu_values = values("content-usage")
         if cu_values:
-            combined = combine_verdicts(content_usage_verdict(parse_content_usage(v)) for v in cu_values)
+            combined = combine_verdicts(usage_verdict(v, legacy_reserve)[0] for v in cu_values)
             verdicts["content_usage"] = SourceVerdict("content_usage", combined, "Content-Usage header: " + " | ".join(cu_values), **prov)
         return HeaderFacts(verdicts, parse_link_licenses(values("link")))
 

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-__all__ = ["UrlParts", "split_url", "authority_of", "registered_domain", "is_ip_literal", "MAX_URL_LENGTH"]
+__all__ = ["UrlParts", "split_url", "authority_of", "registered_domain", "is_ip_literal", "MAX_URL_LENGTH", "redact_userinfo"]
 
 #: URLs longer than this are refused as invalid (browsers and crawlers cap far lower in practice).
 MAX_URL_LENGTH = 8192
@@ -141,3 +141,14 @@ def registered_domain(host: str) -> str:
     if ext.domain and ext.suffix:
         return f"{ext.domain}.{ext.suffix}"
     return host
+
+
+_USERINFO = re.compile(r"\A([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#]*@")
+
+
+def redact_userinfo(url: str) -> str:
+    """``url`` without the ``user:password@`` part of its authority (RFC 3986 3.2.1), unparsed text
+    otherwise unchanged; credentials in a dataset URL are never sent nor stored."""
+    if "@" not in url:
+        return url
+    return _USERINFO.sub(r"\1", url, count=1)

@@ -3,9 +3,11 @@
     license-filter run                       # the sample job, offline, into ./license-filter-out/
     license-filter run --input GLOB --output DIR [...]      # crawl, then filter
     license-filter crawl --input GLOB --signals-out DIR [...]
+    license-filter licenses --input GLOB --signals-out DIR [...]   # only the Commons/Flickr item licenses
     license-filter filter --input GLOB --output DIR [--signals DIR] [...]
     license-filter report OUT
     license-filter explain URL --signals DIR [...]
+    license-filter images --input DIR --output OUT [...]    # downloaded img2dataset shards
 
 Unrecognised --flags are Beam pipeline options (--runner=...); unknown ones are refused.
 Exit codes: 0 done and accounted; 2 a usage or input mistake (one line on stderr, no traceback);
@@ -82,6 +84,11 @@ def _add_input_args(p: argparse.ArgumentParser, required: bool) -> None:
 def _add_filter_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optout-list", action="append", default=[], metavar="FILE",
                    help="opt-out list: one domain, host, URL prefix or URL per line (repeatable)")
+    p.add_argument("--infringing-list", action="append", default=[], metavar="FILE",
+                   help="infringing-domains list (EU GPAI Code of Practice measure 1.2): one domain, host or URL per "
+                        "line, '# version: ...' names its version (repeatable)")
+    p.add_argument("--name-optout-list", action="append", default=[], metavar="FILE",
+                   help="names that must stay out of training captions: 'Name | alias | ...' per line (repeatable)")
     p.add_argument("--write-rejected", action="store_true", help="also write rejected rows with their reasons")
     p.add_argument("--snapshot-memory-rows", type=_nonneg_int, default=2_000_000, metavar="N",
                    help="a snapshot of at most N records is held whole by each worker; a larger one is read "
@@ -100,6 +107,8 @@ def _add_crawl_args(p: argparse.ArgumentParser) -> None:
                    help="seconds between two requests to one authority (1.0)")
     p.add_argument("--timeout", type=_nonneg_float, default=10.0, help="read timeout per request, seconds (10)")
     p.add_argument("--deadline", type=_nonneg_float, default=20.0, help="total time per request, seconds (20)")
+    p.add_argument("--authority-budget", type=_nonneg_float, default=None, metavar="SECONDS",
+                   help="request time for all files of one authority (default: --deadline per file)")
     p.add_argument("--max-age", type=_duration, default=dt.timedelta(hours=24),
                    help="reuse records of an existing snapshot younger than this (24h)")
     p.add_argument("--reuse", metavar="DIR", help="snapshot to reuse fresh records from (default: --signals-out)")
@@ -110,6 +119,17 @@ def _add_crawl_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--registry-key", help="registry API key (default: $SPAWNING_API_KEY)")
     p.add_argument("--allow-private-addresses", action="store_true",
                    help="allow fetching private/loopback addresses (tests and fixture webs only)")
+
+
+def _add_item_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--commons-api", metavar="URL", help="MediaWiki API URL; {wiki} becomes the wiki's host "
+                   "(https://{wiki}/w/api.php)")
+    p.add_argument("--flickr-api", metavar="URL", help="Flickr REST endpoint (https://api.flickr.com/services/rest/); "
+                   "the key comes from $FLICKR_API_KEY")
+    p.add_argument("--flickr-calls-per-hour", type=_number(float, 1), default=3600.0, metavar="N",
+                   help="Flickr calls per hour per worker process (3600: Flickr's limit per key)")
+    p.add_argument("--dataset-date", metavar="YYYY-MM-DD",
+                   help="when the dataset was crawled: Flickr licenses are read from the license history at this date")
 
 
 _DESCRIPTION = ("Filter LAION-style image-text shards to the rows whose license is kept by the policy and whose "
@@ -149,6 +169,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_args(crawl, required=True)
     _add_crawl_args(crawl)
     crawl.add_argument("--signals-out", required=True, metavar="DIR", help="snapshot directory to write")
+    _add_item_args(crawl)
+    _add_item_args(run)
+
+    lic = sub.add_parser("licenses", allow_abbrev=False,
+                         help="only the licenses step: each Commons/Flickr image's own license into a snapshot")
+    _add_input_args(lic, required=True)
+    _add_crawl_args(lic)
+    _add_item_args(lic)
+    lic.add_argument("--signals-out", required=True, metavar="DIR", help="snapshot directory to add the records to")
 
     rep = sub.add_parser("report", allow_abbrev=False, help="(re)write OUT/audit/report.html from a run's audit")
     rep.add_argument("output", help="a run's output directory")
@@ -158,10 +187,15 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--signals", metavar="DIR", help="signals snapshot directory")
     exp.add_argument("--policy", default="permissive", metavar="FILE|PRESET")
     exp.add_argument("--optout-list", action="append", default=[], metavar="FILE")
+    exp.add_argument("--infringing-list", action="append", default=[], metavar="FILE")
     exp.add_argument("--license", help="the row's LICENSE value (default: looked up with --row-of)")
     exp.add_argument("--row-of", metavar="GLOB", help="shards to find the URL's row in (its LICENSE is used)")
     exp.add_argument("--columns", default="laion", metavar="PRESET")
     exp.add_argument("--json", action="store_true", help="print the decision as JSON")
+
+    from .images_pipeline import add_images_parser  # the images stage (its own module)
+
+    add_images_parser(sub)
     return parser
 
 
@@ -180,9 +214,14 @@ def main(argv: list[str] | None = None) -> int:
         _setup_logging(args.verbose)
         from . import commands
 
+        if args.command == "images":
+            from .images_pipeline import cmd_images
+
+            return cmd_images(args, extra)
         if args.command in ("report", "explain") and extra:
             raise UserError(f"unknown option(s) for {args.command}: {' '.join(extra)}")
         handler = {"run": commands.cmd_run, "filter": commands.cmd_filter, "crawl": commands.cmd_crawl,
+                   "licenses": commands.cmd_licenses,
                    "report": commands.cmd_report, "explain": commands.cmd_explain}[args.command]
         return handler(args, extra)
     except UserError as exc:

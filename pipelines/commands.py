@@ -5,6 +5,7 @@ import json
 import os
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from license_rules.optout import OptOutList, OptOutListError, parse_optout_list
@@ -12,7 +13,7 @@ from license_rules.policy import Policy, PolicyError, load_policy
 
 from .cli import EXIT_OK, VERSION, UserError, sample_dir
 
-__all__ = ["cmd_run", "cmd_filter", "cmd_crawl", "cmd_report", "cmd_explain", "load_optout_lists"]
+__all__ = ["cmd_run", "cmd_filter", "cmd_crawl", "cmd_licenses", "cmd_report", "cmd_explain", "load_optout_lists"]
 
 
 def _policy(spec: str) -> Policy:
@@ -38,6 +39,54 @@ def load_optout_lists(paths: list[str]) -> tuple[OptOutList | None, list[dict]]:
         info.append({"path": path, "sha256": lst.sha256, "entries": lst.entries})
         merged = lst if merged is None else merged.merged(lst)
     return merged, info
+
+
+def load_infringing_lists(paths: list[str]) -> tuple[OptOutList | None, list[dict]]:
+    """The infringing-domains lists (same format as opt-out lists, plus a ``# version:`` line)."""
+    merged, info = None, []
+    for path in paths:
+        try:
+            text = Path(path).read_text("utf-8")
+        except FileNotFoundError:
+            raise UserError(f"--infringing-list {path}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"--infringing-list {path}: cannot read as UTF-8 text: {exc}") from None
+        try:
+            lst = parse_optout_list(text, name=path)
+        except OptOutListError as exc:
+            raise UserError(f"--infringing-list {exc}") from None
+        info.append({"path": path, "sha256": lst.sha256, "entries": lst.entries, "version": lst.version,
+                     "kind": "infringing domains"})
+        merged = lst if merged is None else replace(merged.merged(lst), version=f"{merged.version}+{lst.version}")
+    return merged, info
+
+
+def load_name_lists(paths: list[str]):
+    """The name opt-out lists, merged into one matcher."""
+    from license_rules.names import NameListError, NameOptOut, parse_name_list
+
+    people, info, versions, digests = [], [], [], []
+    for path in paths:
+        try:
+            text = Path(path).read_text("utf-8")
+        except FileNotFoundError:
+            raise UserError(f"--name-optout-list {path}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"--name-optout-list {path}: cannot read as UTF-8 text: {exc}") from None
+        try:
+            lst = parse_name_list(text, name=path)
+        except NameListError as exc:
+            raise UserError(f"--name-optout-list {exc}") from None
+        info.append({"path": path, "sha256": lst.sha256, "entries": lst.entries, "version": lst.version,
+                     "kind": "caption names"})
+        people += lst.people
+        versions.append(lst.version)
+        digests.append(lst.sha256)
+    if not paths:
+        return None, []
+    name = "+".join(paths)
+    return NameOptOut(name=name, sha256=digests[0] if len(digests) == 1 else "+".join(digests),
+                      version="+".join(versions), people=people), info
 
 
 def _columns(args):
@@ -138,6 +187,8 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
     from .postrun import after_filter
 
     optout, optout_info = load_optout_lists(args.optout_list)
+    infringing, infringing_info = load_infringing_lists(args.infringing_list)
+    names, names_info = load_name_lists(args.name_optout_list)
     _check_writable(args.output, "--output")
     args.output, signals_dir = _absolute(args.output), _absolute(signals_dir)
     files = [_absolute(f) for f in files]
@@ -145,18 +196,20 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
     cmap = _columns(args)
     snapshot = _snapshot_info(signals_dir)
     config = FilterConfig(output=args.output, columns=cmap, policy=policy, signals_dir=signals_dir, optout=optout,
-                          write_rejected=args.write_rejected, full_audit=args.full_audit, batch_rows=args.batch_rows,
+                          infringing=infringing, name_optout=names, write_rejected=args.write_rejected, full_audit=args.full_audit, batch_rows=args.batch_rows,
                           snapshot_eager_max_rows=args.snapshot_memory_rows,
                           split_row_groups=getattr(args, "split_row_groups", 0))
     context = {
         "version": VERSION,
         "options": {"command": args.command, "input": args.input, "output": args.output, "signals": signals_dir,
-                    "optout_lists": args.optout_list, "write_rejected": args.write_rejected,
+                    "optout_lists": args.optout_list, "infringing_lists": args.infringing_list,
+                    "name_optout_lists": args.name_optout_list, "write_rejected": args.write_rejected,
                     "full_audit": args.full_audit, "columns": args.columns, "beam": redact_flags(extra),
                     "runner": options.get_all_options()["runner"]},
         "policy": policy.as_dict(),
         "signals": snapshot,
-        "optout_lists": optout_info,
+        # every list the run used, each with its kind, version (if any), entries and sha256
+        "optout_lists": optout_info + infringing_info + names_info,
         "columns": cmap.as_dict(),
     }
     run_filter(files, config, context, options)
@@ -196,6 +249,18 @@ def cmd_crawl(args, extra) -> int:
     return EXIT_OK
 
 
+def cmd_licenses(args, extra) -> int:
+    from .licenses_pipeline import run_licenses
+
+    policy = _policy(args.policy)
+    files = _inputs(args.input)
+    _check_writable(args.signals_out, "--signals-out")
+    args.signals_out = _absolute(args.signals_out)
+    summary = run_licenses(args, [_absolute(f) for f in files], policy, _columns(args), _beam_options(extra))
+    print(summary, file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_run(args, extra) -> int:
     policy = _policy(args.policy)
     if not args.input:
@@ -207,6 +272,10 @@ def cmd_run(args, extra) -> int:
             args.signals = str(sample / "signals")
         if not args.optout_list:
             args.optout_list = [str(sample / "optout.txt")]
+        if not args.infringing_list:
+            args.infringing_list = [str(sample / "infringing_domains.txt")]
+        if not args.name_optout_list:
+            args.name_optout_list = [str(sample / "name_optout.txt")]
         args.write_rejected = True
         files = _inputs(args.input)
         return _filter(args, extra, files, args.signals, policy)

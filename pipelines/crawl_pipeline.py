@@ -12,6 +12,7 @@ from transforms.crawl import (CheckHeaders, CrawlAuthorities, CrawlConfig, Query
                               WriteSnapshotParts, write_part)
 from transforms.fileio import discard, join, list_files, makedirs, read_bytes, write_bytes_atomic
 from transforms.filtering import AnnotateRows, ReadShards
+from transforms.rsl import FetchRslDocuments
 from transforms.shards import shard_names
 
 from .cli import UserError
@@ -28,7 +29,8 @@ def fetch_config_from_args(args):
     try:
         return FetchConfig(user_agent=args.user_agent or DEFAULT_UA, read_timeout=args.timeout,
                            deadline=args.deadline, concurrency=args.concurrency, min_interval=args.min_interval,
-                           allow_private_addresses=args.allow_private_addresses)
+                           allow_private_addresses=args.allow_private_addresses,
+                           authority_budget=getattr(args, "authority_budget", None))
     except ValueError as exc:
         raise UserError(str(exc)) from None
 
@@ -42,43 +44,84 @@ def build_crawl(p, files, cmap, config: CrawlConfig):
     want_urls = config.check_headers or bool(config.registry_endpoint)
     cands = annotated | "SelectCandidates" >> SelectCandidates(config.policy, config.full_audit, cmap.url, want_urls)
     skip = config.skip_authorities
+    missing = dict(config.missing_kinds or {})
     authorities = (cands.authorities
                    | "DistinctAuthorities" >> beam.Distinct()
                    | "SkipFresh" >> beam.Filter(lambda a, s: a not in s, skip))
+    if missing:  # a partial authority fetches only the files the reused snapshot lacks
+        authorities = authorities | "OnlyMissing" >> beam.Map(lambda a, m: (a, m[a]) if a in m else a, missing)
     records = [authorities | "CrawlAuthorities" >> CrawlAuthorities(config.fetch, config.fetch_batch)]
     if config.check_headers:
         records.append(cands.urls | "CheckHeaders" >> CheckHeaders(config.fetch))
+    # RSL 1.0 licences declared by robots.txt License: lines or image Link headers: one fetch per
+    # authority, written by their own step so that the crawl's parts keep streaming out (the per-authority
+    # choice is a grouping, which a shared write would wait for)
+    declaring = records[0] if len(records) == 1 else tuple(records) | "DeclaringRecords" >> beam.Flatten()
+    rsl_parts = (declaring | "FetchRslDocuments" >> FetchRslDocuments(config.fetch, config.fetch_batch)
+                 | "WriteRslParts" >> WriteSnapshotParts(config.signals_out, config.part_rows))
     if config.registry_endpoint:
         records.append(cands.urls | "QueryRegistry" >> QueryRegistry(config.registry_endpoint, config.registry_key))
     merged = records | "AllRecords" >> beam.Flatten() if len(records) > 1 else records[0]
-    return merged | "WriteSnapshotParts" >> WriteSnapshotParts(config.signals_out, config.part_rows)
+    parts = merged | "WriteSnapshotParts" >> WriteSnapshotParts(config.signals_out, config.part_rows)
+    if config.items is None:
+        return (parts, rsl_parts) | "AllParts" >> beam.Flatten()
+    from transforms.items import ResolveItemLicenses, SelectItemCandidates
+
+    # the licenses step writes its own parts: flattening its records into the fetches' would split the
+    # fetch -> write fusion, and parts would appear only at the end (a killed crawl would keep nothing)
+    pairs = annotated | "SelectItemCandidates" >> SelectItemCandidates(config.policy, config.full_audit, cmap.url)
+    item_parts = (pairs | "ResolveItemLicenses" >> ResolveItemLicenses(config.items, config.fetch)
+                        | "WriteItemParts" >> WriteSnapshotParts(config.signals_out, config.part_rows))
+    return (parts, rsl_parts, item_parts) | "AllParts" >> beam.Flatten()
 
 
-def _reusable(args, policy) -> tuple[frozenset, list[dict]]:
-    """Fresh authorities of an earlier snapshot and their records (reused instead of refetched)."""
-    import pyarrow as pa
-
-    from transforms.snapshot import SnapshotError, fresh_authorities, read_snapshot
+def _reusable(args, policy):
+    """What an earlier snapshot spares this crawl (transforms.snapshot.reuse_plan): fresh authorities
+    are not fetched; an authority with only some files fresh (a crawl killed midway) fetches exactly
+    the missing ones; answers only are reused, an unreachable file is asked again."""
+    from transforms.snapshot import SnapshotError, read_snapshot, reuse_plan
 
     source = args.reuse or args.signals_out
     if not source or not list_files(join(source, "signals-*.parquet")):
-        return frozenset(), []
+        return None
     try:
         table = read_snapshot(source)
     except SnapshotError as exc:
         raise UserError(f"--reuse {source}: {exc}") from None
-    now = dt.datetime.now(dt.timezone.utc)
+    plan = reuse_plan(table, args.max_age, dt.datetime.now(dt.timezone.utc))
+    plan = _with_rsl(plan, table)
+    return plan if plan.records.num_rows else None
+
+
+def _with_rsl(plan, table):
+    """RSL licence records travel with their authority's reused robots.txt record (the RSL fetch
+    only follows robots.txt records fetched in this run); a refetched robots.txt refetches its RSL."""
+    import dataclasses
+
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    # only answers are reused: an unreachable authority is asked again on the next crawl
-    answered = table.filter(pc.is_in(table.column("outcome"), pa.array(["ok", "not-found"])))
-    fresh = fresh_authorities(answered, args.max_age, now)
-    if not fresh:
-        return frozenset(), []
+    from license_rules.robots import parse_robots
 
-    keep = table.filter(pc.and_(pc.is_in(table.column("authority"), pa.array(sorted(fresh))),
-                                pc.is_in(table.column("kind"), pa.array(["robots", "ai_txt", "tdmrep"]))))
-    return frozenset(fresh), keep.to_pylist()
+    robots = plan.records.filter(pc.equal(plan.records.column("kind"), "robots"))
+    rsl = table.filter(pc.and_(pc.equal(table.column("kind"), "rsl"),
+                               pc.is_in(table.column("authority"), value_set=robots.column("authority").combine_chunks())))
+    have = set(rsl.column("authority").to_pylist())
+    # a robots.txt that declares a licence whose document the snapshot lacks (a crawl killed between the
+    # two) is fetched again, so that its licence is fetched too: never reused without its RSL record
+    lacking = {rec["authority"] for rec in robots.select(["authority", "body"]).to_pylist()
+               if rec["authority"] not in have and rec["body"] and parse_robots(rec["body"]).licenses}
+    records = pa.concat_tables([plan.records, rsl.select(plan.records.column_names)]) if rsl.num_rows else plan.records
+    if not lacking:
+        return dataclasses.replace(plan, records=records)
+    drop = pc.and_(pc.equal(records.column("kind"), "robots"),
+                   pc.is_in(records.column("authority"), value_set=pa.array(sorted(lacking), pa.string())))
+    missing = dict(plan.missing)
+    for authority in lacking:
+        wanted = set(missing.get(authority, ())) | {"robots"}
+        missing[authority] = tuple(k for k in ("robots", "ai_txt", "tdmrep") if k in wanted)
+    return dataclasses.replace(plan, fresh=plan.fresh - lacking, missing=missing,
+                               records=records.filter(pc.invert(drop)))
 
 
 def run_crawl(args, files, policy, cmap, options) -> str:
@@ -95,14 +138,21 @@ def run_crawl(args, files, policy, cmap, options) -> str:
                             "(without one the registry would be silently unchecked)")
     if args.user_agent is None and not args.allow_private_addresses:
         log.warning("crawling with the default User-Agent; set --user-agent to your product token and contact URL")
-    skip, reused = _reusable(args, policy)
+    from .licenses_pipeline import item_config_from_args
+
+    items = item_config_from_args(args, policy)
+    plan = _reusable(args, policy)
+    skip = plan.fresh if plan is not None else frozenset()
+    missing = plan.missing if plan is not None else {}
+    reused = plan.records if plan is not None else None
     out = args.signals_out
     makedirs(out)
     before = {p.rsplit("/", 1)[-1] for p in list_files(join(out, "signals-*.parquet"))}
+    leftovers = list_files(join(out, ".signals-*.parquet.tmp-*"))  # a killed crawl's unfinished parts
     config = CrawlConfig(signals_out=out, policy=policy, fetch=fetch, full_audit=args.full_audit,
                          check_headers=args.check_headers,
                          registry_endpoint=args.registry_endpoint if args.registry else None,
-                         registry_key=registry_key, skip_authorities=skip)
+                         registry_key=registry_key, skip_authorities=skip, missing_kinds=missing, items=items)
     started = dt.datetime.now(dt.timezone.utc)
     import contextlib
 
@@ -116,12 +166,14 @@ def run_crawl(args, files, policy, cmap, options) -> str:
         parts | "Listing" >> beam.combiners.ToList() | "Keep" >> beam.Map(_save_listing, out)
     listing = json.loads(read_bytes(join(out, ".parts.json")).decode("utf-8"))
     discard(join(out, ".parts.json"))
-    if reused:
+    if reused is not None:
         listing.append(dict(write_part(reused, out), reused=True))
     listing = _compact(out, listing)
     current = {entry["file"] for entry in listing}
     for stale in before - current:  # superseded by this run (fresh ones were copied into a reused part)
         discard(join(out, stale))
+    for path in leftovers:
+        discard(path)
     counts: dict[str, dict[str, int]] = {}
     for entry in listing:
         for kind, outcomes in entry["counts"].items():
@@ -137,14 +189,18 @@ def run_crawl(args, files, policy, cmap, options) -> str:
         "check_headers": args.check_headers, "registry": args.registry_endpoint if args.registry else None,
         "user_agent": fetch.user_agent, "concurrency": fetch.concurrency, "min_interval": fetch.min_interval,
         "max_age_seconds": args.max_age.total_seconds(), "reused_authorities": len(skip),
+        "completed_authorities": len(missing),
         "files": sorted(listing, key=lambda e: e["file"]), "counts": counts,
     }
     write_bytes_atomic(join(out, "snapshot.json"), (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
     fetched = sum(sum(e["counts"].get("robots", {}).values()) for e in listing if not e.get("reused"))
-    if reused and len(listing) == 1:  # compacted into one part: the reused records are in it too
-        fetched = sum(counts.get("robots", {}).values()) - len(skip)
-    return (f"crawl: {fetched} authorities fetched, {len(skip)} reused from a fresh snapshot; "
-            f"outcomes {json.dumps(counts, sort_keys=True)}; snapshot in {out}")
+    if reused is not None and len(listing) == 1:  # compacted into one part: the reused records are in it too
+        fetched = sum(counts.get("robots", {}).values()) - len(skip) - sum("robots" not in k for k in missing.values())
+    repaired = f", {len(missing)} completed (only their missing files fetched)" if missing else ""
+    from .licenses_pipeline import items_sentence
+
+    return (f"crawl: {fetched} authorities fetched, {len(skip)} reused from a fresh snapshot{repaired}; "
+            f"outcomes {json.dumps(counts, sort_keys=True)}; {items_sentence(items, counts)}snapshot in {out}")
 
 
 def _compact(out: str, listing: list[dict], max_rows: int = 1_000_000) -> list[dict]:

@@ -27,7 +27,7 @@ from .cli import EXIT_OK, UserError
 __all__ = ["explain", "explain_url", "make_decider", "find_row"]
 
 _URL, _LICENSE = "URL", "LICENSE"
-_SOURCE_ORDER = ("optout_list", "registry", "robots", "content_usage", "content_signal", "ai_txt", "tdmrep",
+_SOURCE_ORDER = ("infringing_list", "optout_list", "registry", "robots", "rsl", "content_usage", "content_signal", "ai_txt", "tdmrep",
                  "x_robots_tag")
 
 
@@ -83,11 +83,11 @@ def find_row(url: str, pattern: str, columns: str) -> dict[str, Any]:
     return found
 
 
-def make_decider(policy, signals_table: pa.Table | None, optout):
+def make_decider(policy, signals_table: pa.Table | None, optout, infringing=None):
     """The pipeline's decider for ``policy``, a snapshot table and a merged opt-out list (reusable)."""
     from transforms.decide import BatchDecider, SignalsIndex
 
-    return BatchDecider(policy, SignalsIndex(signals_table), optout)
+    return BatchDecider(policy, SignalsIndex(signals_table), optout, infringing=infringing)
 
 
 def explain_url(url: str | None, decider, license_value: str | None,
@@ -158,6 +158,7 @@ def explain_url(url: str | None, decider, license_value: str | None,
         },
         "sources_consulted": consulted,
         "sources": sources,
+        "item_license": next((e for e in evidence if e.get("source") == "item_license"), None),
         "reserved_by": list(index.sources[0]),
         "tokens": list(index.tokens[0]),
         "evidence": evidence,
@@ -165,6 +166,28 @@ def explain_url(url: str | None, decider, license_value: str | None,
 
 
 # --- text output -------------------------------------------------------------------------------------
+def _item_text(item: dict[str, Any]) -> list[str]:
+    """The image's own license as its host's API answered (Commons/Flickr), for ``explain``."""
+    role = ("decides the license; the LICENSE column is overridden" if item.get("used")
+            else "not used: the LICENSE column decides")
+    lines = [f"item       {item.get('api')} API: {item.get('item')}  ({role})"]
+    found = f"  {item['spdx']}  class {item['license_class']}  {item.get('url') or ''}" if item.get("spdx") else ""
+    lines.append(f"  verdict  {item.get('verdict')}{found}")
+    for key, label in (("detail", "detail "), ("creator", "creator"), ("title", "title  "), ("source_page", "page   ")):
+        if item.get(key):
+            lines.append(f"  {label}  {item[key]}")
+    answer = item.get("answer") or {}
+    for i, (key, value) in enumerate(answer.items()):
+        text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+        lines.append(f"  {'answer ' if i == 0 else '       '}  {key}: {text[:300]}")
+    where = [w for w in (item.get("request"), f"HTTP {item['status']}" if item.get("status") is not None else None,
+                         f"fetched {item['fetched_at']}" if item.get("fetched_at") else None,
+                         f"sha256 {item['sha256']}" if item.get("sha256") else None) if w]
+    if where:
+        lines.append(f"  request  {'  '.join(where)}")
+    return lines
+
+
 _MARK = {"deny": "RESERVES", "allow": "allows", "unknown": "no signal", "unreachable": "UNREACHABLE",
          "missing": "MISSING", "not_checked": "not checked"}
 
@@ -203,6 +226,9 @@ def _text(doc: dict[str, Any], info: dict[str, Any]) -> str:
         lines.append(f"  note     {lic['note']}")
     lines.append(f"  policy   {'allowed' if lic['allowed'] else 'not allowed'}")
     lines.append("")
+    if doc.get("item_license"):
+        lines.extend(_item_text(doc["item_license"]))
+        lines.append("")
     if doc["url_error"]:
         lines.append("sources    none checked: the URL is invalid")
         return "\n".join(lines)
@@ -235,7 +261,7 @@ def explain(args) -> int:
     """Run ``license-filter explain``; prints the decision and returns the exit code."""
     from transforms.snapshot import SnapshotError, read_snapshot
 
-    from .commands import load_optout_lists
+    from .commands import load_infringing_lists, load_optout_lists
 
     if not args.url:
         raise UserError("explain needs an image URL: license-filter explain URL --signals DIR")
@@ -252,6 +278,8 @@ def explain(args) -> int:
     except SnapshotError as exc:
         raise UserError(f"--signals {args.signals}: {str(exc).splitlines()[0]}") from None
     optout, optout_info = load_optout_lists(args.optout_list)
+    infringing, infringing_info = load_infringing_lists(getattr(args, "infringing_list", []))
+    optout_info = optout_info + infringing_info
     license_column: str | None = _LICENSE
     row: dict[str, Any] | None = None
     if args.row_of:
@@ -270,7 +298,7 @@ def explain(args) -> int:
     else:
         license_value = None
         license_from = "nowhere: no --license and no --row-of, so the license is taken as missing"
-    doc = explain_url(args.url, make_decider(policy, signals_table, optout), license_value, license_column)
+    doc = explain_url(args.url, make_decider(policy, signals_table, optout, infringing), license_value, license_column)
     info = {"signals": args.signals, "optout_lists": optout_info, "license_from": license_from}
     if args.json:
         doc = dict(doc, signals=args.signals, optout_lists=optout_info, license_from=license_from, row=row)

@@ -40,11 +40,12 @@ def write_attribution_csv(output: str) -> tuple[str, int]:
 
 
 def write_report(output: str) -> str:
-    from .report import render_report
+    from .report import render_images_report, render_report
 
     summary, manifest = _load(output)
     target = join(output, "audit", "report.html")
-    write_bytes_atomic(target, render_report(summary, manifest).encode("utf-8"))
+    render = render_images_report if manifest.get("stage") == "images" else render_report  # license-filter images
+    write_bytes_atomic(target, render(summary, manifest).encode("utf-8"))
     return target
 
 
@@ -64,6 +65,11 @@ def text_summary(summary: dict, manifest: dict, output: str) -> str:
         lines.append("reserved, rows per source (any reason): " + ", ".join(f"{k} {v:,}" for k, v in summary["drops_by_source"].items()))
     if summary.get("unreachable_authorities"):
         lines.append(f"unreachable authorities: {len(summary['unreachable_authorities'])}")
+    item = summary.get("item_license") or {}
+    if any(item.values()):
+        lines.append(f"item licenses (Commons/Flickr): {item.get('added', 0)} rows added, {item.get('removed', 0)} removed "
+                     f"against the LICENSE column; {item.get('not_checked', 0)} not checked, "
+                     f"{item.get('unreachable', 0)} unreachable")
     if not manifest.get("signals") and summary["by_reason"].get("signals_missing"):
         lines.append("note: no --signals snapshot was given, so every row whose license passed dropped as "
                      "signals_missing; crawl first (license-filter crawl, or run which does both)")

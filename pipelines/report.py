@@ -13,7 +13,7 @@ import html
 import json
 from typing import Any, Iterable, Mapping, Sequence
 
-__all__ = ["render_report", "REASON_GROUPS", "CSP"]
+__all__ = ["render_report", "render_images_report", "REASON_GROUPS", "CSP"]
 
 # Which funnel step a primary reason belongs to, and its colour (Okabe-Ito, colour-blind safe).
 REASON_GROUPS: dict[str, tuple[str, str]] = {
@@ -26,16 +26,24 @@ REASON_GROUPS: dict[str, tuple[str, str]] = {
 _GROUP_OF = {
     "url_invalid": "row",
     "license_missing": "license", "license_unrecognised": "license", "license_class_not_allowed": "license",
+    "license_restricted": "license",
+    "infringing_domain": "reserved", "name_optout": "reserved", "rsl_reserved": "reserved", "use_conditional": "reserved",
     "optout_list": "reserved", "registry_optout": "reserved", "robots_disallowed": "reserved",
     "tdmrep_reserved": "reserved", "content_usage_reserved": "reserved", "content_signal_reserved": "reserved",
     "aitxt_disallowed": "reserved", "x_robots_tag_reserved": "reserved",
     "source_unreachable": "evidence", "signals_missing": "evidence",
     "kept": "kept", "kept_license_over_optout": "kept", "kept_unreachable_ignored": "kept",
+    # the images stage
+    "image_missing": "row", "embedded_license_not_allowed": "license", "iptc_data_mining_reserved": "reserved",
+    "tdmrep_xmp_reserved": "reserved", "content_credentials_reserved": "reserved",
+    "image_metadata_unreadable": "evidence",
 }
 _SOURCE_NAMES = {
     "optout_list": "Local opt-out list", "registry": "Opt-out registry", "robots": "robots.txt (RFC 9309)",
     "tdmrep": "TDMRep (W3C)", "content_usage": "Content-Usage (IETF aipref)",
     "content_signal": "Content-Signal (Cloudflare)", "ai_txt": "ai.txt (Spawning)", "x_robots_tag": "X-Robots-Tag header",
+    "infringing_list": "Infringing-domains list (EU CoP 1.2)", "name_optout": "Caption name opt-out list",
+    "rsl": "RSL 1.0 license",
 }
 _CLASS_ORDER = ("public-domain", "permissive", "share-alike", "non-commercial", "no-derivatives", "restricted")
 _FUNNEL_COLOUR = "#0072B2"
@@ -452,7 +460,23 @@ def _licenses(summary: dict) -> str:
             + "<h3>License evidence</h3>" + source_table
             + '<p class="note">LAION\'s LICENSE column is the last Creative Commons link seen before the image on its '
             "page, cut at 80 characters: page-level, weak evidence. A <code>Link: rel=\"license\"</code> header on the "
-            "image itself takes precedence.</p>")
+            "image itself takes precedence.</p>" + _item_licenses(summary))
+
+
+def _item_licenses(summary: dict) -> str:
+    """What the image's own license (Commons/Flickr API) did against the LICENSE column, per direction."""
+    item = summary.get("item_license") or {}
+    if not any(_int(v) for v in item.values()):
+        return ""
+    labels = [("added", "added: the column could not be kept, the image's own license can"),
+              ("removed", "removed: the column could be kept, the image's own license cannot"),
+              ("agreed", "agreed: both can be kept"), ("agreed_drop", "agreed: neither can be kept"),
+              ("unreachable", "the API could not be read"), ("not_checked", "not checked (e.g. no Flickr API key)")]
+    table = _table(["Commons / Flickr rows", "rows"], [(label, f"{_int(item.get(k)):,}") for k, label in labels],
+                   numeric=(1,))
+    return ("<h3>Item-level licenses (Wikimedia Commons, Flickr)</h3>" + table
+            + '<p class="note">For rows on these hosts the image\'s own license, from its host\'s API, overrides the '
+            "page-level LICENSE column (policy <code>license.sources</code>); both are in each row's evidence.</p>")
 
 
 def _shards(summary: dict, manifest: dict) -> str:
@@ -570,10 +594,11 @@ def _provenance(summary: dict, manifest: dict) -> str:
             out.append(f"<details><summary>Shards the crawl read ({len(signals['inputs']):,})</summary>"
                        + "<ul>" + "".join(f'<li class="mono">{_e(i)}</li>' for i in signals["inputs"]) + "</ul></details>")
 
-    lists = manifest.get("optout_lists") or []
+    lists = [dict(o, kind=o.get("kind", "URLs and domains")) for o in manifest.get("optout_lists") or []]
     out.append("<h3>Opt-out lists</h3>")
-    out.append(_table(["file", "entries", "sha256"], [(o.get("path", ""), f"{_int(o.get('entries')):,}", o.get("sha256", ""))
-                                                     for o in lists], numeric=(1,), classes={0: "mono wrapcell", 2: "hash"})
+    out.append(_table(["file", "kind", "version", "entries", "sha256"],
+                      [(o.get("path", ""), o.get("kind", ""), o.get("version", ""), f"{_int(o.get('entries')):,}",
+                        o.get("sha256", "")) for o in lists], numeric=(3,), classes={0: "mono wrapcell", 4: "hash"})
                if lists else '<p class="empty">No opt-out list was used.</p>')
 
     out.append("<h3>Run</h3>")
@@ -650,5 +675,92 @@ def render_report(summary: dict, manifest: dict) -> str:
         f'<footer class="wrap">Generated by license-filter {_e(manifest.get("version") or "")} from '
         "<code>audit/summary.json</code> and <code>manifest.json</code>. This page is self-contained: no scripts, "
         "no external resources, nothing is fetched when it is opened.</footer>"
+        "</body></html>\n"
+    )
+
+
+# --- the images stage's page (license-filter images) ---------------------------------------------------
+_IMAGE_SOURCE_NAMES = {
+    "xmp_license": "Embedded licence (XMP cc:license, xmpRights)", "iptc": "IPTC/PLUS Data Mining (plus:DataMining)",
+    "tdmrep_xmp": "TDMRep in XMP (tdm:reservation)", "c2pa": "C2PA / CAWG training-mining assertion",
+    "copyright": "Copyright notices (EXIF, IPTC-IIM, dc:rights): evidence only",
+}
+
+
+def render_images_report(summary: dict, manifest: dict) -> str:
+    """The images stage's audit page (same style and CSP as the filter's report)."""
+    acct = summary.get("accounting", {})
+    total = _int(acct.get("input_samples"))
+    kept, rejected, errors = _int(acct.get("kept")), _int(acct.get("rejected")), _int(acct.get("errors"))
+    ok = bool(acct.get("ok"))
+    policy_id = (manifest.get("policy") or {}).get("id") or summary.get("policy") or "unknown policy"
+    banner = (f'<div class="banner {"ok" if ok else "bad"}">Accounting {"OK" if ok else "FAILED"}: kept {kept:,} + '
+              f"rejected {rejected:,} + errors {errors:,} {'=' if kept + rejected + errors == total else '≠'} "
+              f"input samples {total:,}</div>")
+    cards = ('<div class="cards">' + "".join(
+        f'<div class="card {c}"><div class="k">{_e(k)}</div><div class="v">{v:,}</div><div class="s">{_pct(v, total)}</div></div>'
+        for k, v, c in (("kept", kept, "kept"), ("rejected", rejected, "bad"), ("errors", errors, ""))) + "</div>")
+    by_reason = summary.get("by_reason") or {}
+    reasons = _bars("Samples per primary reason", [
+        (r, [(_int(c), REASON_GROUPS[_GROUP_OF.get(r, "evidence")][1])], f"{_int(c):,}  ({_pct(_int(c), total)})")
+        for r, c in by_reason.items()])
+    docs = summary.get("reason_docs") or {}
+    reason_table = _table(["reason", "samples", "meaning"], [(r, f"{_int(c):,}", docs.get(r, "")) for r, c in by_reason.items()],
+                          numeric=[1], classes={2: "doc"})
+    found_rows = []
+    for src, values in (summary.get("signals_found") or {}).items():
+        for value, count in values.items():
+            found_rows.append((_IMAGE_SOURCE_NAMES.get(src, src), value, f"{_int(count):,}"))
+    drops = summary.get("drops_by_source") or {}
+    conflicts = summary.get("license_conflicts") or {}
+    conflict_table = _table(["embedded licence vs LICENSE column", "samples"],
+                            [(k, f"{_int(v):,}") for k, v in conflicts.items()], numeric=[1])
+    lic = _table(["licence class (after embedded override)", "samples", "kept"],
+                 [(k, f"{_int(v):,}", f"{_int((summary.get('kept_by_license_class') or {}).get(k)):,}")
+                  for k, v in (summary.get("by_license_class") or {}).items()], numeric=[1, 2])
+    carriers = _table(["licence taken from", "samples"], [(k, f"{_int(v):,}") for k, v in
+                                                           (summary.get("by_license_carrier") or {}).items()], numeric=[1])
+    shards = _table(["shard", "samples", "kept", "rejected", "errors", "error"],
+                    [(s.get("shard"), f"{_int(s.get('samples')):,}", f"{_int(s.get('kept')):,}",
+                      f"{_int(s.get('rejected')):,}", f"{_int(s.get('errors')):,}", s.get("error") or "")
+                     for s in summary.get("by_shard") or []], numeric=[1, 2, 3, 4], classes={0: "name"})
+    c2pa = manifest.get("c2pa") or {}
+    prov = _kv([("policy", policy_id), ("policy sha256", (manifest.get("policy") or {}).get("sha256")),
+                ("layout", manifest.get("layout")), ("C2PA reader", c2pa.get("library")),
+                ("remote manifest fetching", c2pa.get("remote_manifest_fetch")),
+                ("C2PA trust anchors", c2pa.get("trust_anchors")),
+                ("C2PA validation states", summary.get("c2pa_validation") or {}),
+                ("options", manifest.get("options")), ("created", manifest.get("created_at"))])
+    body = "".join([
+        _section("overview", "Overview", "Samples of the img2dataset output checked for rights stated inside the "
+                 "image files themselves.", banner + cards),
+        _section("reasons", "Why samples were dropped", "Every sample's decision, reasons and evidence are in "
+                 "<code>audit/samples/*.parquet</code>; <code>license-filter images --explain KEY --output OUT</code> "
+                 "prints one.", reasons + reason_table),
+        _section("signals", "Embedded signals found", "Each value found in the files, counted per sample (a sample "
+                 "can carry several).", _table(["source", "value", "samples"], found_rows, numeric=[2])
+                 + "<h3>Rejected samples per reserving source (any reason)</h3>"
+                 + _table(["source", "samples"], [(_IMAGE_SOURCE_NAMES.get(k, k), f"{_int(v):,}") for k, v in drops.items()],
+                          numeric=[1])),
+        _section("licences", "Licences", "An embedded licence overrides the row's LICENSE column; disagreements are "
+                 "counted by direction.", conflict_table + lic + carriers),
+        _section("shards", "Shards", "Per input shard.", shards),
+        _section("errors", "Read errors", "", _table(["error"], [(e,) for e in summary.get("errors") or []])),
+        _section("provenance", "Policy and provenance", "", prov),
+    ])
+    title = f"license-filter images audit · {policy_id}"
+    meta = f"policy {policy_id} · audit written {manifest.get('created_at') or ''}"
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{_e(CSP)}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="referrer" content="no-referrer"><link rel="icon" href="data:,">'
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
+        f'<header class="top"><div class="wrap"><h1>license-filter images audit</h1><span class="meta">'
+        f'{_e(meta)}</span></div></header>'
+        f'<main class="wrap">{body}</main>'
+        f'<footer class="wrap">Generated by license-filter {_e(manifest.get("version") or "")} from '
+        "<code>audit/summary.json</code> and <code>manifest.json</code>; self-contained, nothing is fetched.</footer>"
         "</body></html>\n"
     )

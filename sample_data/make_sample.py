@@ -2,8 +2,10 @@
 
 Writes four LAION-400M-style shards (all eight columns, LAION's types) to ``sample_data/shards/``,
 one LAION-5B-joined-style shard and one img2dataset-style shard to ``sample_data/other/``. Every
-URL is on a reserved name (example.com/.net/.org, *.example, *.test) or a documentation address;
-the hosts are the fixture web in ``sample_data/web/`` so that every decision reason occurs.
+URL is on a reserved name (example.com/.net/.org, *.example, *.test) or a documentation address,
+except the item-license rows on upload.wikimedia.org and Flickr hosts (invented files, answered by
+the local fixture API); the hosts are the fixture web in ``sample_data/web/`` so that every
+decision reason occurs.
 """
 from __future__ import annotations
 
@@ -154,6 +156,72 @@ def edge_rows(start_id: int) -> list[dict]:
     return rows
 
 
+def item_rows(start_id: int) -> list[dict]:
+    """Rows on Wikimedia Commons / Wikipedia and Flickr image hosts, decided on the image's own license:
+    the fixture API (sample_data/api/items.json) answers for them. Real host names, served locally."""
+    by, by_sa, nc = ("http://creativecommons.org/licenses/by/4.0/", "http://creativecommons.org/licenses/by-sa/3.0/",
+                     "http://creativecommons.org/licenses/by-nc/2.0/")
+    up = "http://upload.wikimedia.org/wikipedia"  # http: the fixture web is a plain HTTP proxy
+    values = [
+        (f"{up}/commons/thumb/1/1a/Lighthouse_at_dusk.jpg/640px-Lighthouse_at_dusk.jpg", "?"),  # CC0: added
+        (f"{up}/commons/thumb/1/1a/Lighthouse_at_dusk.jpg/1280px-Lighthouse_at_dusk.jpg", "?"),  # same file, once
+        (f"{up}/commons/2/2b/Old_map.png", "?"),  # public domain: added
+        (f"{up}/commons/3/3c/Market_street.jpg", by),  # CC BY-SA 4.0 in fact: removed
+        (f"{up}/commons/4/4d/Harbour_view.jpg", by_sa),  # CC BY 2.0 in fact: added
+        (f"{up}/en/5/5e/Film_poster.jpg", by),  # English Wikipedia's own non-free file: removed
+        (f"{up}/commons/6/6f/Deleted_photo.jpg", by),  # no longer on Commons: removed, unknown
+        (f"{up}/commons/7/7a/Gfdl_diagram.svg", "?"),  # GFDL: unknown item license
+        (f"{up}/commons/8/8b/Old_name.jpg", None),  # a redirect to File:New name.jpg, CC BY 4.0: added
+        ("http://live.staticflickr.com/65535/50000000001_abcd_b.jpg", "?"),  # Flickr CC BY 2.0: added
+        ("http://farm4.staticflickr.com/3000/50000000002_ef01.jpg", by),  # all rights reserved: removed
+        ("http://farm1.static.flickr.com/1/50000000003_aa_o.jpg", "?"),  # Public Domain Mark: added
+        ("http://live.staticflickr.com/65535/50000000004_bb_z.jpg", "?"),  # photo not found: unknown
+        ("http://live.staticflickr.com/65535/50000000005_cc.jpg", by),  # CC BY at the dataset date, ARR today
+        ("http://live.staticflickr.com/65535/50000000006_dd_b.jpg", by),  # no known copyright restrictions
+        ("http://live.staticflickr.com/65535/50000000007_ee_b.jpg", nc),  # NC column: asked only with --full-audit
+    ]
+    return [{"SAMPLE_ID": start_id + i, "URL": url, "TEXT": f"item license {i}", "HEIGHT": 480, "WIDTH": 640,
+             "LICENSE": lic, "NSFW": "UNLIKELY", "similarity": 0.33} for i, (url, lic) in enumerate(values)]
+
+
+def signals_2026_rows(start_id: int) -> list[dict]:
+    """Rows for the 2025-2026 signals (issue 11): RSL, legacy aipref, CC signals, encodings, challenge pages,
+    soft-404, licences named in words, all-rights-reserved values, the infringing-domains and name lists."""
+    by, cc0 = "http://creativecommons.org/licenses/by/4.0/", "https://creativecommons.org/publicdomain/zero/1.0/"
+    values = [
+        ("http://rsl-prohibit.example.org/img/1.jpg", by, "a red fox"),
+        ("http://rsl-prohibit.example.org/img/2.jpg", cc0, "a lighthouse"),
+        ("http://rsl-paid.example.com/img/1.jpg", by, "mountain lake"),
+        ("http://rsl-paid.example.com/img/2.jpg", by, "city skyline"),
+        ("http://rsl-free.example.net/img/1.jpg", by, "bowl of ramen"),
+        ("http://rsl-free.example.net/img/2.jpg", cc0, "honeybee on lavender"),
+        ("http://aipref-legacy.example.org/1.jpg", by, "vintage car"),
+        ("http://cc-signals.example.com/1.jpg", by, "street market"),
+        ("http://utf16.example.net/1.jpg", by, "old fisherman"),
+        ("http://partial-bom.example.org/1.jpg", by, "wooden fence"),
+        ("http://group-continuity.example.com/1.jpg", by, "watercolor painting"),
+        ("http://mojibake.example.org/1.jpg", by, "dawn reflection"),
+        ("http://challenge.example.net/1.jpg", by, "close-up"),
+        ("http://challenge-403.example.com/1.jpg", by, "portrait"),
+        ("http://soft404.example.com/named-1.jpg", by, "rain"),
+        ("http://infringing.example.net/1.jpg", by, "movie still"),
+        ("http://www.example.com/photos/names-1.jpg", by, "Portrait of a cat by JANE Q. PAINTER, oil on canvas"),
+        ("http://www.example.com/photos/names-2.jpg", cc0, "ŌKAMI HOKUSAI-SAMPLE woodblock print"),
+        ("http://www.example.com/photos/names-3.jpg", by, "Jane Q. Painters guild hall"),  # no word boundary: kept
+        ("http://www.example.com/photos/named-1.jpg", "CC BY 4.0", "licence named in words"),
+        ("http://www.example.com/photos/named-2.jpg", "CC0-1.0", "SPDX id"),
+        ("http://www.example.com/photos/named-3.jpg", "cc0", "lower-case cc0"),
+        ("http://www.example.com/photos/named-4.jpg", "Public Domain Mark 1.0", "PDM in words"),
+        ("http://www.example.com/photos/named-5.jpg", "CC BY-SA 4.0", "share-alike in words"),
+        ("http://www.example.com/photos/named-6.jpg", "All rights reserved", "reserved"),
+        ("http://www.example.com/photos/named-7.jpg", "\u00a9 2019 Jane Doe", "copyright notice"),
+        ("http://www.example.com/photos/named-8.jpg", "see website", "free text naming no licence"),
+        ("http://challenge-akamai.example.org/1.jpg", by, "403 access denied page"),
+    ]
+    return [{"SAMPLE_ID": start_id + i, "URL": url, "TEXT": text, "HEIGHT": 300, "WIDTH": 400, "LICENSE": lic,
+             "NSFW": "UNLIKELY", "similarity": 0.33} for i, (url, lic, text) in enumerate(values)]
+
+
 def write(table_rows: list[dict], schema: pa.Schema, path: Path, row_group_size: int = 40) -> None:
     table = pa.Table.from_pylist(table_rows, schema=schema)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -166,8 +234,11 @@ def main() -> None:
     for shard in range(4):
         rows = laion_rows(rng, shard, 80, sid)
         sid += 1000
+        if shard == 2:
+            rows += item_rows(sid - 500)
         if shard == 3:
             rows += edge_rows(sid)
+            rows += signals_2026_rows(sid + 500)
         write(rows, LAION_SCHEMA, HERE / "shards" / f"part-{shard:05d}.parquet")
     # LAION-5B "joined" style: no LICENSE, no NSFW; hash and punsafe/pwatermark instead
     joined = laion_rows(rng, 9, 30, 0)

@@ -99,7 +99,7 @@ CRAWLED = {  # authority -> (robots, ai_txt, tdmrep) outcomes, as sample_data/we
     "http://tdm-reserved.example.com": ("not-found", "not-found", "ok"),
     "http://ai-wildcard.example.org": ("ok", "ok", "not-found"),
     "http://error-503.example.com": ("unreachable", "unreachable", "unreachable"),
-    "http://soft404.example.com": ("bot-wall", "not-found", "not-found"),
+    "http://soft404.example.com": ("soft-404", "not-found", "not-found"),
 }
 
 
@@ -157,6 +157,13 @@ def equal_to_all_true():
 
 # --- license-filter crawl, end to end, through the fixture web as the HTTP proxy ---------------------
 
+from license_rules.itemlicense import is_item_host
+from license_rules.reasons import Reason
+from tools.fixture_api import FixtureApi
+
+RSL_HOSTS = ("rsl-prohibit.example.org", "rsl-paid.example.com", "rsl-free.example.net")
+
+
 def candidate_authorities(pattern: str) -> set[str]:
     """Cheap-first candidates of the sample shards, computed here from the rules (not the pipeline)."""
     policy = load_policy("permissive")
@@ -165,19 +172,27 @@ def candidate_authorities(pattern: str) -> set[str]:
         t = pq.read_table(path, columns=["URL", "LICENSE"])
         for url, lic in zip(t.column("URL").to_pylist(), t.column("LICENSE").to_pylist()):
             authority = authority_of(url)
-            if authority and license_reason(lic, parse_license(lic), policy) is None:
+            reason = license_reason(lic, parse_license(lic), policy)
+            # rows on Commons/Flickr hosts whose LICENSE is missing or unrecognised: the item license may keep them
+            item_row = is_item_host(split_url(url)[0].host if authority else None) and reason in (
+                Reason.LICENSE_MISSING, Reason.LICENSE_UNRECOGNISED)
+            if authority and (reason is None or item_row):
                 out.add(authority)
     return out
 
 
-def test_crawl_command_fetches_once_and_reuses_fresh_answers(fixture_web, tmp_path, monkeypatch, capsys):
+def test_crawl_command_fetches_once_and_reuses_fresh_answers(fixture_web, tmp_path, monkeypatch, capsys, request):
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.setenv(name, fixture_web.proxy_url)
-    monkeypatch.setenv("NO_PROXY", "")
-    monkeypatch.setenv("no_proxy", "")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # the item-license fixture API is asked directly
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    monkeypatch.delenv("FLICKR_API_KEY", raising=False)
     out = tmp_path / "signals"
+    api = FixtureApi().start()
+    request.addfinalizer(api.stop)
     argv = ["crawl", "--input", SAMPLE_SHARDS, "--signals-out", str(out), "--min-interval", "0",
-            "--timeout", "1", "--deadline", "1.5", "--user-agent", "license-filter-test/0.1 (+https://example.com/t)"]
+            "--timeout", "1", "--deadline", "1.5", "--user-agent", "license-filter-test/0.1 (+https://example.com/t)",
+            "--commons-api", api.commons_api, "--flickr-api", api.flickr_api]
     candidates = candidate_authorities(SAMPLE_SHARDS)
     # Requests the fixture web counts: IP literals (192.0.2.10, [2001:db8::1]) are refused before any
     # request, and https goes through CONNECT, which the fixture proxy refuses without counting a hit.
@@ -192,37 +207,46 @@ def test_crawl_command_fetches_once_and_reuses_fresh_answers(fixture_web, tmp_pa
     table = read_snapshot(out)
     robots = {r["authority"]: r["outcome"] for r in table.to_pylist() if r["kind"] == "robots"}
     assert set(robots) == candidates
-    assert Counter((r["authority"], r["kind"]) for r in table.to_pylist()) == Counter(
-        {(a, k): 1 for a in candidates for k in FILES})
+    rsl = {a for a in candidates if a.split("//")[1] in RSL_HOSTS}  # robots.txt declares an RSL licence
+    assert len(rsl) == len(RSL_HOSTS)
+    records = Counter({(a, k): 1 for a in candidates for k in FILES}) + Counter({(a, "rsl"): 1 for a in rsl})
+    assert Counter((r["authority"], r["kind"]) for r in table.to_pylist()
+                   if r["kind"] != "item") == records
     for kind in FILES:
         assert sum(first["counts"][kind].values()) == len(candidates)
     assert first["reused_authorities"] == 0
     expected_hits = Counter({(h, path): 1 for h in hosts for path in FILES.values()})
+    expected_hits += Counter({(h, "/license.xml"): 1 for h in RSL_HOSTS})  # one RSL fetch per declaring authority
     if "redirect-other.example.com" in hosts:  # its robots.txt 301s to www.example.com/robots.txt: one more request
         expected_hits[("www.example.com", "/robots.txt")] += 1
     assert fixture_web.hits == expected_hits
     for authority, outcome in {"http://www.example.com": "ok", "http://images.example.org": "not-found",
-                               "http://error-503.example.com": "unreachable", "http://soft404.example.com": "bot-wall",
+                               "http://error-503.example.com": "unreachable", "http://soft404.example.com": "soft-404",
                                "http://redirect-private.example.net": "blocked-address",
                                "http://timeout.example.com": "unreachable", "http://192.0.2.10": "blocked-address",
                                "http://[2001:db8::1]": "blocked-address"}.items():
         assert robots.get(authority, outcome) == outcome, authority
 
-    # second crawl within --max-age: answered authorities are reused, the others are asked again
+    # second crawl within --max-age: answered files are reused, the others are asked again, file by file
     fixture_web.reset_counts()
     assert main(argv + ["--max-age", "24h"]) == 0
     capsys.readouterr()
-    refetch = {a for a, outcome in robots.items() if outcome not in ("ok", "not-found")}
+    outcomes = {(r["authority"], r["kind"]): r["outcome"] for r in table.to_pylist() if r["kind"] in FILES}
+    refetch_files = {key for key, outcome in outcomes.items() if outcome not in ("ok", "not-found")}
+    refetch = {a for a, _ in refetch_files}
     assert refetch and refetch != candidates
-    assert fixture_web.hits == Counter({(split_url(a)[0].host, path): 1 for a in refetch & counted
-                                        for path in FILES.values()})
+    assert {a for a, k in refetch_files if k == "robots"} == {a for a, o in robots.items() if o not in ("ok", "not-found")}
+    assert fixture_web.hits == Counter({(split_url(a)[0].host, FILES[k]): 1 for a, k in refetch_files
+                                        if a in counted})
     second = json.loads((out / "snapshot.json").read_text())
     assert second["reused_authorities"] == len(candidates) - len(refetch)
+    assert second["completed_authorities"] == len({a for a in refetch if any((a, k) not in refetch_files
+                                                                              for k in FILES)})
     table2 = read_snapshot(out)
-    assert Counter((r["authority"], r["kind"]) for r in table2.to_pylist()) == Counter(
-        {(a, k): 1 for a in candidates for k in FILES})
-    reused = {(r["authority"], r["kind"]): r["fetched_at"] for r in table.to_pylist() if r["authority"] not in refetch}
-    now = {(r["authority"], r["kind"]): r["fetched_at"] for r in table2.to_pylist()}
+    assert Counter((r["authority"], r["kind"]) for r in table2.to_pylist() if r["kind"] != "item") == records
+    reused = {key: r["fetched_at"] for r in table.to_pylist()  # item records are asked again each crawl
+              if r["kind"] != "item" and (key := (r["authority"], r["kind"])) not in refetch_files}
+    now = {(r["authority"], r["kind"]): r["fetched_at"] for r in table2.to_pylist() if r["kind"] != "item"}
     assert all(now[key] == when for key, when in reused.items())  # reused records keep their fetch time
-    assert all(now[(a, k)] > max(reused.values()) for a in refetch for k in FILES)
+    assert all(now[key] > max(reused.values()) for key in refetch_files)
     assert sorted(f.name for f in out.iterdir()) == sorted([e["file"] for e in second["files"]] + ["snapshot.json"])

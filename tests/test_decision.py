@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from license_rules.cc import parse_license
-from license_rules.decision import LICENSE_EVIDENCE_NOTE, Decision, decide, license_reason
+from license_rules.decision import LICENSE_EVIDENCE_NOTE, Decision, decide, license_reason, use_item_license
+from license_rules.itemlicense import ItemAnswer
 from license_rules.policy import SOURCES, parse_policy
 from license_rules.reasons import REASON_DOCS, SOURCE_REASONS, Reason
 from license_rules.signals import SourceVerdict
@@ -50,8 +51,13 @@ TABLE = [
     ("license-null", PERMISSIVE, None, None, ALL_ALLOW, False, R.LICENSE_MISSING, [R.LICENSE_MISSING]),
     ("license-empty", PERMISSIVE, "", None, ALL_ALLOW, False, R.LICENSE_MISSING, [R.LICENSE_MISSING]),
     ("license-laion-question-mark", PERMISSIVE, " ? ", None, None, False, R.LICENSE_MISSING, [R.LICENSE_MISSING]),
-    ("license-free-text", PERMISSIVE, "CC BY 4.0", None, ALL_ALLOW, False, R.LICENSE_UNRECOGNISED,
+    ("license-free-text-cc-name", PERMISSIVE, "CC BY 4.0", None, ALL_ALLOW, True, R.KEPT, [R.KEPT]),
+    ("license-free-text-unknown", PERMISSIVE, "see website", None, ALL_ALLOW, False, R.LICENSE_UNRECOGNISED,
      [R.LICENSE_UNRECOGNISED]),
+    ("license-all-rights-reserved", PERMISSIVE, "All rights reserved", None, ALL_ALLOW, False, R.LICENSE_RESTRICTED,
+     [R.LICENSE_RESTRICTED]),
+    ("license-copyright-notice", PERMISSIVE, "\u00a9 2019 Jane Doe", None, None, False, R.LICENSE_RESTRICTED,
+     [R.LICENSE_RESTRICTED]),
     ("license-cc-host-no-tool", PERMISSIVE, CC_UNKNOWN, None, ALL_ALLOW, False, R.LICENSE_UNRECOGNISED,
      [R.LICENSE_UNRECOGNISED]),
     ("license-non-commercial", PERMISSIVE, BY_NC, None, ALL_ALLOW, False, R.LICENSE_CLASS_NOT_ALLOWED,
@@ -68,6 +74,13 @@ TABLE = [
      R.TDMREP_RESERVED, [R.TDMREP_RESERVED, R.AITXT_DISALLOWED, R.X_ROBOTS_TAG_RESERVED]),
     ("deny-and-bad-license", PERMISSIVE, BY_NC, None, {"robots": "deny"}, False, R.LICENSE_CLASS_NOT_ALLOWED,
      [R.LICENSE_CLASS_NOT_ALLOWED, R.ROBOTS_DISALLOWED]),
+    # -- use permitted only on conditions (RSL payment / licence server, CC signals exceptions) -------
+    ("conditional-drops-by-default", PERMISSIVE, BY, None, {**ALL_ALLOW, "rsl": "conditional"}, False,
+     R.USE_CONDITIONAL, [R.USE_CONDITIONAL]),
+    ("conditional-kept-when-policy-keeps", policy('[optout]\non_conditional = "keep"\n'), BY, None,
+     {**ALL_ALLOW, "content_usage": "conditional"}, True, R.KEPT, [R.KEPT]),
+    ("deny-beats-conditional", PERMISSIVE, BY, None, {"rsl": "conditional", "robots": "deny"}, False,
+     R.ROBOTS_DISALLOWED, [R.ROBOTS_DISALLOWED, R.USE_CONDITIONAL]),
     # -- unreachable and missing evidence -------------------------------------------------------------
     ("unreachable", PERMISSIVE, BY, None, {"robots": "unreachable"}, False, R.SOURCE_UNREACHABLE,
      [R.SOURCE_UNREACHABLE]),
@@ -117,6 +130,14 @@ TABLE = [
      R.KEPT, [R.KEPT]),
     ("unused-source-missing-ignored", ROBOTS_ONLY, BY, None, {"robots": "allow", "ai_txt": "missing"}, True,
      R.KEPT, [R.KEPT]),
+    # -- the images stage: embedded metadata ----------------------------------------------------------------
+    ("image-metadata-unreadable", PERMISSIVE, BY, None, {"iptc": "unreadable", "c2pa": "unreadable"}, False,
+     R.IMAGE_METADATA_UNREADABLE, [R.IMAGE_METADATA_UNREADABLE]),
+    ("image-deny-beats-unreadable", PERMISSIVE, BY, None, {"iptc": "unreadable", "c2pa": "deny"}, False,
+     R.CONTENT_CREDENTIALS_RESERVED, [R.CONTENT_CREDENTIALS_RESERVED, R.IMAGE_METADATA_UNREADABLE]),
+    # local choice: an embedded licence is a licence, not an opt-out: beats_license = false does not keep it
+    ("embedded-licence-drops-whatever-beats-license", NO_BEAT, BY, None, {"xmp_license": "deny", "iptc": "deny"},
+     False, R.EMBEDDED_LICENSE_NOT_ALLOWED, [R.EMBEDDED_LICENSE_NOT_ALLOWED]),
     ("used-source-still-counts", ROBOTS_ONLY, BY, None, {"robots": "deny", "tdmrep": "deny"}, False,
      R.ROBOTS_DISALLOWED, [R.ROBOTS_DISALLOWED]),
 ]
@@ -145,19 +166,79 @@ def test_policy_decide(pol, raw, url_error, spec, keep, primary, reasons):
     _check_evidence(d, raw, url_error, spec, pol)
 
 
+def test_policy_decide_image_missing():
+    d = decide(policy=PERMISSIVE, license_raw=BY, license=parse_license(BY), image_error="download failed")
+    assert (d.keep, d.reason, list(d.reasons)) == (False, R.IMAGE_MISSING, [R.IMAGE_MISSING])
+    assert d.evidence[0] == {"source": "image", "verdict": "missing", "detail": "download failed"}
+
+
 def test_policy_table_covers_every_reason():
-    seen = {r for row in TABLE for r in row[7]}
+    seen = ({r for row in TABLE for r in row[7]} | {r for row in ITEM_TABLE for r in row[6]}
+            | {R.IMAGE_MISSING})  # test_policy_decide_image_missing
     assert seen == set(Reason)
+
+
+# -- item-level licenses (Commons/Flickr API) beside the LICENSE column ------------------------------------
+
+def item(verdict: str, url: str | None = None) -> ItemAnswer:
+    return ItemAnswer("commons", "commons.wikimedia.org/File:X.jpg", verdict,
+                      license=parse_license(url) if url else None, raw=url, creator="Ann",
+                      provenance={"request": "https://commons.wikimedia.org/w/api.php?titles=File:X.jpg", "status": 200})
+
+
+COLUMN_FIRST = policy('[license]\nsources = ["column", "item"]\n')
+COLUMN_ONLY = policy('[license]\nsources = ["column"]\n')
+
+# id, policy, LICENSE column, item answer, keep, primary, reasons, which license decided
+ITEM_TABLE = [
+    ("item-adds-a-question-mark-row", PERMISSIVE, "?", item("license", CC0), True, R.KEPT, [R.KEPT], "item"),
+    ("item-removes-a-cc-by-sidebar-row", PERMISSIVE, BY, item("license", BY_NC), False, R.LICENSE_CLASS_NOT_ALLOWED,
+     [R.LICENSE_CLASS_NOT_ALLOWED], "item"),
+    ("item-nonfree", PERMISSIVE, BY, item("nonfree"), False, R.ITEM_LICENSE_NONFREE, [R.ITEM_LICENSE_NONFREE], "item"),
+    ("item-unknown", PERMISSIVE, "?", item("unknown"), False, R.ITEM_LICENSE_UNKNOWN, [R.ITEM_LICENSE_UNKNOWN], "item"),
+    ("item-unreachable-drops", PERMISSIVE, BY, item("unreachable"), False, R.SOURCE_UNREACHABLE,
+     [R.SOURCE_UNREACHABLE], "item"),
+    ("item-unreachable-ignored-uses-column", IGNORE_UNREACHABLE, BY, item("unreachable"), True,
+     R.KEPT_UNREACHABLE_IGNORED, [R.KEPT_UNREACHABLE_IGNORED], "column"),
+    ("item-not-checked-uses-column", PERMISSIVE, BY, item("not_checked"), True, R.KEPT, [R.KEPT], "column"),
+    ("item-not-checked-question-mark", PERMISSIVE, "?", item("not_checked"), False, R.LICENSE_MISSING,
+     [R.LICENSE_MISSING], "column"),
+    ("column-first-column-wins", COLUMN_FIRST, BY, item("license", BY_NC), True, R.KEPT, [R.KEPT], "column"),
+    ("column-first-item-fills-a-gap", COLUMN_FIRST, "?", item("license", BY), True, R.KEPT, [R.KEPT], "item"),
+    ("column-first-unreachable-item-not-needed", COLUMN_FIRST, BY, item("unreachable"), True, R.KEPT, [R.KEPT],
+     "column"),
+    ("column-first-unreachable-item-needed", COLUMN_FIRST, "?", item("unreachable"), False, R.SOURCE_UNREACHABLE,
+     [R.SOURCE_UNREACHABLE], "item"),
+    ("column-only-ignores-the-item", COLUMN_ONLY, "?", item("license", CC0), False, R.LICENSE_MISSING,
+     [R.LICENSE_MISSING], "column"),
+]
+
+
+@pytest.mark.parametrize("pol, raw, answer, keep, primary, reasons, decided_by",
+                         [pytest.param(*row[1:], id=row[0]) for row in ITEM_TABLE])
+def test_policy_item_license_first(pol, raw, answer, keep, primary, reasons, decided_by):
+    d = decide(policy=pol, license_raw=raw, license=parse_license(raw), verdicts=verdicts(ALL_ALLOW), item=answer)
+    assert (d.keep, d.reason, list(d.reasons)) == (keep, primary, reasons)
+    assert use_item_license(pol, raw, parse_license(raw), answer) is (decided_by == "item")
+    by_source = {e["source"]: e for e in d.evidence}
+    # both licenses are in the evidence; the one that did not decide says so
+    assert by_source["license"]["raw"] == raw
+    assert by_source["item_license"]["verdict"] == answer.verdict
+    assert by_source["item_license"]["used"] is (decided_by == "item")
+    assert by_source["item_license"]["request"].startswith("https://commons.wikimedia.org/w/api.php")
+    assert ("overridden_by" in by_source["license"]) is (decided_by == "item")
     assert set(REASON_DOCS) == set(Reason)
 
 
 # The specified precedence, highest first.
 PRECEDENCE = [
-    R.URL_INVALID, R.LICENSE_MISSING, R.LICENSE_UNRECOGNISED, R.LICENSE_CLASS_NOT_ALLOWED, R.OPTOUT_LIST,
-    R.REGISTRY_OPTOUT, R.ROBOTS_DISALLOWED, R.TDMREP_RESERVED, R.CONTENT_USAGE_RESERVED, R.CONTENT_SIGNAL_RESERVED,
-    R.AITXT_DISALLOWED, R.X_ROBOTS_TAG_RESERVED, R.SOURCE_UNREACHABLE, R.SIGNALS_MISSING,
+    R.URL_INVALID, R.LICENSE_MISSING, R.LICENSE_UNRECOGNISED, R.LICENSE_RESTRICTED, R.LICENSE_CLASS_NOT_ALLOWED,
+    R.INFRINGING_DOMAIN, R.OPTOUT_LIST, R.REGISTRY_OPTOUT, R.NAME_OPTOUT, R.ROBOTS_DISALLOWED, R.RSL_RESERVED,
+    R.TDMREP_RESERVED, R.CONTENT_USAGE_RESERVED, R.CONTENT_SIGNAL_RESERVED,
+    R.AITXT_DISALLOWED, R.X_ROBOTS_TAG_RESERVED, R.USE_CONDITIONAL, R.SOURCE_UNREACHABLE, R.SIGNALS_MISSING,
 ]
-LICENSE_FOR = {R.LICENSE_MISSING: None, R.LICENSE_UNRECOGNISED: CC_UNKNOWN, R.LICENSE_CLASS_NOT_ALLOWED: BY_NC}
+LICENSE_FOR = {R.LICENSE_MISSING: None, R.LICENSE_UNRECOGNISED: CC_UNKNOWN, R.LICENSE_RESTRICTED: "All rights reserved",
+               R.LICENSE_CLASS_NOT_ALLOWED: BY_NC}
 DENY_FOR = {reason: source for source, reason in SOURCE_REASONS.items()}
 
 
@@ -176,6 +257,8 @@ def facts_for(reasons) -> dict:
         spec[free.pop()] = "unreachable"
     if R.SIGNALS_MISSING in reasons:
         spec[free.pop()] = "missing"
+    if R.USE_CONDITIONAL in reasons:
+        spec[free.pop()] = "conditional"
     return {"license_raw": raw, "license": parse_license(raw), "url_error": url_error, "verdicts": verdicts(spec)}
 
 
@@ -195,6 +278,7 @@ def test_policy_precedence_full_row(lic):
     expected = [r for r in PRECEDENCE if r not in LICENSE_FOR or r is lic]
     expected.remove(R.X_ROBOTS_TAG_RESERVED)  # its source carries the unreachable verdict
     expected.remove(R.AITXT_DISALLOWED)  # and this one the missing verdict
+    expected.remove(R.CONTENT_SIGNAL_RESERVED)  # and this one the conditional verdict
     d = decide(policy=PERMISSIVE, **facts_for(expected))
     assert (d.keep, d.reason, list(d.reasons)) == (False, R.URL_INVALID, expected)
     # take the highest away, one at a time: the next one becomes primary
@@ -255,7 +339,7 @@ def test_policy_decide_is_deterministic_and_does_not_mutate_verdicts():
 
 @pytest.mark.parametrize("raw, expected", [
     (None, R.LICENSE_MISSING), ("", R.LICENSE_MISSING), ("?", R.LICENSE_MISSING), ("  ?  ", R.LICENSE_MISSING),
-    ("all rights reserved", R.LICENSE_UNRECOGNISED), (CC_UNKNOWN, R.LICENSE_UNRECOGNISED),
+    ("all rights reserved", R.LICENSE_RESTRICTED), ("see website", R.LICENSE_UNRECOGNISED), (CC_UNKNOWN, R.LICENSE_UNRECOGNISED),
     (BY_NC, R.LICENSE_CLASS_NOT_ALLOWED), (BY, None), (CC0, None),
 ])
 def test_policy_license_reason(raw, expected):

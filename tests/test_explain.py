@@ -128,7 +128,7 @@ def _output_rows(out: Path) -> list[dict]:
 def test_policy_explain_matches_the_pipeline_for_every_sample_row(any_run):
     snap, out = any_run
     rows = _output_rows(out)
-    assert len(rows) == len(sample_urls()) == 339  # every input row is compared
+    assert len(rows) == len(sample_urls()) == 383  # every input row is compared
     policy = load_policy("permissive")
     table = read_snapshot(snap)
     optout, _ = load_optout_lists([OPTOUT])

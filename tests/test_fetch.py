@@ -28,6 +28,11 @@ NF, OK, UNR, BLK = "not-found", "ok", "unreachable", "blocked-address"
 # host -> expected outcome of (robots, ai_txt, tdmrep)
 EXPECTED = {
     "www.example.com": (OK, NF, NF),
+    # item-license hosts (the image's own license comes from the fixture API)
+    "upload.wikimedia.org": (OK, NF, NF),
+    "live.staticflickr.com": (OK, NF, NF),
+    "farm4.staticflickr.com": (OK, NF, NF),
+    "farm1.static.flickr.com": (OK, NF, NF),
     "images.example.org": (NF, NF, NF),
     "cdn.example.net": (OK, NF, NF),
     "robots-gptbot.example.com": (OK, NF, NF),
@@ -55,8 +60,22 @@ EXPECTED = {
     "redirect-other.example.com": (OK, NF, NF),
     "redirect-private.example.net": (BLK, BLK, BLK),
     "huge.example.org": (OK, NF, NF),
-    "soft404.example.com": ("bot-wall", NF, NF),
+    "soft404.example.com": ("soft-404", NF, NF),
     "forbidden.example.net": (NF, NF, NF),
+    # signals 2026 (issue 11)
+    "rsl-prohibit.example.org": (OK, NF, NF),
+    "rsl-paid.example.com": (OK, NF, NF),
+    "rsl-free.example.net": (OK, NF, NF),
+    "aipref-legacy.example.org": (OK, NF, NF),
+    "cc-signals.example.com": (OK, NF, NF),
+    "utf16.example.net": (OK, NF, NF),
+    "partial-bom.example.org": (OK, NF, NF),
+    "group-continuity.example.com": (OK, NF, NF),
+    "mojibake.example.org": ("invalid", NF, NF),
+    "challenge.example.net": ("bot-wall", NF, NF),
+    "challenge-403.example.com": ("bot-wall", "bot-wall", "bot-wall"),
+    "challenge-akamai.example.org": ("bot-wall", NF, NF),  # 403 Access Denied page (body read, not stored)
+    "infringing.example.net": (OK, NF, NF),
 }
 KINDS = ("robots", "ai_txt", "tdmrep")
 
@@ -402,3 +421,23 @@ def test_policy_fixture_web_serves_proxy_and_host_header_requests(fixture_web):
     unknown.read()
     connection.close()
     assert fixture_web.hits[("ai-wildcard.example.org", "/ai.txt")] == 1
+
+
+@pytest.mark.parametrize("host, words", [
+    ("challenge.example.net", "challenge page (body 'just a moment...')"),
+    ("challenge-403.example.com", "challenge page (header cf-mitigated: challenge)"),
+    ("soft404.example.com", "an HTML page instead of the file"),
+    ("mojibake.example.org", "hold robots directives that do not parse"),
+    ("challenge-akamai.example.org", "errors&#46;edgesuite&#46;net"),
+])
+def test_policy_body_outcomes_say_why_in_the_record(all_hosts_run, host, words):
+    records, _ = all_hosts_run
+    assert words in (records[(host, "robots")]["error"] or "")
+
+
+def test_policy_error_pages_are_read_for_challenges_but_never_stored(all_hosts_run):
+    records, _ = all_hosts_run
+    for host in ("challenge-akamai.example.org", "forbidden.example.net", "error-503.example.com"):
+        rec = records[(host, "robots")]
+        assert rec["body"] is None and rec["sha256"] is None, host
+    assert records[("forbidden.example.net", "robots")]["outcome"] == NF  # a plain 403 stays "not found"

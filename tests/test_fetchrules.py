@@ -14,6 +14,9 @@ from license_rules.fetchrules import (
 )
 
 HTML = b"<!DOCTYPE html><html><body>Not found</body></html>"
+CHALLENGE_TEXT = b"Just a moment...\n\nEnable JavaScript and cookies to continue\n"
+CHALLENGE_HTML = (b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>"
+                  b"<script src='/cdn-cgi/challenge-platform/h/b/orchestrate/chl_page/v1'></script></body></html>")
 ROBOTS = b"User-agent: *\nDisallow: /private/\n"
 JSON = b'[{"location": "/*", "tdm-reservation": 1}]'
 
@@ -27,11 +30,38 @@ CASES = [
     ("tdmrep", 200, "application/json", JSON, None, False, "ok"),
     ("tdmrep", 200, "application/json", b'{"location": "/*"}', None, False, "ok"),  # object: the parser's call
     ("tdmrep", 200, "application/json", b"\xef\xbb\xbf" + JSON, None, False, "ok"),
-    # 2xx HTML: robots fails closed, the others are soft 404s
-    ("robots", 200, "text/html; charset=utf-8", ROBOTS, None, False, "bot-wall"),
-    ("robots", 200, "text/plain", HTML, None, False, "bot-wall"),
-    ("robots", 200, None, b"\xef\xbb\xbf \r\n<html><body>captcha</body></html>", None, False, "bot-wall"),
-    ("robots", 200, "application/xhtml+xml", b"<?xml version='1.0'?>", None, False, "bot-wall"),
+    # 2xx HTML without a challenge marker: robots.txt soft 404 (RFC 9309: no rules, own outcome),
+    # the others are not found
+    ("robots", 200, "text/html; charset=utf-8", ROBOTS, None, False, "soft-404"),
+    ("robots", 200, "text/plain", HTML, None, False, "soft-404"),
+    ("robots", 200, None, b"\xef\xbb\xbf \r\n<html><body>captcha</body></html>", None, False, "soft-404"),
+    ("robots", 200, "application/xhtml+xml", b"<?xml version='1.0'?>", None, False, "soft-404"),
+    # challenge pages: bot wall at any status, text or HTML (data/challenge_markers.toml)
+    ("robots", 200, "text/plain", CHALLENGE_TEXT, None, False, "bot-wall"),
+    ("robots", 200, "text/html", CHALLENGE_HTML, None, False, "bot-wall"),
+    ("robots", 403, "text/html", CHALLENGE_HTML, None, False, "bot-wall"),
+    ("robots", 503, "text/html", CHALLENGE_HTML, None, False, "bot-wall"),
+    ("robots", 200, "text/html", b"<html><div class='g-recaptcha'></div></html>", None, False, "bot-wall"),
+    ("robots", 200, "text/html", b"<html>Incapsula incident ID: 1234</html>", None, False, "bot-wall"),
+    ("robots", 403, "text/html", b"<html>Reference #18.1 https://errors.edgesuite.net/18.1</html>", None, False,
+     "bot-wall"),
+    ("robots", 403, "text/html", b"<script src='https://ct.captcha-delivery.com/c.js'></script>", None, False,
+     "bot-wall"),
+    ("ai_txt", 200, "text/html", CHALLENGE_HTML, None, False, "bot-wall"),
+    ("tdmrep", 403, "text/html", CHALLENGE_HTML, None, False, "bot-wall"),
+    # an RSL licence document: XML, whole; an HTML page instead is invalid (fails closed)
+    ("rsl", 200, "application/rsl+xml", b'<rsl xmlns="https://rslstandard.org/rsl"/>', None, False, "ok"),
+    ("rsl", 200, "application/xml", b'<?xml version="1.0"?><rsl/>', None, False, "ok"),
+    ("rsl", 200, "text/html", b"<html><body>Licensing</body></html>", None, False, "invalid"),
+    ("rsl", 200, None, b"<!DOCTYPE html><html></html>", None, False, "invalid"),
+    ("rsl", 200, "application/rsl+xml", b"<rsl", None, True, "too-large"),
+    ("rsl", 404, None, b"", None, False, "not-found"),
+    ("rsl", 503, None, b"", None, False, "unreachable"),
+    # a real robots.txt that mentions a captcha path is no challenge
+    ("robots", 200, "text/plain", b"User-agent: *\nDisallow: /recaptcha/ # g-recaptcha\n", None, False, "ok"),
+    # robots.txt whose directive lines do not parse: invalid, fails closed
+    ("robots", 200, "text/plain", "\u00ef\u00bb\u00bfUser-agent: *\nDisallow: /\n".encode("utf-8"), None, False,
+     "invalid"),
     ("ai_txt", 200, "text/html", HTML, None, False, "not-found"),
     ("ai_txt", 200, "text/plain", b"  <!doctype html>", None, False, "not-found"),
     ("tdmrep", 200, "text/html", HTML, None, False, "not-found"),
@@ -156,3 +186,35 @@ def test_policy_module_is_pure():
     source = open(module.__file__, encoding="utf-8").read()
     for forbidden in ("import requests", "apache_beam", "urllib.request", "http.client", "import socket"):
         assert forbidden not in source
+
+
+@pytest.mark.parametrize("headers", [
+    [("cf-mitigated", "challenge")],
+    [("CF-Mitigated", "Challenge")],
+    [("x-amzn-waf-action", "captcha")],
+    [("x-datadome", "protected")],
+    [("x-vercel-mitigated", "challenge")],
+])
+@pytest.mark.parametrize("status", [200, 403, 429, 503])
+def test_policy_challenge_header_is_a_bot_wall_at_any_status(headers, status):
+    assert classify("robots", status, "text/plain", b"", None, False, headers=headers) == "bot-wall"
+
+
+def test_policy_challenge_markers_name_their_sources():
+    from license_rules.tokens import read_data_toml
+
+    data = read_data_toml("challenge_markers.toml")
+    for entry in data["header"] + data["body"]:
+        assert entry["source"].strip(), entry
+    sources = " ".join(e["source"] for e in data["header"] + data["body"])
+    for vendor in ("Cloudflare", "Akamai", "Imperva", "DataDome", "reCAPTCHA", "hCaptcha"):
+        assert vendor in sources
+
+
+def test_policy_outcome_detail_names_the_marker():
+    from license_rules.fetchrules import outcome_detail
+
+    assert outcome_detail("robots", "bot-wall", [("cf-mitigated", "challenge")], b"") == \
+        "challenge page (header cf-mitigated: challenge)"
+    assert outcome_detail("robots", "bot-wall", None, CHALLENGE_TEXT) == "challenge page (body 'just a moment...')"
+    assert outcome_detail("robots", "ok", None, ROBOTS) is None

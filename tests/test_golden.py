@@ -107,6 +107,10 @@ def test_sample_covers_every_reason_the_sample_can_show(sample_run):
     _, out = sample_run
     summary = json.loads((out / "audit" / "summary.json").read_text())
     needs_other_setup = {Reason.SIGNALS_MISSING, Reason.KEPT_LICENSE_OVER_OPTOUT, Reason.KEPT_UNREACHABLE_IGNORED}
+    # reasons of the images stage (license-filter images): tests/test_images_*.py and test_image_signals.py
+    needs_other_setup |= {Reason.IMAGE_MISSING, Reason.EMBEDDED_LICENSE_NOT_ALLOWED, Reason.IPTC_DATA_MINING_RESERVED,
+                          Reason.TDMREP_XMP_RESERVED, Reason.CONTENT_CREDENTIALS_RESERVED,
+                          Reason.IMAGE_METADATA_UNREADABLE}
     for reason in Reason:
         if reason in needs_other_setup:
             continue

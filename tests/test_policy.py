@@ -73,7 +73,7 @@ def test_policy_default_is_permissive():
 def test_policy_permissive_preset_equals_defaults():
     """DEFAULTS and the default preset say the same thing (only name/description differ)."""
     data = tomllib.loads(load_policy("permissive").text)
-    for section in ("license", "optout", "robots", "x_robots_tag"):
+    for section in ("license", "optout", "robots", "content_usage", "x_robots_tag"):
         assert data[section] == DEFAULTS[section], section
 
 
@@ -113,14 +113,14 @@ ERRORS = [
     ("unknown-top-level-key", 'colour = "red"\n',
      ["'colour'", "description, license, name, optout, robots, x_robots_tag"]),
     ("unknown-nested-key", '[optout]\nbeats_licence = true\n',
-     ["'optout.beats_licence'", "beats_license, on_missing, on_unreachable, require_registry, sources"]),
+     ["'optout.beats_licence'", "beats_license, on_conditional, on_missing, on_unreachable, require_registry, sources"]),
     ("unknown-nested-table", '[optout.extra]\na = 1\n', ["'optout.extra'", "beats_license"]),
     ("unknown-key-in-robots", '[robots]\ntoken = "default"\n',
-     ["'robots.token'", "extra_tokens, own_token, tokens, wildcard_reserves"]),
+     ["'robots.token'", "extra_tokens, on_soft_404, own_token, tokens, wildcard_reserves"]),
     ("unknown-key-in-x-robots-tag", '[x_robots_tag]\nnoai = true\n', ["'x_robots_tag.noai'", "noindex_reserves"]),
     ("unknown-class", '[license]\nkeep = ["permissive", "commercial"]\n',
      ["'license.keep'", "'commercial'", ", ".join(LICENSE_CLASSES)]),
-    ("unknown-source", '[optout]\nsources = ["robots", "c2pa"]\n', ["'optout.sources'", "'c2pa'", ", ".join(SOURCES)]),
+    ("unknown-source", '[optout]\nsources = ["robots", "c2pa-v9"]\n', ["'optout.sources'", "'c2pa-v9'", ", ".join(SOURCES)]),
     ("unknown-on-unreachable", '[optout]\non_unreachable = "retry"\n', ["'optout.on_unreachable'", "'retry'", "drop, ignore"]),
     ("unknown-on-missing", '[optout]\non_missing = "allow"\n', ["'optout.on_missing'", "'allow'", "drop, ignore"]),
     ("string-for-bool", '[optout]\nbeats_license = "false"\n', ["'optout.beats_license'", "true or false", "'false'"]),
@@ -142,7 +142,7 @@ ERRORS = [
     ("missing-name", '!description = "no name"\n', ["'name'", "missing"]),
     ("invalid-toml", "!name = \n", ["not valid TOML"]),
     ("invalid-toml-duplicate-key", '!name = "a"\nname = "b"\n', ["not valid TOML"]),
-    ("tokens-not-default", '[robots]\ntokens = "all"\n', ["'robots.tokens'", '"default"', "list"]),
+    ("tokens-not-default", '[robots]\ntokens = "all"\n', ["'robots.tokens'", "default, core, all-known-ai", "list"]),
     ("empty-own-token", '[robots]\nown_token = "  "\n', ["'robots.own_token'", "empty"]),
     ("empty-extra-token", '[robots]\nextra_tokens = [""]\n', ["'robots.extra_tokens'", "empty"]),
 ]

@@ -10,19 +10,26 @@ from license_rules.reasons import KEEP_REASONS, REASON_DOCS, SOURCE_REASONS, Rea
 
 #: The audit keys are an interface (summary.json, rejected shards): renaming one is a breaking change.
 AUDIT_KEYS = (
-    "url_invalid", "license_missing", "license_unrecognised", "license_class_not_allowed", "optout_list",
-    "registry_optout", "robots_disallowed", "tdmrep_reserved", "content_usage_reserved",
-    "content_signal_reserved", "aitxt_disallowed", "x_robots_tag_reserved", "source_unreachable",
-    "signals_missing", "kept", "kept_license_over_optout", "kept_unreachable_ignored",
+    "url_invalid", "image_missing", "embedded_license_not_allowed", "license_missing", "license_unrecognised",
+    "license_restricted", "license_class_not_allowed", "item_license_nonfree",
+    "item_license_unknown", "infringing_domain", "optout_list", "registry_optout",
+    "name_optout", "robots_disallowed", "rsl_reserved", "tdmrep_reserved", "content_usage_reserved",
+    "content_signal_reserved", "aitxt_disallowed", "x_robots_tag_reserved", "iptc_data_mining_reserved",
+    "tdmrep_xmp_reserved", "content_credentials_reserved", "use_conditional", "source_unreachable", "signals_missing",
+    "image_metadata_unreadable", "kept", "kept_license_over_optout", "kept_unreachable_ignored",
 )
 
 #: Drop precedence as specified: row, license, opt-outs (most specific first), missing evidence.
 PRECEDENCE = (
-    Reason.URL_INVALID,
-    Reason.LICENSE_MISSING, Reason.LICENSE_UNRECOGNISED, Reason.LICENSE_CLASS_NOT_ALLOWED,
-    Reason.OPTOUT_LIST, Reason.REGISTRY_OPTOUT, Reason.ROBOTS_DISALLOWED, Reason.TDMREP_RESERVED,
+    Reason.URL_INVALID, Reason.IMAGE_MISSING, Reason.EMBEDDED_LICENSE_NOT_ALLOWED,
+    Reason.LICENSE_MISSING, Reason.LICENSE_UNRECOGNISED, Reason.LICENSE_RESTRICTED, Reason.LICENSE_CLASS_NOT_ALLOWED,
+    Reason.ITEM_LICENSE_NONFREE, Reason.ITEM_LICENSE_UNKNOWN,
+    Reason.INFRINGING_DOMAIN, Reason.OPTOUT_LIST, Reason.REGISTRY_OPTOUT, Reason.NAME_OPTOUT,
+    Reason.ROBOTS_DISALLOWED, Reason.RSL_RESERVED, Reason.TDMREP_RESERVED,
     Reason.CONTENT_USAGE_RESERVED, Reason.CONTENT_SIGNAL_RESERVED, Reason.AITXT_DISALLOWED,
-    Reason.X_ROBOTS_TAG_RESERVED, Reason.SOURCE_UNREACHABLE, Reason.SIGNALS_MISSING,
+    Reason.X_ROBOTS_TAG_RESERVED, Reason.IPTC_DATA_MINING_RESERVED, Reason.TDMREP_XMP_RESERVED,
+    Reason.CONTENT_CREDENTIALS_RESERVED, Reason.USE_CONDITIONAL, Reason.SOURCE_UNREACHABLE, Reason.SIGNALS_MISSING,
+    Reason.IMAGE_METADATA_UNREADABLE,
 )
 
 

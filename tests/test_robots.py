@@ -168,7 +168,9 @@ QUIRKS = [
     ("specific_replaces_star", "User-agent: *\nDisallow: /\nUser-agent: a\nDisallow: /z\n", "a", "/x", True, False),
     ("specific_replaces_star_long", "User-agent: *\nDisallow: /\nUser-agent: ab\nDisallow: /z\n", "ab", "/x", True, True),
     ("tie_allow_wins", "User-agent: *\nDisallow: /x\nAllow: /x\n", "a", "/x", True, True),
-    ("crawl_delay_ends_ua_run", "User-agent: *\nCrawl-delay: 10\n\nUser-agent: GPTBot\nDisallow: /\n", "otherbot", "/x", True, True),
+    # a non-rule record does not end the run of user-agent lines (RFC 9309 2.1 as Google's parser):
+    # protego ends the group there and fails open
+    ("crawl_delay_continues_group", "User-agent: *\nCrawl-delay: 10\n\nUser-agent: GPTBot\nDisallow: /\n", "otherbot", "/x", False, True),
     ("invalid_utf8", b"User-agent: *\nDisallow: /\xff\xfe\nDisallow: /x\n", "a", "/x", False, False),
 ]
 
@@ -288,13 +290,15 @@ def test_spec_aipref_attach_example(token, path, verdict, scope):
         (["/ train-ai=y, search=n"], "/x", "allow", {"train-ai": "y", "search": "n"}),
         (["train-ai=n"], "/x", "deny", {"train-ai": "n"}),  # unscoped (legacy) counts as "/"
         (["/ Train-AI=n"], "/x", "unknown", None),  # keys are case-sensitive: parse failure
-        (["/ tdm=n"], "/x", "unknown", {"tdm": "n"}),  # legacy key kept, not interpreted
+        (["/ tdm=n"], "/x", "deny", {"tdm": "n"}),  # policy: legacy label reserves (legacy_labels_reserve)
+        (["/ ai=n;exceptions=cc-cr"], "/x", "conditional", {"ai": "n"}),  # CC signals: reserved with exceptions
         (["/img/*.png$ train-ai=n", "/ train-ai=y"], "/img/a.png", "deny", {"train-ai": "n"}),
         (["/img/*.png$ train-ai=n", "/ train-ai=y"], "/img/a.jpg", "allow", {"train-ai": "y"}),
         (["/a/ train-ai=n"], "/b", None, None),
     ],
 )
 def test_spec_content_usage_combination(lines, path, verdict, prefs):
+    """aipref attach: longest path wins; equal paths combine (vocab "Combining Preferences")."""
     body = "User-agent: *\n" + "".join(f"Content-Usage: {line}\n" for line in lines)
     m = robots(body).content_usage(path, "bot")
     if verdict is None:
@@ -453,3 +457,8 @@ def test_policy_match_many_equals_match_per_token():
         assert list(many) == tokens
         for tok in tokens:
             assert many[tok] == r.match(path, tok), (path, tok)
+
+
+def test_policy_content_usage_legacy_labels_off_reads_only_current_vocabulary():
+    body = "User-agent: *\nContent-Usage: / tdm=n\n"
+    assert robots(body).content_usage("/x", "bot", legacy_reserve=False).verdict == "unknown"

@@ -15,7 +15,7 @@ WHEN = dt.datetime(2026, 5, 1, 12, 30, tzinfo=dt.timezone.utc)
 WHEN_TEXT = "2026-05-01T12:30:00Z"
 PATHS = {"robots": "/robots.txt", "ai_txt": "/ai.txt", "tdmrep": "/.well-known/tdmrep.json"}
 TOKENS = ("GPTBot", "CCBot", "license-filter", "*")
-SOURCE_NAMES = ("robots", "content_usage", "content_signal", "ai_txt", "tdmrep")
+SOURCE_NAMES = ("robots", "rsl", "content_usage", "content_signal", "ai_txt", "tdmrep")
 
 
 def record(kind: str, outcome: str = "ok", body: bytes | str = b"", status: int | None = 200, **extra) -> dict:
@@ -231,8 +231,8 @@ def test_policy_sources_are_independent():
     got = signals(robots=record("robots", body=ROBOTS), ai_txt=record("ai_txt", "not-found", status=404),
                   tdmrep=record("tdmrep", body=TDM)).evaluate("/reserved/a.jpg")
     assert {k: v.verdict for k, v in got.items()} == {
-        "robots": "allow", "content_usage": "unknown", "content_signal": "unknown", "ai_txt": "unknown",
-        "tdmrep": "deny"}
+        "robots": "allow", "rsl": "unknown", "content_usage": "unknown", "content_signal": "unknown",
+        "ai_txt": "unknown", "tdmrep": "deny"}
 
 
 def test_policy_evaluate_many_paths_is_consistent():

@@ -14,6 +14,7 @@ from transforms.snapshot import (
     SNAPSHOT_SCHEMA,
     SnapshotError,
     fresh_authorities,
+    reuse_plan,
     read_snapshot,
     records_to_table,
     write_snapshot,
@@ -125,10 +126,34 @@ def test_policy_fresh_authorities_uses_robots_records_younger_than_max_age():
             record("http://both.example", age=timedelta(hours=2), outcome="unreachable", body=None),
         ]
     )
-    assert fresh_authorities(table, timedelta(hours=24), NOW) == {"http://new.example", "http://both.example"}
-    assert fresh_authorities(table, timedelta(minutes=30), NOW) == set()
+    robots = ("robots",)
+    assert fresh_authorities(table, timedelta(hours=24), NOW, robots) == {"http://new.example", "http://both.example"}
+    assert fresh_authorities(table, timedelta(minutes=30), NOW, robots) == set()
     with pytest.raises(ValueError):
         fresh_authorities(table, timedelta(hours=1), datetime(2026, 1, 1))
+    # every kind the crawl asks for must be fresh: a robots record alone (a crawl killed midway) is not
+    assert fresh_authorities(table, timedelta(hours=24), NOW) == set()
+
+
+def test_policy_reuse_plan_fetches_exactly_the_missing_kinds():
+    hour = timedelta(hours=1)
+    table = records_to_table(
+        [record("http://whole.example", kind=k, age=hour) for k in ("robots", "ai_txt", "tdmrep")]
+        + [record("http://half.example", kind="robots", age=hour)]  # killed after its robots record
+        + [record("http://half.example", kind="ai_txt", age=hour, outcome="unreachable", body=None)]
+        + [record("http://stale.example", kind=k, age=timedelta(hours=30)) for k in ("robots", "ai_txt", "tdmrep")]
+        + [record("http://twice.example", kind=k, age=timedelta(hours=h)) for k in ("robots", "ai_txt", "tdmrep")
+           for h in (2, 1)]
+    )
+    plan = reuse_plan(table, timedelta(hours=24), NOW)
+    assert plan.fresh == {"http://whole.example", "http://twice.example"}
+    assert plan.missing == {"http://half.example": ("ai_txt", "tdmrep")}
+    reused = sorted((r["authority"], r["kind"]) for r in plan.records.to_pylist())
+    assert reused == sorted([("http://whole.example", k) for k in ("robots", "ai_txt", "tdmrep")]
+                            + [("http://twice.example", k) for k in ("robots", "ai_txt", "tdmrep")]
+                            + [("http://half.example", "robots")])
+    newest = {r["kind"]: r["fetched_at"] for r in plan.records.to_pylist() if r["authority"] == "http://twice.example"}
+    assert all(NOW - when < timedelta(hours=1, minutes=5) for when in newest.values())
 
 
 def test_policy_real_fetch_records_snapshot(fixture_web, tmp_path):

@@ -2,7 +2,8 @@
 
 Layout: ``<root>/<host>/<path>`` is the body served at ``http://<host>/<path>`` (``robots.txt``,
 ``ai.txt``, ``.well-known/tdmrep.json``). A missing signal file answers 404; every other path is an
-"image" and answers 200 (``image/jpeg``, a few bytes) with the host's image headers. An optional
+"image" and answers 200 (``image/jpeg``, a few bytes), except an ``.xml`` file that exists (an RSL
+licence, served as ``application/rsl+xml``), with the host's image headers. An optional
 ``<root>/<host>/_behaviour.json`` changes that::
 
     {
@@ -54,7 +55,7 @@ _SOFT_404 = (
     b"<body><h1>Sorry, this page does not exist.</h1></body></html>\n"
 )
 _IMAGE_BODY = b"\xff\xd8\xff\xe0fixture-image\xff\xd9"
-_TYPES = {".txt": "text/plain; charset=utf-8", ".json": "application/json"}
+_TYPES = {".txt": "text/plain; charset=utf-8", ".json": "application/json", ".xml": "application/rsl+xml"}
 _MODES = frozenset({"reset", "timeout", "slow_drip", "redirect_loop", "redirect", "huge", "html"})
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, [("Content-Type", _content_type(file_path))], file_path.read_bytes(), head)
             else:
                 self._send(404, [("Content-Type", "text/plain")], b"not found\n", head)
+        elif file_path is not None and file_path.suffix == ".xml":  # a document a signal names (RSL licence)
+            self._send(200, [("Content-Type", _content_type(file_path))], file_path.read_bytes(), head)
         else:
             self._image(behaviour, head)
 

@@ -2,8 +2,11 @@
 
 Starts the fixture web (``sample_data/web/``) on 127.0.0.1 as an HTTP proxy and a small
 Do-Not-Train registry stand-in (Spawning API shape; it opts out URLs whose path contains
-``/optout-registry/``), then runs ``license-filter crawl`` over the sample shards through the proxy
-with ``--full-audit --check-headers --registry``, so every sample host's evidence is recorded.
+``/optout-registry/``) and the fixture item-license API (``tools/fixture_api.py``, answering for the
+Commons and Flickr rows from ``sample_data/api/items.json``), then runs ``license-filter crawl`` over the
+sample shards through the proxy with ``--full-audit --check-headers --registry`` and the licenses step
+(``--dataset-date 2021-06-01``: the Flickr license at LAION-400M's crawl), so every sample host's
+evidence is recorded.
 Nothing leaves the machine: every host name is reserved and answered by the local proxy.
 """
 from __future__ import annotations
@@ -17,6 +20,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tools.fixture_api import FixtureApi
 from tools.fixture_web import FixtureWeb
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,9 +58,11 @@ def main(argv=None) -> int:
     out = Path(args.out)
     if out.exists():
         shutil.rmtree(out)
-    saved = {k: os.environ.get(k) for k in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")}
+    saved = {k: os.environ.get(k) for k in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
+                                            "no_proxy", "FLICKR_API_KEY")}
     try:
-        with FixtureWeb() as web:
+        with FixtureWeb() as web, FixtureApi() as api:
+            os.environ["FLICKR_API_KEY"] = api.data["flickr"]["key"]
             for key in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
                 os.environ[key] = web.proxy_url
             os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1"
@@ -64,6 +70,7 @@ def main(argv=None) -> int:
                         "--signals-out", str(out), "--full-audit", "--check-headers",
                         "--registry", "--registry-endpoint", endpoint, "--registry-key", "sample-key",
                         "--min-interval", "0.05", "--timeout", "2", "--deadline", "3",
+                        "--commons-api", api.commons_api, "--flickr-api", api.flickr_api, "--dataset-date", "2021-06-01",
                         "--user-agent", "license-filter-sample/0.1 (+https://example.com/license-filter)"])
     finally:
         registry.shutdown()

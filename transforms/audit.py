@@ -49,6 +49,9 @@ def build_audit(stats: dict[str, Any], hosts: dict[str, Any], outputs: list[dict
         "kept_by_license_class": dict(sorted(stats["kept_by_class"].items(), key=lambda kv: -kv[1])),
         "kept_by_spdx": dict(sorted(stats["kept_by_spdx"].items(), key=lambda kv: -kv[1])),
         "by_license_source": stats["by_license_source"],
+        # rows on Commons/Flickr: what the image's own license did against the LICENSE column
+        "item_license": {k: stats.get("by_item_effect", {}).get(k, 0)
+                         for k in ("added", "removed", "agreed", "agreed_drop", "unreachable", "not_checked")},
         "drops_by_source": dict(sorted(stats["by_source"].items(), key=lambda kv: -kv[1])),
         "drops_by_token": dict(sorted(stats["by_token"].items(), key=lambda kv: -kv[1])),
         "by_shard": [dict(shard=k, **v) for k, v in sorted(stats["shards"].items())],

@@ -47,8 +47,10 @@ class CrawlConfig:
     registry_endpoint: str | None = None
     registry_key: str | None = None
     skip_authorities: frozenset = frozenset()  # fresh in a reused snapshot
+    missing_kinds: dict | None = None  # authority -> kinds to fetch (the others are fresh in a reused snapshot)
     fetch_batch: int = 256
     part_rows: int = 20000
+    items: Any = None  # transforms.items.ItemConfig: run the licenses step (Commons/Flickr item licenses)
 
 
 def candidate_mask(table: pa.Table, license_column: str | None, policy: Policy, full_audit: bool) -> np.ndarray:
@@ -60,7 +62,10 @@ def candidate_mask(table: pa.Table, license_column: str | None, policy: Policy, 
     from license_rules.cc import parse_license
 
     ok = np.array([license_reason(v, parse_license(v), policy) is None for v in values], dtype=bool)
-    return valid & ok[idx] if len(idx) else valid
+    mask = valid & ok[idx] if len(idx) else valid
+    from .items import item_candidate_mask  # rows the item license may add (LICENSE "?" on Commons/Flickr)
+
+    return mask | item_candidate_mask(table, license_column, policy, full_audit)
 
 
 def _candidates(batch: ShardBatch, policy: Policy, full_audit: bool, url_column: str, want_urls: bool):
@@ -110,18 +115,66 @@ class _FetcherFn(beam.DoFn):
             self._fetcher = None
 
 
-class _CrawlFn(_FetcherFn):
-    def process(self, authorities):
-        for record in self._fetcher.fetch_files(authorities):
+class _StreamingFetchFn(_FetcherFn):
+    """Keeps up to ``Fetcher.window`` tasks in flight ACROSS elements of a bundle: process() starts
+    the element's fetches and emits whatever has finished (any element's records), finish_bundle()
+    emits the rest. So no batch waits for its slowest host, and a crawl's wall time is bounded by
+    the formula in the README. A task's exception (only a programming error in the fetcher: network
+    and host problems are records) fails the bundle."""
+
+    def start_bundle(self):
+        self._pending = set()
+
+    def _submit(self, element) -> list:
+        raise NotImplementedError
+
+    def _emit(self, records):
+        for record in records:
             self._requests.inc()
             if record["kind"] == "robots":
                 progress.add("authorities")
             Metrics.counter(NAMESPACE, f"fetch.{record['kind']}.{record['outcome']}").inc()
             yield record
 
+    def process(self, element):
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        for future in self._submit(element):
+            self._pending.add(future)
+            while len(self._pending) >= self._fetcher.window:
+                done, self._pending = wait(self._pending, return_when=FIRST_COMPLETED)
+                for finished in done:
+                    yield from self._emit(finished.result())
+        done = {f for f in self._pending if f.done()}
+        self._pending -= done
+        for finished in done:
+            yield from self._emit(finished.result())
+
+    def finish_bundle(self):
+        from concurrent.futures import as_completed
+
+        from apache_beam.transforms.window import GlobalWindows
+
+        pending, self._pending = self._pending, set()
+        for finished in as_completed(pending):
+            for record in self._emit(finished.result()):
+                yield GlobalWindows.windowed_value(record)
+
+
+class _CrawlFn(_StreamingFetchFn):
+    def _submit(self, authorities):
+        futures = []
+        for item in authorities:
+            if isinstance(item, tuple):
+                futures.append(self._fetcher.submit_files(item[0], item[1]))
+            else:
+                futures.append(self._fetcher.submit_files(item))
+        return futures
+
 
 class CrawlAuthorities(beam.PTransform):
-    """PCollection[str authority] (distinct) -> fetch records of robots.txt, ai.txt and tdmrep.json."""
+    """PCollection[str authority | (authority, kinds)] (distinct) -> fetch records of robots.txt,
+    ai.txt and tdmrep.json (of only ``kinds`` for a pair)."""
 
     def __init__(self, fetch_config, batch_size: int = 256):
         super().__init__()
@@ -134,12 +187,10 @@ class CrawlAuthorities(beam.PTransform):
                 | "FetchFiles" >> beam.ParDo(_CrawlFn(self._config)))
 
 
-class _HeadersFn(_FetcherFn):
-    def process(self, keyed):
+class _HeadersFn(_StreamingFetchFn):
+    def _submit(self, keyed):
         _, urls = keyed
-        for record in self._fetcher.check_headers(sorted(set(urls))):
-            self._requests.inc()
-            yield record
+        return [self._fetcher.submit_headers(sorted(set(urls)))]
 
 
 class CheckHeaders(beam.PTransform):
@@ -172,22 +223,39 @@ class _RegistryFn(beam.DoFn):
             self._client.close()
 
     def process(self, urls):
+        """One ``registry`` record per URL of the batch. A batch the registry did not answer usably
+        after the client's retries (persistent 429/5xx, invalid JSON, no connection) is recorded
+        ``unreachable`` URL by URL with the error, and the policy decides; the crawl goes on."""
         import datetime as dt
 
-        from license_rules.urls import authority_of
+        from license_rules.urls import authority_of, redact_userinfo
 
-        answers = self._client.check(urls)
+        from .registry import RegistryError
+
+        sendable = list(dict.fromkeys(redact_userinfo(u) for u in urls if isinstance(u, str) and u
+                                      and "\n" not in u and "\r" not in u))
+        failure = None
+        try:
+            answers = self._client.check(sendable) if sendable else {}
+        except RegistryError as exc:
+            answers, failure = {}, f"registry {self._endpoint} failed for this batch of {len(sendable)} URLs: {exc}"
+            Metrics.counter(NAMESPACE, "registry.failed_batches").inc()
         now = dt.datetime.now(dt.timezone.utc)
-        for url in urls:
+        for url in dict.fromkeys(redact_userinfo(u) if isinstance(u, str) else repr(u) for u in urls):
             ans = answers.get(url)
             body = json.dumps(ans or {}).encode("utf-8")
+            if url not in sendable:
+                outcome, error = "invalid", "not a single-line URL; not sent to the registry"
+            elif ans is not None:
+                outcome, error = "ok", None
+            else:
+                outcome, error = "unreachable", failure or f"registry {self._endpoint} gave no answer for this URL"
             yield {
                 "authority": authority_of(url) or "", "kind": "registry", "url": url, "final_url": None,
                 "redirects": [], "status": 200 if ans is not None else None,
-                "outcome": "ok" if ans is not None else "unreachable", "content_type": "application/json",
+                "outcome": outcome, "content_type": "application/json",
                 "fetched_at": now, "elapsed_ms": None, "sha256": hashlib.sha256(body).hexdigest(), "body": body,
-                "truncated": False, "headers_json": None,
-                "error": None if ans is not None else f"registry {self._endpoint} gave no answer for this URL",
+                "truncated": False, "headers_json": None, "error": error,
             }
 
 
@@ -203,7 +271,8 @@ class QueryRegistry(beam.PTransform):
         return (pairs
                 | "Urls" >> beam.Map(lambda kv: kv[1])
                 | "DistinctUrls" >> beam.Distinct()
-                | "Batch10k" >> beam.BatchElements(min_batch_size=1, max_batch_size=10000)
+                # full batches: a registry call costs the same for 1 URL or 10,000 (no adaptive small batches)
+                | "Batch10k" >> beam.BatchElements(min_batch_size=10000, max_batch_size=10000)
                 | "AskRegistry" >> beam.ParDo(_RegistryFn(self._endpoint, self._key)))
 
 

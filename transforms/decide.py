@@ -18,15 +18,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from license_rules.cc import parse_license
-from license_rules.decision import Decision, decide, license_reason
+from license_rules.decision import Decision, decide, item_license_reason, license_reason, use_item_license
+from license_rules.itemlicense import ItemAnswer, is_item_host, item_answer
 from license_rules.optout import OptOutList
 from license_rules.policy import Policy
-from license_rules.urls import split_url
+from license_rules.urls import redact_userinfo, split_url
 from license_rules.signals import (AuthoritySignals, SourceVerdict, UrlSignals, missing_authority)
 
 from .annotate import annotate_rows, distinct_licenses
 
-__all__ = ["SignalsIndex", "BatchDecider", "DecisionIndex"]
+__all__ = ["SignalsIndex", "BatchDecider", "DecisionIndex", "infringing_verdict", "name_optout_hits"]
 
 _RECORD_FIELDS = ("authority", "kind", "url", "final_url", "status", "outcome", "fetched_at", "sha256", "body",
                   "truncated", "headers_json", "error")
@@ -43,10 +44,13 @@ class SignalsIndex:
         self.by_authority: dict[str, dict[str, dict[str, Any]]] = {}
         self.headers: dict[str, dict[str, Any]] = {}
         self.registry: dict[str, dict[str, Any]] = {}
+        self.items: dict[str, dict[str, Any]] = {}  # image URL -> its item-license record (Commons/Flickr API)
         self.header_urls = pa.array([], pa.string())
+        self.item_urls = pa.array([], pa.string())
         if table is not None and table.num_rows:
             self.add_table(table)
             self.header_urls = pa.array(sorted(self.headers), pa.string())
+            self.item_urls = pa.array(sorted(self.items), pa.string())
 
     @staticmethod
     def open(directory: str, eager_max_rows: int = 2_000_000) -> "SignalsIndex":
@@ -69,6 +73,8 @@ class SignalsIndex:
                 _keep_newer(self.headers, rec["url"], rec)
             elif kind == "registry":
                 _keep_newer(self.registry, rec["url"], rec)
+            elif kind == "item":
+                _keep_newer(self.items, rec["url"], rec)
             else:
                 _keep_newer(self.by_authority.setdefault(rec["authority"], {}), kind, rec)
 
@@ -104,6 +110,7 @@ class LazySignalsIndex(SignalsIndex):
         self._loaded: set[str] = set()
         ranges = []
         urls = []
+        item_urls = []
         for fi, pf in enumerate(self._files):
             col = pf.schema_arrow.get_field_index("authority")
             for rg in range(pf.num_row_groups):
@@ -112,9 +119,11 @@ class LazySignalsIndex(SignalsIndex):
                 ranges.append((low, high, fi, rg))
             kinds = pf.read(columns=["kind", "url"])  # image URLs with header records: small, and needed up front
             urls.extend(kinds.filter(pc.equal(kinds.column("kind"), "headers")).column("url").to_pylist())
+            item_urls.extend(kinds.filter(pc.equal(kinds.column("kind"), "item")).column("url").to_pylist())
         ranges.sort()
         self._ranges = ranges
         self.header_urls = pa.array(sorted(set(urls)), pa.string())
+        self.item_urls = pa.array(sorted(set(item_urls)), pa.string())
 
     def ensure(self, authorities) -> None:
         requested = {a for a in authorities if a is not None}
@@ -122,7 +131,7 @@ class LazySignalsIndex(SignalsIndex):
         if not need:
             return
         if len(self._loaded) + len(need) > self._max:  # start over, keeping what this batch needs
-            for store in (self.by_authority, self.headers, self.registry, self._loaded):
+            for store in (self.by_authority, self.headers, self.registry, self.items, self._loaded):
                 store.clear()
             need = requested
         ordered = sorted(need)
@@ -148,7 +157,10 @@ class BatchDecider:
     """Decides batches; holds the parsed per-authority signals across batches (bounded cache)."""
 
     def __init__(self, policy: Policy, signals: SignalsIndex | None, optout: OptOutList | None,
-                 full_audit: bool = False, max_cached_authorities: int = 100_000):
+                 full_audit: bool = False, max_cached_authorities: int = 100_000,
+                 infringing: OptOutList | None = None, names=None):
+        self.infringing = infringing  # infringing-domains list (EU GPAI Code of Practice, measure 1.2)
+        self.names = names  # license_rules.names.NameOptOut: caption name opt-outs
         self.policy = policy
         self.signals = signals if signals is not None else SignalsIndex()
         self.optout = optout
@@ -159,7 +171,8 @@ class BatchDecider:
         self._decisions: dict[tuple, tuple] = {}  # (URL error, LICENSE value, verdict set) -> DecisionIndex entry
         # the verdicts of an image URL without a registry answer or header record (the usual URL)
         self._no_registry = UrlSignals.from_registry(None)
-        self._no_headers = UrlSignals.from_headers(None, policy.tokens, policy.noindex_reserves)
+        self._no_headers = UrlSignals.from_headers(None, policy.tokens, policy.noindex_reserves,
+                                                   policy.legacy_labels_reserve)
 
     # -- per distinct URL ----------------------------------------------------------------------
     def _authority(self, authority: str) -> AuthoritySignals | None:
@@ -169,7 +182,7 @@ class BatchDecider:
         records = self.signals.by_authority.get(authority)
         obj = None
         if records is not None:
-            obj = AuthoritySignals(authority, records, self.policy.tokens, self.policy.wildcard_reserves)
+            obj = AuthoritySignals(authority, records, self.policy.tokens, self.policy.wildcard_reserves, policy=self.policy)
         if len(self._authorities) >= self._max_cached:
             self._authorities.clear()
         self._authorities[authority] = obj
@@ -179,15 +192,19 @@ class BatchDecider:
         """Every source's verdict for one image URL, and any license URLs its headers named."""
         auth = self._authority(authority)
         key = self._record_key(url)
-        return self._merge(self._optout_verdict(url, host), self.signals.registry.get(key),
+        return self._merge(self._infringing_verdict(url, host), self._optout_verdict(url, host),
+                           self.signals.registry.get(key),
                            auth.evaluate(path) if auth is not None else missing_authority(authority),
                            self.signals.headers.get(key))
 
     @staticmethod
     def _record_key(url: str) -> str:
-        """The key of an image URL's registry and header records in the snapshot (the one place to
-        change if the crawl stores URLs in another form)."""
-        return url
+        """The key of an image URL's registry, header and item records in the snapshot: the crawl
+        sends and stores image URLs without user:password@."""
+        return redact_userinfo(url)
+
+    def _infringing_verdict(self, url: str, host: str) -> SourceVerdict | None:
+        return infringing_verdict(self.infringing, url, host) if self.infringing is not None else None
 
     def _optout_verdict(self, url: str, host: str) -> SourceVerdict | None:
         if self.optout is None:
@@ -200,13 +217,16 @@ class BatchDecider:
                 else SourceVerdict("optout_list", "allow", f"not in {self.optout.name}"))
         return got
 
-    def _merge(self, optout_v, registry_rec, authority_verdicts, headers_rec):
+    def _merge(self, infringing_v, optout_v, registry_rec, authority_verdicts, headers_rec):
         verdicts: dict[str, SourceVerdict] = {}
+        if infringing_v is not None:
+            verdicts["infringing_list"] = infringing_v
         if optout_v is not None:
             verdicts["optout_list"] = optout_v
         verdicts["registry"] = UrlSignals.from_registry(registry_rec) if registry_rec is not None else self._no_registry
         verdicts.update(authority_verdicts)
-        facts = (UrlSignals.from_headers(headers_rec, self.policy.tokens, self.policy.noindex_reserves)
+        facts = (UrlSignals.from_headers(headers_rec, self.policy.tokens, self.policy.noindex_reserves,
+                                         self.policy.legacy_labels_reserve)
                  if headers_rec is not None else self._no_headers)
         for name, v in facts.verdicts.items():
             if name == "tdmrep":  # the resource's header overrides tdmrep.json (TDMRep §3)
@@ -222,8 +242,9 @@ class BatchDecider:
     # -- per authority, in bulk ------------------------------------------------------------------
     def authority_verdicts(self, authority: str, paths: list[str]) -> list[dict[str, SourceVerdict]]:
         """The authority's file verdicts for each of ``paths``: its files are parsed once per worker
-        (cached), an authority whose files hold no path rules (none fetched, 404, unreachable) is
-        evaluated once for all paths, and each distinct path once."""
+        (cached), an authority without a readable file (none fetched, 404, unreachable: nothing
+        parsed, so nothing can depend on the path) is evaluated once for all paths, each distinct
+        path once."""
         auth = self._authority(authority)
         if auth is None:
             return [missing_authority(authority)] * len(paths)
@@ -238,12 +259,12 @@ class BatchDecider:
             out.append(got)
         return out
 
-    def evaluate_urls(self, urls: list[str], authorities: list[str], hosts: list[str],
-                      paths: list[str]) -> tuple[list[int], list[tuple[dict[str, SourceVerdict], tuple[str, ...], tuple]]]:
+    def evaluate_urls(self, urls: list[str], authorities: list[str], hosts: list[str], paths: list[str]):
         """Verdicts for distinct candidate URLs, grouped by authority (one pass per authority over its
-        paths). Returns each URL's number among the distinct verdict sets, and those sets as
-        ``(verdicts, license URLs from headers, hashable key)``: most URLs of an authority share one,
-        so the decision is made once per set, not once per URL."""
+        paths). Returns each URL's number among the distinct fact sets, and those sets as
+        ``(verdicts, license URLs from headers, item answer, hashable key)``: most URLs of an authority
+        share one, so the decision is made once per set, not once per URL (a URL with an item-license
+        answer keeps its own set)."""
         self.signals.ensure(set(authorities))
         by_authority: dict[str, list[int]] = {}
         for i, a in enumerate(authorities):
@@ -255,7 +276,7 @@ class BatchDecider:
         host_hits: dict[str, SourceVerdict | None] = {}
         url_level = self.optout is not None and bool(self.optout.exact or self.optout.prefixes)
         interned: dict[tuple, int] = {}
-        facts: list[tuple[dict[str, SourceVerdict], tuple[str, ...], tuple]] = []
+        facts: list[tuple] = []
         keys = []
         registry, headers = self.signals.registry, self.signals.headers
         for url, host, fv in zip(urls, hosts, file_verdicts):
@@ -265,43 +286,68 @@ class BatchDecider:
                 optout_v = host_hits.get(host, False)
                 if optout_v is False:
                     optout_v = host_hits[host] = self._optout_verdict(url, host)
-            key = self._record_key(url)
-            verdicts, links = self._merge(optout_v, registry.get(key), fv, headers.get(key))
-            key = (tuple(verdicts.items()), links)
+            record_key = self._record_key(url)
+            verdicts, links = self._merge(self._infringing_verdict(url, host), optout_v, registry.get(record_key), fv,
+                                          headers.get(record_key))
+            answer = self.item_facts(url, host)
+            key = (tuple(verdicts.items()), links, None if answer is None else ("item", url))
             k = interned.get(key)
             if k is None:
                 k = interned[key] = len(facts)
-                facts.append((verdicts, links, key))
+                facts.append((verdicts, links, answer, key))
             keys.append(k)
         return keys, facts
 
-    def _decide_one(self, error: str | None, raw: str | None, lic, facts) -> tuple:
-        """One distinct (URL error, LICENSE value, verdict set): the decision as a DecisionIndex entry."""
+    def item_facts(self, url: str, host: str | None) -> ItemAnswer | None:
+        """The image's own license from the licenses step, ``not_checked`` for an item host without a
+        record, None for other hosts."""
+        if "item" not in self.policy.license_sources:
+            return None
+        answer = item_answer(self.signals.items.get(self._record_key(url)))  # stored without user:password@
+        if answer is None and is_item_host(host):
+            answer = ItemAnswer("?", url, "not_checked", detail="the snapshot has no item-license record for this URL "
+                                                                 "(crawl without the licenses step)")
+        return answer
+
+    def _decide_one(self, error: str | None, raw: str | None, lic, facts, name_verdict: SourceVerdict | None) -> tuple:
+        """One distinct (URL error, LICENSE value, fact set, caption name verdict): the decision as a
+        DecisionIndex entry."""
         policy = self.policy
         carrier = "LICENSE column"
         verdicts = None
+        answer = None
         if facts is not None:
-            verdicts, link_licenses, _ = facts
+            verdicts, link_licenses, answer, _ = facts
             for link in link_licenses:  # a license stated for the image itself beats the page-level column
                 parsed = parse_license(link)
                 if parsed is not None and parsed.license_class != "unknown":
                     raw, lic, carrier = link, parsed, "Link rel=license header"
                     break
+        if name_verdict is not None:
+            verdicts = {**(verdicts or {}), "name_optout": name_verdict}
         d = decide(policy=policy, license_raw=raw, license=lic, url_error=error, verdicts=verdicts,
-                   license_carrier=carrier)
-        license_ok = error is None and license_reason(raw, lic, policy) is None
-        return DecisionIndex.entry(d, lic, carrier, license_ok, verdicts or {}, policy)
+                   license_carrier=carrier, item=answer)
+        column_ok = license_reason(raw, lic, policy) is None
+        if use_item_license(policy, raw, lic, answer):
+            lic, carrier = answer.license, f"{answer.api} API (the image's own license)"
+            license_ok = error is None and item_license_reason(answer, policy) is None
+        else:
+            license_ok = error is None and column_ok
+        return DecisionIndex.entry(d, lic, carrier, license_ok, verdicts or {}, policy,
+                                   _item_effect(answer, column_ok, license_ok, error is None))
 
     # -- per batch -----------------------------------------------------------------------------
-    def decide_table(self, table: pa.Table, license_column: str | None, url_column: str) -> tuple[pa.Table, "DecisionIndex"]:
+    def decide_table(self, table: pa.Table, license_column: str | None, url_column: str,
+                     caption_column: str | None = None) -> tuple[pa.Table, "DecisionIndex"]:
         """Decide every row; returns the table with ``_lf_keep`` (and, unless the table was annotated
         already, the candidate rows' ``_lf_`` URL facts) added, and the batch's DecisionIndex.
 
         Cheap first: the license is looked up once per distinct LICENSE value; only rows whose
-        license the policy can keep (or whose URL has a header record, or every row under
-        ``full_audit``) are URL-checked and evaluated. A row whose license fails is decided from its
-        license alone: its URL is not checked (``url_invalid`` is not computed for it)."""
+        license the policy can keep (or whose URL has a header or item-license record, or every row
+        under ``full_audit``) are URL-checked and evaluated. A row whose license fails is decided from
+        its license (and caption) alone: its URL is not checked (``url_invalid`` is not computed)."""
         n = table.num_rows
+        name_hit, name_verdicts = name_optout_hits(self.names, table, caption_column)
         policy = self.policy
         values, lic_idx = distinct_licenses(table, license_column)
         licenses = [parse_license(v) for v in values]
@@ -314,6 +360,10 @@ class BatchDecider:
                 # a URL whose own headers were checked may carry a Link rel=license: evaluate it too
                 has_headers = pc.is_in(table.column(url_column), value_set=self.signals.header_urls)
                 need |= pc.fill_null(has_headers, False).to_numpy(zero_copy_only=False)
+            if len(self.signals.item_urls) and "item" in policy.license_sources:
+                # the image's own license may keep a row whose LICENSE column cannot (LAION's "?")
+                has_item = pc.is_in(table.column(url_column), value_set=self.signals.item_urls)
+                need |= pc.fill_null(has_item, False).to_numpy(zero_copy_only=False)
         if "_lf_url_error" not in table.column_names:
             table = annotate_rows(table, url_column, np.nonzero(need)[0])
         url_err = table.column("_lf_url_error")
@@ -324,7 +374,7 @@ class BatchDecider:
         candidate = (err_idx < 0) & need
         cand_rows = np.nonzero(candidate)[0]
         url_key = np.full(n, -1, dtype=np.int64)
-        url_facts: list[tuple[dict[str, SourceVerdict], tuple[str, ...], tuple]] = []
+        url_facts: list[tuple] = []
         if len(cand_rows):
             cand_idx = pa.array(cand_rows)
             cand_urls = pc.take(table.column(url_column), cand_idx)
@@ -340,21 +390,30 @@ class BatchDecider:
             paths = [p if p is not None else split_url(u)[0].path for u, p in zip(urls, paths)]
             keys, url_facts = self.evaluate_urls(urls, auths, hosts, paths)
             url_key[cand_rows] = np.asarray(keys, dtype=np.int64)[inverse]
-        # one decision per distinct (url error, license, verdict set), as a single int64 key
+        # one decision per distinct (url error, license, fact set[, caption name]), as a single int64 key
         n_lic = max(len(values), 1)
         keys = ((err_idx + 1) * n_lic + lic_idx.astype(np.int64)) * (len(url_facts) + 1) + (url_key + 1)
+        n_names = len(name_verdicts)
+        if n_names:  # one more dimension: which person on the name list the caption names (0 = none)
+            keys = keys * (n_names + 1) + (name_hit + 1)
         uniq, inverse = _distinct(keys)
         index = DecisionIndex(inverse=inverse)
         cache = self._decisions
         for key in uniq.tolist():
+            name_k = -1
+            if n_names:
+                key, name_k = divmod(key, n_names + 1)
+                name_k -= 1
             key, uk = divmod(key, len(url_facts) + 1)
             e, li = divmod(key, n_lic)
             e, uk = e - 1, uk - 1
             error = err_values[e] if e >= 0 else None
-            cache_key = (error, values[li], url_facts[uk][2] if uk >= 0 else None)
+            name_verdict = name_verdicts[name_k] if n_names else None
+            cache_key = (error, values[li], url_facts[uk][3] if uk >= 0 else None, name_verdict)
             entry = cache.get(cache_key)
             if entry is None:
-                entry = self._decide_one(error, values[li], licenses[li], url_facts[uk] if uk >= 0 else None)
+                entry = self._decide_one(error, values[li], licenses[li], url_facts[uk] if uk >= 0 else None,
+                                         name_verdict)
                 if len(cache) >= _MAX_CACHED_DECISIONS:  # bounded memory: start over
                     cache.clear()
                 cache[cache_key] = entry
@@ -366,12 +425,53 @@ _MAX_CACHED_DECISIONS = 4096  # DecisionIndex entries kept across batches (~6 KB
 
 
 def _path_independent(records: Mapping[str, Mapping[str, Any]]) -> bool:
-    """True when none of the authority's files could hold a path rule (each is absent, not found or
-    unreachable): then every path gets the same verdicts."""
-    robots, ai_txt, tdmrep = (records.get(k) for k in ("robots", "ai_txt", "tdmrep"))
-    return ((robots is None or robots.get("outcome") != "ok")
-            and (ai_txt is None or ai_txt.get("outcome") != "ok")
-            and (tdmrep is None or tdmrep.get("outcome") not in ("ok", "invalid")))
+    """True when none of the authority's records has a body that was parsed (``AuthoritySignals``
+    parses only ``ok`` and ``invalid`` fetches): then every verdict comes from the records' status
+    alone and every path gets the same verdicts."""
+    return all(rec.get("outcome") not in ("ok", "invalid") for rec in records.values())
+
+
+def _item_effect(answer: ItemAnswer | None, column_ok: bool, license_ok: bool, url_ok: bool) -> str | None:
+    """What the item-level license did to a row's license verdict, for the audit (None: not an item row).
+    ``added``: the column could not be kept, the item license can; ``removed``: the reverse."""
+    if answer is None or not url_ok:
+        return None
+    if answer.verdict == "not_checked":
+        return "not_checked"
+    if answer.verdict == "unreachable":
+        return "unreachable"
+    if column_ok != license_ok:
+        return "added" if license_ok else "removed"
+    return "agreed" if license_ok else "agreed_drop"
+
+
+def infringing_verdict(lst: OptOutList, url: str, host: str) -> SourceVerdict:
+    """The infringing-domains list's verdict for one URL (its host or registered domain is listed)."""
+    hit = lst.match(url, host)
+    if hit:
+        return SourceVerdict("infringing_list", "deny", f"entry {hit!r} in {lst.name} ({lst.version})")
+    return SourceVerdict("infringing_list", "allow", f"not in {lst.name} ({lst.version})")
+
+
+def name_optout_hits(names, table: pa.Table, caption_column: str | None) -> tuple[np.ndarray, list[SourceVerdict]]:
+    """Per row, which person of the name list the caption names (an index into the verdicts, -1 =
+    none), and the verdicts: one ``deny`` per person, then one ``allow`` at the end. No list (or no
+    caption column): empty verdicts. Vectorised over the batch (license_rules.names)."""
+    n = table.num_rows
+    if names is None:
+        return np.full(n, -1, dtype=np.int64), []
+    if caption_column is None or caption_column not in table.column_names:
+        why = f"no caption column to match {names.name} against"
+        return np.zeros(n, dtype=np.int64), [SourceVerdict("name_optout", "not_checked", why)]
+    from .names import caption_name_hits
+
+    hits = caption_name_hits(names, table.column(caption_column))
+    people = sorted(set(hits[hits >= 0].tolist()))
+    verdicts = [SourceVerdict("name_optout", "deny", names.evidence(p)) for p in people]
+    verdicts.append(SourceVerdict("name_optout", "allow", f"caption names no one on {names.name} ({names.version})"))
+    slot = np.full(max(names.entries, 1) + 1, len(people), dtype=np.int64)  # person -> verdict position
+    slot[people] = np.arange(len(people))
+    return slot[hits], verdicts
 
 
 def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -405,22 +505,23 @@ class DecisionIndex:
         self.keep: list[bool] = []
         self.license_ok: list[bool] = []
         self.reserved: list[bool] = []
+        self.item_effect: list[str | None] = []  # per entry: added | removed | agreed | ... (None: no item)
         for name in self.FIELDS:
             setattr(self, name, [])
 
     def add(self, d: Decision, lic, carrier: str, license_ok: bool, verdicts: Mapping[str, SourceVerdict],
-            policy: Policy) -> None:
-        self.append(self.entry(d, lic, carrier, license_ok, verdicts, policy))
+            policy: Policy, item_effect: str | None = None) -> None:
+        self.append(self.entry(d, lic, carrier, license_ok, verdicts, policy, item_effect))
 
     @staticmethod
     def entry(d: Decision, lic, carrier: str, license_ok: bool, verdicts: Mapping[str, SourceVerdict],
-              policy: Policy) -> tuple:
-        """One decision's fields (``keep``, ``license_ok``, ``reserved``, then ``FIELDS``), ready to append
-        to any batch's index (the decider caches them across batches; nothing mutates them)."""
+              policy: Policy, item_effect: str | None = None) -> tuple:
+        """One decision's fields (``keep``, ``license_ok``, ``reserved``, ``item_effect``, then ``FIELDS``),
+        ready to append to any batch's index (the decider caches them across batches; nothing mutates them)."""
         deny = [v for v in verdicts.values() if v.verdict == "deny" and policy.uses(v.source)]
         unr = [f"{v.source}: {v.url or ''} {v.detail}".strip() for v in verdicts.values()
                if v.verdict == "unreachable" and policy.uses(v.source)]
-        return (d.keep, license_ok, bool(deny),
+        return (d.keep, license_ok, bool(deny), item_effect,
                 str(d.reason), [str(r) for r in d.reasons], _evidence_json(d),
                 lic.spdx_id if lic else None, lic.license_class if lic else None, lic.canonical_url if lic else None,
                 carrier if lic is not None else None,
@@ -431,13 +532,14 @@ class DecisionIndex:
         self.keep.append(entry[0])
         self.license_ok.append(entry[1])
         self.reserved.append(entry[2])
-        for name, value in zip(self.FIELDS, entry[3:]):
+        self.item_effect.append(entry[3])
+        for name, value in zip(self.FIELDS, entry[4:]):
             getattr(self, name).append(value)
 
     def subset(self, rows: np.ndarray) -> "DecisionIndex":
         """The decisions of the given rows only (entries shared, not copied)."""
         sub = DecisionIndex(inverse=self.inverse[rows])
-        for name in ("keep", "license_ok", "reserved") + self.FIELDS:
+        for name in ("keep", "license_ok", "reserved", "item_effect") + self.FIELDS:
             setattr(sub, name, getattr(self, name))
         return sub
 

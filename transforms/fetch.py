@@ -5,43 +5,48 @@ thread pool and one ``requests.Session`` sized to ``FetchConfig.concurrency``. I
 
 - fetches ``/robots.txt``, ``/ai.txt`` and ``/.well-known/tdmrep.json`` once per authority and call,
   concurrently across authorities, one request at a time per authority with ``min_interval``
-  seconds between two requests to it;
+  seconds between two requests to it (:mod:`transforms.politeness`);
 - checks image URLs with HEAD (GET stopped after the headers when HEAD answers 405/501) under the
   same per-authority politeness, keeping the headers that carry signals;
 - follows redirects itself (at most ``max_redirects``), checking every hop against the address
-  guard; the rules of a redirected file belong to the ORIGINAL authority (RFC 9309 2.3.1.2);
-- bounds every request by a total ``deadline`` over all redirect hops and the body (a server that
-  drips its body ends as a timeout at the deadline) and the stored body by ``max_body_bytes``
-  (longer bodies are cut and flagged ``truncated``). Known limit: while waiting for the status line
-  and headers each socket read is bounded by min(read_timeout, time left), so a server that drips
-  its HEADERS byte by byte can overrun the deadline; the record still ends as a failure or an answer;
-- never raises for a network problem: each failure is a record with its outcome and error text.
+  guard (:mod:`transforms.addressguard`); the rules of a redirected file belong to the ORIGINAL
+  authority (RFC 9309 2.3.1.2);
+- bounds every request chain by a hard wall-clock ``deadline`` covering connect, TLS, status line
+  and headers, every redirect hop and the body: a watchdog thread shuts the socket down when the
+  deadline passes, so a peer that drips bytes (even its headers, one byte a second) cannot hold a
+  request longer; the record's ``error`` names the phase that ran out (connect, tls, headers, body).
+  Name resolution (``getaddrinfo``) is the one step the watchdog cannot interrupt; the system
+  resolver's own timeouts bound it;
+- bounds the time one authority's files may take together by ``authority_budget`` (seconds spent in
+  its requests; None: ``deadline`` per file); files left when it is spent are recorded
+  ``unreachable`` without a request;
+- caps the stored body at ``max_body_bytes`` (longer bodies are cut and flagged ``truncated``);
+- never sends the ``user:password@`` part of a URL and stores only the redacted URL;
+- never raises for what a host sends: every failure while fetching one URL, whatever its exception
+  (network errors, and also ``ValueError`` & co. that requests/urllib3/urllib.parse raise for
+  hostile Locations or headers), becomes that URL's record (``unreachable`` with the error class and
+  a short message). What may still fail a bundle are programming errors in this module's own code
+  outside those library calls (record assembly, :func:`classify` given an unknown error kind, bad
+  arguments to the public methods): they mean a bug, not a hostile host.
 
-Address guard (SSRF): unless ``allow_private_addresses``, targets that are loopback, private,
-link-local, CGNAT, multicast, reserved, unspecified or cloud-metadata addresses are refused before
-any connection. A host name is resolved and every address checked; for direct connections the
-connected socket's peer address is checked again (closing a DNS-rebinding window). Behind a proxy
-(``FetchConfig.proxy``, or HTTP_PROXY / HTTPS_PROXY / NO_PROXY from the environment) the proxy
-resolves names, so only IP literals and the known metadata host names can be refused locally: the
-proxy itself must refuse internal destinations.
-
-Politeness across redirects applies to the authority that was asked for; a hop to another authority
-is not paced. ``min_interval`` is measured from the end of one request to the start of the next.
+Behind a proxy (``FetchConfig.proxy``, or HTTP_PROXY / HTTPS_PROXY / NO_PROXY from the environment)
+the proxy resolves names, so only IP literals and the known metadata host names can be refused
+locally: the proxy itself must refuse internal destinations.
 """
 from __future__ import annotations
 
 import hashlib
+import heapq
 import http.client
-import ipaddress
 import itertools
 import json
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Iterator
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
@@ -52,21 +57,34 @@ import urllib3.connection
 import urllib3.connectionpool
 import urllib3.exceptions
 
-from license_rules.fetchrules import FILE_PATHS, authority_of, classify
+from license_rules.fetchrules import FILE_PATHS, KINDS, authority_of, classify, outcome_detail
+from license_rules.urls import redact_userinfo
+
+from .addressguard import BlockedAddressError, address_refusal, check_peer, host_refusal
+from .politeness import AuthorityGate
 
 __all__ = [
-    "FetchConfig",
-    "Fetcher",
-    "BlockedAddressError",
     "KEPT_HEADERS",
     "RECORD_FIELDS",
+    "BlockedAddressError",
+    "FetchConfig",
+    "Fetcher",
     "address_refusal",
+    "redact_userinfo",
 ]
+
+#: Error statuses whose body is read (not stored) to recognise a challenge page (a 403 "Access
+#: Denied" bot wall is no "not found"): license_rules/data/challenge_markers.toml.
+CHALLENGE_STATUSES = frozenset({401, 403, 429, 503})
 
 #: Response headers kept by :meth:`Fetcher.check_headers` (lower-case names; every line is kept).
 KEPT_HEADERS = frozenset(
     {
         "x-robots-tag",
+        "cf-mitigated",  # challenge markers (license_rules/data/challenge_markers.toml)
+        "x-amzn-waf-action",
+        "x-datadome",
+        "x-vercel-mitigated",
         "tdm-reservation",
         "tdm-policy",
         "content-usage",
@@ -97,16 +115,9 @@ RECORD_FIELDS = (
 )
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_METADATA_HOSTS = frozenset(
-    {"metadata.google.internal", "metadata.goog", "metadata", "instance-data", "instance-data.ec2.internal"}
-)
-_METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(a)
-    for a in ("169.254.169.254", "fd00:ec2::254", "169.254.170.2", "100.100.100.200")
-)
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _HEADERS_CHUNK = 10_000  # image URLs grouped by authority per round of check_headers
 _READ_SIZE = 64 * 1024
+_ERROR_TEXT = 300  # characters of an exception message kept in a record
 
 
 @dataclass(frozen=True)
@@ -117,19 +128,22 @@ class FetchConfig:
     user_agent: str = "license-filter/0.1 (+https://github.com/license-filter/license-filter)"
     connect_timeout: float = 5.0
     read_timeout: float = 10.0
-    deadline: float = 20.0  # total per request including redirects and the body
+    deadline: float = 20.0  # hard wall-clock bound per request chain: connect, TLS, headers, redirects, body
     max_body_bytes: int = 1024 * 1024
     max_redirects: int = 5
     concurrency: int = 32  # requests in flight per Fetcher
     min_interval: float = 1.0  # seconds between two requests to one authority
     allow_private_addresses: bool = False
     proxy: str | None = None
+    authority_budget: float | None = None  # seconds of requests for all files of one authority
 
     def __post_init__(self) -> None:
         positive = ("connect_timeout", "read_timeout", "deadline")
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(f"FetchConfig.{name} must be > 0, got {getattr(self, name)!r}")
+        if self.authority_budget is not None and not self.authority_budget > 0:
+            raise ValueError(f"FetchConfig.authority_budget must be > 0 or None, got {self.authority_budget!r}")
         if self.max_body_bytes < 1:
             raise ValueError(f"FetchConfig.max_body_bytes must be >= 1, got {self.max_body_bytes!r}")
         if self.max_redirects < 0:
@@ -142,167 +156,167 @@ class FetchConfig:
             raise ValueError("FetchConfig.user_agent must name the product token and a contact URL")
 
 
-# --------------------------------------------------------------------------- address guard
+# --------------------------------------------------------------------------- hard deadlines
 
 
-class BlockedAddressError(Exception):
-    """A connection target was refused by the address guard."""
+class _Watch:
+    """One request chain under the watchdog: its sockets, its phase, whether its time ran out."""
+
+    __slots__ = ("_lock", "_sockets", "deadline_at", "done", "fired", "phase")
+
+    def __init__(self, deadline_at: float) -> None:
+        self.deadline_at = deadline_at
+        self.phase = "connect"
+        self.fired: str | None = None  # the phase that was running when the deadline passed
+        self.done = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def add(self, sock) -> None:
+        with self._lock:
+            if self.fired is None:
+                self._sockets.append(sock)
+                return
+        _shutdown(sock)
+
+    def fire(self) -> None:
+        with self._lock:
+            if self.done or self.fired is not None:
+                return
+            self.fired = self.phase
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shutdown(sock)
+
+    def finish(self) -> None:
+        with self._lock:
+            self.done = True
+            self._sockets.clear()
 
 
-def address_refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """Why ``address`` must not be connected to, or None when it is a public address."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if address in _METADATA_ADDRESSES:
-        return f"{address} is a cloud metadata address"
-    if address.is_loopback:
-        return f"{address} is a loopback address"
-    if address.is_unspecified:
-        return f"{address} is an unspecified address"
-    if address.is_link_local:
-        return f"{address} is a link-local address"
-    if address.is_multicast:
-        return f"{address} is a multicast address"
-    if isinstance(address, ipaddress.IPv4Address) and address in _CGNAT:
-        return f"{address} is a shared (CGNAT) address"
-    if address.is_reserved:
-        return f"{address} is a reserved address"
-    if address.is_private:
-        return f"{address} is a private address"
-    if not address.is_global:
-        return f"{address} is not a globally routable address"
-    return None
-
-
-def _host_refusal(host: str, port: int, resolve: bool) -> str | None:
-    """Refusal reason for connecting to ``host``; resolves names only when ``resolve``."""
-    name = host.strip("[]").rstrip(".").lower()
-    if name in _METADATA_HOSTS:
-        return f"{name} is a cloud metadata host name"
+def _shutdown(sock) -> None:
+    # shutdown (not close) wakes a recv() blocked in another thread; the owner closes the socket
     try:
-        return address_refusal(ipaddress.ip_address(name))
-    except ValueError:
-        pass
-    shorthand = _ipv4_shorthand(name)
-    if shorthand is not None:  # 2130706433, 0x7f.1, 127.1: a proxy or resolver reads these as IPv4
-        return address_refusal(shorthand)
-    if not resolve:
-        return None
-    try:
-        infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        return None  # let the connection fail as unreachable with the resolver's message
-    for info in infos:
-        reason = address_refusal(ipaddress.ip_address(info[4][0].split("%", 1)[0]))
-        if reason:
-            return f"{name} resolves to {reason}"
-    return None
-
-
-def _ipv4_shorthand(name: str) -> ipaddress.IPv4Address | None:
-    """The IPv4 address of a numeric host in inet_aton forms (decimal, octal, hex, 1-3 parts)."""
-    last = name.rsplit(".", 1)[-1]
-    if not last or not (last.isdigit() or (last.startswith("0x") and all(c in "0123456789abcdef" for c in last[2:]))):
-        return None
-    try:
-        return ipaddress.IPv4Address(socket.inet_aton(name))
+        sock.shutdown(socket.SHUT_RDWR)
     except (OSError, ValueError):
-        return None
+        pass
 
 
-def _check_peer(sock: socket.socket) -> None:
-    peer = sock.getpeername()[0]
-    reason = address_refusal(ipaddress.ip_address(peer.split("%", 1)[0]))
-    if reason:
-        sock.close()
-        raise BlockedAddressError(f"connected peer {reason}")
+class _Watchdog:
+    """One thread per Fetcher that fires each :class:`_Watch` when its deadline passes."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Watch]] = []
+        self._counter = itertools.count()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="fetch-watchdog", daemon=True)
+        self._thread.start()
+
+    def watch(self, entry: _Watch) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (entry.deadline_at, next(self._counter), entry))
+            if self._heap[0][2] is entry:
+                self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                due = None
+                while due is None:
+                    if self._stopped:
+                        return
+                    if not self._heap:
+                        self._cond.wait()
+                        continue
+                    deadline_at, _, entry = self._heap[0]
+                    if entry.done:
+                        heapq.heappop(self._heap)
+                        continue
+                    delay = deadline_at - time.monotonic()
+                    if delay > 0:
+                        self._cond.wait(delay)  # until the earliest deadline or a new, earlier one
+                        continue
+                    due = heapq.heappop(self._heap)[2]
+            due.fire()
 
 
-class _GuardedHTTPConnection(urllib3.connection.HTTPConnection):
+_current = threading.local()  # the _Watch of the request chain running on this thread
+
+
+def _watch_socket(sock, phase: str | None = None) -> None:
+    entry = getattr(_current, "watch", None)
+    if entry is not None:
+        if sock is not None:
+            entry.add(sock)
+        if phase is not None:
+            entry.phase = phase
+
+
+class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
+    """Registers its socket with the request chain's watchdog entry; optionally checks the peer."""
+
+    guard = False
+
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
-        _check_peer(sock)
+        _watch_socket(sock, "tls" if isinstance(self, urllib3.connection.HTTPSConnection) else "headers")
+        if self.guard:
+            check_peer(sock)
         return sock
 
-
-class _GuardedHTTPSConnection(urllib3.connection.HTTPSConnection):
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        _check_peer(sock)
-        return sock
+    def request(self, *args, **kwargs):
+        _watch_socket(self.sock, "headers")
+        return super().request(*args, **kwargs)
 
 
-class _GuardedHTTPConnectionPool(urllib3.connectionpool.HTTPConnectionPool):
-    ConnectionCls = _GuardedHTTPConnection
+class _WatchedHTTPSConnection(_WatchedHTTPConnection, urllib3.connection.HTTPSConnection):
+    pass
 
 
-class _GuardedHTTPSConnectionPool(urllib3.connectionpool.HTTPSConnectionPool):
-    ConnectionCls = _GuardedHTTPSConnection
+class _GuardedHTTPConnection(_WatchedHTTPConnection):
+    guard = True
 
 
-class _GuardedAdapter(requests.adapters.HTTPAdapter):
-    """Direct (non-proxied) connections check the connected peer address."""
+class _GuardedHTTPSConnection(_WatchedHTTPSConnection):
+    guard = True
+
+
+def _pool(connection_cls, base):
+    return type(base.__name__, (base,), {"ConnectionCls": connection_cls})  # error texts name urllib3's pool
+
+
+_POOLS = {
+    True: {"http": _pool(_GuardedHTTPConnection, urllib3.connectionpool.HTTPConnectionPool),
+           "https": _pool(_GuardedHTTPSConnection, urllib3.connectionpool.HTTPSConnectionPool)},
+    False: {"http": _pool(_WatchedHTTPConnection, urllib3.connectionpool.HTTPConnectionPool),
+            "https": _pool(_WatchedHTTPSConnection, urllib3.connectionpool.HTTPSConnectionPool)},
+}
+
+
+class _WatchedAdapter(requests.adapters.HTTPAdapter):
+    """Every connection is watched; direct (non-proxied) ones also check the connected peer address
+    when ``guard``. Connections to a proxy are watched, not guarded (the proxy may be local)."""
+
+    def __init__(self, *args, guard: bool, **kwargs) -> None:
+        self._guard = guard
+        super().__init__(*args, **kwargs)
 
     def init_poolmanager(self, *args, **kwargs) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _GuardedHTTPConnectionPool,
-            "https": _GuardedHTTPSConnectionPool,
-        }
+        self.poolmanager.pool_classes_by_scheme = dict(_POOLS[self._guard])
 
-
-# --------------------------------------------------------------------------- politeness
-
-
-class _Slot:
-    __slots__ = ("lock", "last_end", "users")
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.last_end = float("-inf")
-        self.users = 0
-
-
-class _AuthorityGate:
-    """At most one request in flight per authority, ``min_interval`` apart."""
-
-    def __init__(self, min_interval: float) -> None:
-        self._min_interval = min_interval
-        self._lock = threading.Lock()
-        self._slots: dict[str, _Slot] = {}
-
-    def run(self, authority: str, work: Callable[[Callable[[], None]], list[dict]]) -> list[dict]:
-        """Run ``work(pace)`` holding the authority; ``pace()`` waits out ``min_interval``."""
-        with self._lock:
-            slot = self._slots.get(authority)
-            if slot is None:
-                slot = self._slots[authority] = _Slot()
-            slot.users += 1
-
-        def pace() -> None:
-            delay = slot.last_end + self._min_interval - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)  # politeness pause, not synchronisation
-
-        try:
-            with slot.lock:
-                return work(pace)
-        finally:
-            with self._lock:
-                slot.users -= 1
-                self._prune()
-
-    def done(self, authority: str) -> None:
-        slot = self._slots.get(authority)
-        if slot is not None:
-            slot.last_end = time.monotonic()
-
-    def _prune(self) -> None:
-        if len(self._slots) < 4096:
-            return
-        horizon = time.monotonic() - self._min_interval
-        for key in [k for k, s in self._slots.items() if s.users == 0 and s.last_end < horizon]:
-            del self._slots[key]
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if type(manager) is urllib3.ProxyManager:  # SOCKS managers keep their own connection classes
+            manager.pool_classes_by_scheme = dict(_POOLS[False])
+        return manager
 
 
 # --------------------------------------------------------------------------- the fetcher
@@ -349,9 +363,26 @@ def _error_kind_of(exc: BaseException) -> str:
         ),
     ):
         return "protocol"
-    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema)):
+    if isinstance(
+        exc,
+        (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.InvalidSchema,
+            requests.exceptions.MissingSchema,
+            urllib3.exceptions.LocationParseError,
+            ValueError,
+            UnicodeError,
+        ),
+    ):
         return "bad-redirect"
-    return "connection"
+    if isinstance(exc, (requests.RequestException, urllib3.exceptions.HTTPError, OSError)):
+        return "connection"
+    return "protocol"  # anything else a library raised for what the host sent
+
+
+def _describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= _ERROR_TEXT else text[: _ERROR_TEXT - 3] + "..."
 
 
 def _blocked_cause(exc: BaseException) -> BlockedAddressError | None:
@@ -365,16 +396,7 @@ def _blocked_cause(exc: BaseException) -> BlockedAddressError | None:
     return None
 
 
-_NETWORK_ERRORS = (
-    requests.RequestException,
-    urllib3.exceptions.HTTPError,
-    http.client.HTTPException,
-    OSError,
-    BlockedAddressError,
-)
-
-
-def _pool_size(config: "FetchConfig", typical_latency: float = 0.05, cap: int = 1024) -> int:
+def _pool_size(config: FetchConfig, typical_latency: float = 0.05, cap: int = 1024) -> int:
     """Threads enough to keep ``concurrency`` requests in flight while others wait out ``min_interval``."""
     if config.min_interval <= 0:
         return config.concurrency
@@ -382,12 +404,21 @@ def _pool_size(config: "FetchConfig", typical_latency: float = 0.05, cap: int = 
     return max(config.concurrency, min(cap, config.concurrency * per_slot))
 
 
+class _Budget:
+    """Seconds of requests left to one authority (None: unlimited)."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, seconds: float | None) -> None:
+        self.left = seconds
+
+
 class Fetcher:
     """Thread pool + one ``requests.Session``; use as a context manager."""
 
     def __init__(self, config: FetchConfig) -> None:
         self.config = config
-        self._gate = _AuthorityGate(config.min_interval)
+        self._gate = AuthorityGate(config.min_interval)
         # Requests in flight are bounded by ``concurrency`` (a semaphore held only while a request
         # runs); the pool is larger so that threads waiting out one authority's ``min_interval`` do not
         # keep other authorities from being fetched. Without that, politeness pauses would cap a worker
@@ -395,20 +426,21 @@ class Fetcher:
         self._inflight = threading.BoundedSemaphore(config.concurrency)
         self._workers = _pool_size(config)
         self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="fetch")
+        self._watchdog = _Watchdog()
         self._proxies = {"http": config.proxy, "https": config.proxy} if config.proxy else {}
         session = requests.Session()
         session.trust_env = True
         session.headers["User-Agent"] = config.user_agent
-        adapter_cls = requests.adapters.HTTPAdapter if config.allow_private_addresses else _GuardedAdapter
-        adapter = adapter_cls(
-            pool_connections=max(16, config.concurrency * 2), pool_maxsize=config.concurrency, max_retries=0
+        adapter = _WatchedAdapter(
+            pool_connections=max(16, config.concurrency * 2), pool_maxsize=config.concurrency, max_retries=0,
+            guard=not config.allow_private_addresses,
         )
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         self._session = session
         self._closed = False
 
-    def __enter__(self) -> "Fetcher":
+    def __enter__(self) -> Fetcher:
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -418,40 +450,54 @@ class Fetcher:
         if not self._closed:
             self._closed = True
             self._pool.shutdown(wait=True, cancel_futures=True)
+            self._watchdog.stop()
             self._session.close()
 
     # ------------------------------------------------------------------ public API
 
     def fetch_files(
-        self, authorities: Iterable[str], kinds: Iterable[str] = ("robots", "ai_txt", "tdmrep")
+        self, authorities: Iterable, kinds: Iterable[str] = ("robots", "ai_txt", "tdmrep")
     ) -> Iterator[dict]:
         """One record per distinct (authority, kind), in completion order.
 
         ``authorities`` are ``scheme://host[:port]`` strings (any http(s) URL is reduced to its
-        authority); one that is not raises ValueError. Duplicates are fetched once per call.
+        authority), or ``(authority, kinds)`` pairs that fetch only those kinds of that authority (a
+        crawl repairing a partial snapshot); one that is neither raises ValueError. Duplicates are
+        fetched once per call.
         """
-        kinds = tuple(kinds)
-        unknown = [k for k in kinds if k not in FILE_PATHS]
-        if unknown or not kinds:
-            raise ValueError(f"unknown kinds {unknown!r}; expected a subset of {', '.join(FILE_PATHS)}")
+        kinds = self._check_kinds(kinds)
 
         def tasks() -> Iterator[Callable[[], list[dict]]]:
             seen: set[str] = set()
             for raw in authorities:
+                wanted = kinds
+                if isinstance(raw, tuple) and len(raw) == 2:
+                    raw, wanted = raw[0], self._check_kinds(raw[1])
                 authority = authority_of(raw) if isinstance(raw, str) else None
                 if authority is None:
                     raise ValueError(f"not an http(s) authority: {raw!r}")
                 if authority not in seen:
                     seen.add(authority)
-                    yield lambda a=authority: self._gate.run(a, lambda pace, a=a: self._files_of(a, kinds, pace))
+                    yield lambda a=authority, k=wanted: self._gate.run(
+                        a, lambda pace, a=a, k=k: self._files_of(a, k, pace))
 
         return self._run_bounded(tasks())
+
+    @staticmethod
+    def _check_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
+        kinds = tuple(kinds)
+        unknown = [k for k in kinds if k not in FILE_PATHS]
+        if unknown or not kinds:
+            raise ValueError(f"unknown kinds {unknown!r}; expected a subset of {', '.join(FILE_PATHS)}")
+        return kinds
 
     def check_headers(self, urls: Iterable[str]) -> Iterator[dict]:
         """One ``kind="headers"`` record per distinct image URL, in completion order.
 
         A URL without an http(s) authority gets a record with outcome "invalid" and no request.
-        URLs are taken in rounds of 10,000, grouped by authority within a round.
+        A URL's ``user:password@`` part is removed before anything else: the request goes to the
+        redacted URL and the record's ``url`` is the redacted URL (URLs equal after redaction are
+        checked once). URLs are taken in rounds of 10,000, grouped by authority within a round.
         """
 
         def tasks() -> Iterator[Callable[[], list[dict]]]:
@@ -463,6 +509,8 @@ class Fetcher:
                     return
                 groups: dict[str, list[str]] = {}
                 for url in chunk:
+                    if isinstance(url, str):
+                        url = redact_userinfo(url)
                     if url in seen:
                         continue
                     seen.add(url)
@@ -477,6 +525,76 @@ class Fetcher:
                     )
 
         return self._run_bounded(tasks())
+
+    # ------------------------------------------------------------------ streaming API
+
+    def submit_files(self, authority: str, kinds: Iterable[str] = ("robots", "ai_txt", "tdmrep")) -> Future:
+        """Start fetching one authority's files; the future's result is its records. For callers that
+        keep many authorities in flight across calls (the crawl's DoFn): no batch waits for its
+        slowest authority. An authority that is not http(s) raises ValueError here."""
+        kinds = self._check_kinds(kinds)
+        name = authority_of(authority) if isinstance(authority, str) else None
+        if name is None:
+            raise ValueError(f"not an http(s) authority: {authority!r}")
+        if self._closed:
+            raise RuntimeError("Fetcher is closed")
+        return self._pool.submit(self._gate.run, name, lambda pace: self._files_of(name, kinds, pace))
+
+    def submit_headers(self, urls: Iterable[str]) -> Future:
+        """Start checking image URLs (normally one authority's); the future's result is their records,
+        as :meth:`check_headers` makes them."""
+        if self._closed:
+            raise RuntimeError("Fetcher is closed")
+        urls = list(urls)
+
+        def work() -> list[dict]:
+            records: list[dict] = []
+            groups: dict[str, list[str]] = {}
+            for url in dict.fromkeys(redact_userinfo(u) if isinstance(u, str) else u for u in urls):
+                authority = authority_of(url) if isinstance(url, str) else None
+                if authority is None:
+                    records.append(self._invalid_url_record(url))
+                else:
+                    groups.setdefault(authority, []).append(url)
+            for authority, group in groups.items():
+                records += self._gate.run(authority, lambda pace, a=authority, g=group: self._headers_of(a, g, pace))
+            return records
+
+        return self._pool.submit(work)
+
+    @property
+    def window(self) -> int:
+        """How many submitted tasks a caller should keep pending at most (twice the pool's threads)."""
+        return self._workers * 2
+
+    def fetch_documents(self, items: Iterable[tuple[str, str, str]]) -> Iterator[dict]:
+        """One record per distinct (owner authority, kind, absolute http(s) URL): a document that a
+        signal names (an RSL licence). The record carries the owner's authority (whose rows it
+        governs); politeness, deadline, size cap and address guard are those of every fetch, paced
+        per authority of the URL itself. A URL without an http(s) authority raises ValueError."""
+
+        def tasks() -> Iterator[Callable[[], list[dict]]]:
+            seen: set[tuple[str, str, str]] = set()
+            for owner, kind, url in items:
+                host = authority_of(url) if isinstance(url, str) else None
+                if host is None or kind not in KINDS:
+                    raise ValueError(f"not a fetchable document: kind {kind!r}, url {url!r}")
+                if (owner, kind, url) in seen:
+                    continue
+                seen.add((owner, kind, url))
+                yield lambda o=owner, k=kind, u=url, h=host: self._gate.run(
+                    h, lambda pace, o=o, k=k, u=u, h=h: self._document_of(o, k, u, h, pace))
+
+        return self._run_bounded(tasks())
+
+    def _document_of(self, owner: str, kind: str, url: str, host: str, pace: Callable[[], None]) -> list[dict]:
+        pace()
+        started, fetched_at = time.monotonic(), _utcnow()
+        try:
+            response = self._request(url, "GET", read_body=True, started=started)
+        finally:
+            self._gate.done(host)
+        return [self._record(owner, kind, url, response, fetched_at, started)]
 
     # ------------------------------------------------------------------ scheduling
 
@@ -504,12 +622,18 @@ class Fetcher:
 
     def _files_of(self, authority: str, kinds: tuple[str, ...], pace: Callable[[], None]) -> list[dict]:
         records = []
+        budget = _Budget(self.config.authority_budget)
         for kind in kinds:
-            pace()
             url = authority + FILE_PATHS[kind]
+            if budget.left is not None and budget.left <= 0:
+                response = _Response(final_url=url, redirects=[], error_kind="timeout",
+                                     error=f"authority budget of {self.config.authority_budget}s spent; not requested")
+                records.append(self._record(authority, kind, url, response, _utcnow(), time.monotonic()))
+                continue
+            pace()
             started, fetched_at = time.monotonic(), _utcnow()
             try:
-                response = self._request(url, "GET", read_body=True, started=started)
+                response = self._request(url, "GET", read_body=True, started=started, budget=budget)
             finally:
                 self._gate.done(authority)
             records.append(self._record(authority, kind, url, response, fetched_at, started))
@@ -538,8 +662,14 @@ class Fetcher:
         if response.error_kind is not None:
             body = None
         outcome = classify(
-            kind, response.status, response.content_type, body or b"", response.error_kind, response.truncated
+            kind, response.status, response.content_type, body or b"", response.error_kind, response.truncated,
+            headers=response.headers,
         )
+        error = response.error
+        if error is None and outcome in ("bot-wall", "soft-404", "invalid"):
+            error = outcome_detail(kind, outcome, response.headers, body or b"")
+        if body is not None and not 200 <= (response.status or 0) < 300:
+            body = None  # an error page was read only to recognise a challenge; it is not the file
         headers_json = None
         if kind == "headers" and response.headers is not None:
             headers_json = json.dumps([[name, value] for name, value in response.headers], ensure_ascii=False)
@@ -558,7 +688,7 @@ class Fetcher:
             "body": body,
             "truncated": bool(response.truncated and body is not None),
             "headers_json": headers_json,
-            "error": response.error,
+            "error": error,
         }
 
     def _invalid_url_record(self, url: object) -> dict:
@@ -593,27 +723,66 @@ class Fetcher:
             return None  # malformed port: the request fails as unreachable
         settings = self._session.merge_environment_settings(url, dict(self._proxies), True, None, None)
         proxied = requests.utils.select_proxy(url, settings["proxies"]) is not None
-        return _host_refusal(host, port, resolve=not proxied)
+        return host_refusal(host, port, resolve=not proxied)
 
-    def _request(self, url: str, method: str, *, read_body: bool, started: float) -> _Response:
+    def get(self, url: str, keep_headers: frozenset = frozenset({"retry-after", "content-type"})) -> dict:
+        """One GET outside the per-authority gate, for API clients that pace themselves (transforms.items):
+        the address guard, redirects, body cap and deadline apply as to every request. Returns the facts:
+        ``final_url``, ``redirects``, ``status``, ``content_type``, ``body``, ``truncated``, ``headers``
+        (the ``keep_headers`` lines), ``error_kind``, ``error``, ``fetched_at``, ``elapsed_ms``."""
+        started, fetched_at = time.monotonic(), _utcnow()
+        response = self._request(url, "GET", read_body=True, started=started, keep=keep_headers)
+        facts = {name: getattr(response, name) for name in ("final_url", "redirects", "status", "content_type", "body",
+                                                             "truncated", "headers", "error_kind", "error")}
+        facts.update(fetched_at=fetched_at, elapsed_ms=int(round((time.monotonic() - started) * 1000)))
+        return facts
+
+    def _request(self, url: str, method: str, *, read_body: bool, started: float,
+                 budget: _Budget | None = None, keep: frozenset = KEPT_HEADERS) -> _Response:
         with self._inflight:  # the deadline counts from when the request may start, not from the queue
-            return self._request_now(url, method, read_body=read_body, started=max(started, time.monotonic()))
+            begun = max(started, time.monotonic())
+            limit, what = self.config.deadline, f"deadline of {self.config.deadline}s"
+            if budget is not None and budget.left is not None and budget.left < limit:
+                limit, what = budget.left, f"authority budget of {self.config.authority_budget}s"
+            entry = _Watch(begun + limit)
+            self._watchdog.watch(entry)
+            _current.watch = entry
+            try:
+                result = self._request_now(url, method, read_body=read_body, entry=entry, keep=keep)
+            finally:
+                _current.watch = None
+                entry.finish()
+                if budget is not None and budget.left is not None:
+                    budget.left -= time.monotonic() - begun
+            if entry.fired is not None:  # whatever the chain made of the shut-down socket, time ran out
+                result.error_kind = "timeout"
+                result.error = f"{what} exceeded during {entry.fired}"
+                result.body, result.truncated = None, False
+                if entry.fired != "body":  # the status line and headers did not arrive whole
+                    result.status = result.content_type = result.headers = None
+            return result
 
-    def _request_now(self, url: str, method: str, *, read_body: bool, started: float) -> _Response:
+    def _request_now(self, url: str, method: str, *, read_body: bool, entry: _Watch,
+                     keep: frozenset = KEPT_HEADERS) -> _Response:
         cfg = self.config
-        deadline_at = started + cfg.deadline
         current = url
         result = _Response(final_url=url, redirects=[])
         seen = {_defragment(url)}
         for hop in range(cfg.max_redirects + 1):
-            refusal = self._refusal(current)
+            try:
+                refusal = self._refusal(current)
+            except Exception as exc:  # noqa: BLE001 - a hostile host name: urllib.parse / idna / resolver
+                result.error_kind, result.error = "bad-redirect", f"unusable URL {current!r}: {_describe(exc)}"
+                return result
             if refusal:
                 result.error_kind, result.error = "blocked-address", f"refused {current}: {refusal}"
                 return result
-            remaining = deadline_at - time.monotonic()
-            if remaining <= 0:
-                result.error_kind, result.error = "timeout", f"deadline of {cfg.deadline}s exceeded"
+            remaining = entry.deadline_at - time.monotonic()
+            if remaining <= 0 or entry.fired is not None:
+                result.error_kind = "timeout"
+                result.error = f"deadline of {cfg.deadline}s exceeded before {'redirect hop ' + str(hop) if hop else 'connect'}"
                 return result
+            entry.phase = "connect"
             try:
                 resp = self._session.request(
                     method,
@@ -623,57 +792,65 @@ class Fetcher:
                     timeout=(min(cfg.connect_timeout, remaining), min(cfg.read_timeout, remaining)),
                     proxies=dict(self._proxies),
                 )
-            except _NETWORK_ERRORS as exc:
+            except Exception as exc:  # noqa: BLE001 - requests/urllib3/http.client on what the host sent
                 blocked = _blocked_cause(exc)
                 if blocked is not None:
                     result.error_kind, result.error = "blocked-address", f"refused {current}: {blocked}"
                 else:
-                    result.error_kind, result.error = _error_kind_of(exc), f"{type(exc).__name__}: {exc}"
+                    result.error_kind, result.error = _error_kind_of(exc), _describe(exc)
                 return result
-            result.status = resp.status_code
-            result.content_type = resp.headers.get("Content-Type")
-            if resp.status_code in _REDIRECT_STATUSES:
-                location = resp.headers.get("Location")
-                resp.close()
-                if not location:
-                    result.error_kind, result.error = "bad-redirect", f"{resp.status_code} without Location"
-                    return result
-                target = _defragment(urljoin(current, location.strip()))
-                if urlsplit(target).scheme not in ("http", "https") or not urlsplit(target).hostname:
-                    result.error_kind, result.error = "bad-redirect", f"unusable Location {location!r}"
-                    return result
-                if target in seen:
+            try:
+                result.status = resp.status_code
+                result.content_type = resp.headers.get("Content-Type")
+                if resp.status_code in _REDIRECT_STATUSES:
+                    location = resp.headers.get("Location")
+                    resp.close()
+                    if not location:
+                        result.error_kind, result.error = "bad-redirect", f"{resp.status_code} without Location"
+                        return result
+                    target = _defragment(urljoin(current, redact_userinfo(location.strip())))
+                    parts = urlsplit(target)
+                    if parts.scheme not in ("http", "https") or not parts.hostname:
+                        result.error_kind, result.error = "bad-redirect", f"unusable Location {location[:200]!r}"
+                        return result
+                    if target in seen:
+                        result.redirects.append(target)
+                        result.error_kind, result.error = "redirect-loop", f"redirect loop back to {target}"
+                        return result
+                    if hop == cfg.max_redirects:
+                        result.error_kind = "too-many-redirects"
+                        result.error = f"more than {cfg.max_redirects} redirects"
+                        return result
+                    seen.add(target)
                     result.redirects.append(target)
-                    result.error_kind, result.error = "redirect-loop", f"redirect loop back to {target}"
-                    return result
-                if hop == cfg.max_redirects:
-                    result.error_kind = "too-many-redirects"
-                    result.error = f"more than {cfg.max_redirects} redirects"
-                    return result
-                seen.add(target)
-                result.redirects.append(target)
-                result.final_url = current = target
-                continue
-            result.headers = [(name.lower(), value) for name, value in resp.raw.headers.items()
-                              if name.lower() in KEPT_HEADERS]
-            if read_body and 200 <= resp.status_code < 300:
-                self._read_body(resp, result, deadline_at)
+                    result.final_url = current = target
+                    continue
+                result.headers = [(name.lower(), value) for name, value in resp.raw.headers.items()
+                                  if name.lower() in keep]
+            except Exception as exc:  # noqa: BLE001 - a malformed Location or header (ValueError & co.)
+                resp.close()
+                kind = "bad-redirect" if result.status in _REDIRECT_STATUSES else _error_kind_of(exc)
+                result.error_kind, result.error = kind, _describe(exc)
+                return result
+            if read_body and (200 <= resp.status_code < 300 or resp.status_code in CHALLENGE_STATUSES):
+                entry.phase = "body"
+                self._read_body(resp, result, entry)
             else:
                 resp.close()
             return result
         raise AssertionError("unreachable: the redirect loop always returns")  # pragma: no cover
 
-    def _read_body(self, resp: requests.Response, result: _Response, deadline_at: float) -> None:
+    def _read_body(self, resp: requests.Response, result: _Response, entry: _Watch) -> None:
         cap = self.config.max_body_bytes
         raw = resp.raw
         buffer = bytearray()
         complete = False
         try:
             while len(buffer) <= cap:
-                remaining = deadline_at - time.monotonic()
-                if remaining <= 0:
+                remaining = entry.deadline_at - time.monotonic()
+                if remaining <= 0 or entry.fired is not None:
                     result.error_kind = "timeout"
-                    result.error = f"deadline of {self.config.deadline}s exceeded while reading the body"
+                    result.error = f"deadline of {self.config.deadline}s exceeded during body"
                     return
                 connection = getattr(raw, "connection", None)
                 sock = getattr(connection, "sock", None)
@@ -681,11 +858,11 @@ class Fetcher:
                     sock.settimeout(min(self.config.read_timeout, remaining))
                 chunk = raw.read1(min(_READ_SIZE, cap + 1 - len(buffer)), decode_content=True)
                 if not chunk:
-                    complete = True
+                    complete = entry.fired is None
                     break
                 buffer += chunk
-        except _NETWORK_ERRORS as exc:
-            result.error_kind, result.error = _error_kind_of(exc), f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # noqa: BLE001 - decoders and http.client on a hostile body
+            result.error_kind, result.error = _error_kind_of(exc), _describe(exc)
             return
         finally:
             if complete:

@@ -20,7 +20,7 @@ import pickle
 import queue
 import threading
 from dataclasses import dataclass, replace
-from typing import Iterator, TypeVar
+from typing import Any, Iterator, TypeVar
 
 import apache_beam as beam
 import numpy as np
@@ -82,6 +82,8 @@ class FilterConfig:
     policy: Policy
     signals_dir: str | None = None
     optout: OptOutList | None = None
+    infringing: OptOutList | None = None  # --infringing-list
+    name_optout: Any = None  # license_rules.names.NameOptOut (--name-optout-list)
     write_rejected: bool = False
     full_audit: bool = False
     batch_rows: int = 131072  # one LAION-like row group (131,072 rows) per batch: fewer per-batch costs
@@ -202,7 +204,8 @@ class _ApplyPolicyFn(beam.DoFn):
         cfg = self._config
         index = SignalsIndex.open(cfg.signals_dir, cfg.snapshot_eager_max_rows) if cfg.signals_dir else SignalsIndex()
         snapshot_s = time.perf_counter() - started
-        self._decider = BatchDecider(cfg.policy, index, cfg.optout, cfg.full_audit)
+        self._decider = BatchDecider(cfg.policy, index, cfg.optout, cfg.full_audit, infringing=cfg.infringing,
+                                     names=cfg.name_optout)
         # tldextract (registered domains of reserved hosts, TopHosts) loads here, once per worker
         tld_started = time.perf_counter()
         registered_domain("example.co.uk")
@@ -212,7 +215,8 @@ class _ApplyPolicyFn(beam.DoFn):
 
     def process(self, batch: ShardBatch):
         if batch.table is not None:
-            table, index = self._decider.decide_table(batch.table, batch.license_column, self._config.columns.url)
+            table, index = self._decider.decide_table(batch.table, batch.license_column, self._config.columns.url,
+                                                      self._config.columns.caption)
             batch = replace(batch, table=table, extra={**batch.extra, "decisions": index})
             stats = batch_stats(batch)
             batch.extra["stats"] = stats  # SummariseRun merges these; no second count per batch

@@ -4,7 +4,11 @@ The API takes newline-separated URLs (at most 10,000 per request) as ``text/plai
 ``Authorization: API <key>`` and answers ``{"urls": [{"url": ..., "optOut": bool, "optIn": bool}]}``.
 A missing key is a :class:`RegistryConfigError` at construction: never a silent allow. Rate limits
 (429) and server errors (5xx) are retried with exponential backoff; after the last retry, or on any
-other error status, :class:`RegistryError` carries the status.
+other error status, :class:`RegistryError` carries the status. Retries are urllib3's
+:class:`~urllib3.util.retry.Retry` (connection errors, 429 and every 5xx; a ``Retry-After`` of at
+most :data:`MAX_RETRY_AFTER` seconds is honoured, a longer one falls back to the backoff schedule).
+The crawl (``transforms.crawl.QueryRegistry``) records every URL of a batch that failed this way as
+``unreachable`` and goes on.
 
 Observed in public clients (not in a spec): the API rejects a request with a single URL, so a batch
 of one is padded with an empty line and the empty entry is dropped from the answer.
@@ -16,6 +20,9 @@ import time
 from typing import Iterable
 
 import requests
+import requests.adapters
+import urllib3.exceptions
+from urllib3.util.retry import Retry
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -52,14 +59,22 @@ def api_key_from_env(environ: dict | None = None) -> str | None:
     return value.strip() or None
 
 
-def _retry_after(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None  # HTTP-date form: use the backoff schedule
-    return seconds if 0 <= seconds <= MAX_RETRY_AFTER else None
+class _CappedRetry(Retry):
+    """urllib3's Retry, except that a Retry-After longer than MAX_RETRY_AFTER uses the backoff."""
+
+    def get_retry_after(self, response):
+        seconds = super().get_retry_after(response)
+        return seconds if seconds is not None and 0 <= seconds <= MAX_RETRY_AFTER else None
+
+    def sleep_for_retry(self, response=None) -> bool:
+        seconds = self.get_retry_after(response) if response is not None else None
+        if seconds is None:
+            return False  # the backoff schedule applies
+        time.sleep(seconds)  # the server's Retry-After, also 0 ("retry now"), which urllib3 itself skips
+        return True
+
+
+_RETRY_STATUSES = frozenset({429} | set(range(500, 600)))
 
 
 class RegistryClient:
@@ -91,6 +106,14 @@ class RegistryClient:
         self.backoff = backoff
         self.timeout = timeout
         self._session = requests.Session()
+        retry = _CappedRetry(
+            total=retries, connect=retries, read=retries, status=retries, other=retries,
+            backoff_factor=backoff, backoff_max=MAX_RETRY_AFTER, status_forcelist=_RETRY_STATUSES,
+            allowed_methods=frozenset({"POST"}), raise_on_status=False, respect_retry_after_header=True,
+        )
+        adapter = requests.adapters.HTTPAdapter(max_retries=retry)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
         self._session.headers.update(
             {"Authorization": f"API {api_key.strip()}", "Content-Type": "text/plain; charset=utf-8"}
         )
@@ -140,29 +163,18 @@ class RegistryClient:
         return result
 
     def _post(self, payload: bytes) -> object:
-        status: int | None = None
-        detail = ""
-        for attempt in range(self.retries + 1):
-            delay = self.backoff * (2**attempt)
+        attempts = self.retries + 1
+        try:
+            response = self._session.post(self.endpoint, data=payload, timeout=self.timeout)
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            raise RegistryError(f"registry failed after {attempts} attempts: {type(exc).__name__}: {exc}") from exc
+        status = response.status_code
+        if status == 200:
             try:
-                response = self._session.post(self.endpoint, data=payload, timeout=self.timeout)
-            except requests.RequestException as exc:
-                status, detail = None, f"{type(exc).__name__}: {exc}"
-            else:
-                status = response.status_code
-                if status == 200:
-                    try:
-                        return response.json()
-                    except ValueError as exc:
-                        raise RegistryError(f"registry answered 200 with invalid JSON: {exc}", 200) from exc
-                detail = response.text[:200]
-                if status != 429 and status < 500:
-                    raise RegistryError(f"registry refused the request with HTTP {status}: {detail}", status)
-                retry_after = _retry_after(response.headers.get("Retry-After"))
-                if retry_after is not None:
-                    delay = retry_after
-            if attempt < self.retries:
-                time.sleep(delay)  # backoff between attempts
-        raise RegistryError(
-            f"registry failed after {self.retries + 1} attempts; last status {status}: {detail}", status
-        )
+                return response.json()
+            except ValueError as exc:
+                raise RegistryError(f"registry answered 200 with invalid JSON: {exc}", 200) from exc
+        detail = response.text[:200]
+        if status in _RETRY_STATUSES:
+            raise RegistryError(f"registry failed after {attempts} attempts; last status {status}: {detail}", status)
+        raise RegistryError(f"registry refused the request with HTTP {status}: {detail}", status)

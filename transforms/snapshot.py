@@ -13,6 +13,7 @@ import io
 import json
 import os
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
@@ -24,7 +25,7 @@ from transforms.fetch import RECORD_FIELDS
 
 __all__ = ["SNAPSHOT_SCHEMA", "SnapshotError", "records_to_table", "write_snapshot", "read_snapshot", "snapshot_files",
            "describe_snapshot", "write_part", "SNAPSHOT_ROW_GROUP",
-           "fresh_authorities"]
+           "fresh_authorities", "reuse_plan", "ReusePlan", "CRAWL_KINDS", "REUSABLE_OUTCOMES"]
 
 SNAPSHOT_SCHEMA = pa.schema(
     [
@@ -181,10 +182,63 @@ def read_snapshot(directory: str | os.PathLike) -> pa.Table:
     return pa.concat_tables(tables)
 
 
-def fresh_authorities(table: pa.Table, max_age: timedelta, now: datetime) -> set[str]:
-    """Authorities whose newest robots record is younger than ``max_age`` at ``now`` (reusable)."""
+#: The files a crawl asks every authority for.
+CRAWL_KINDS = ("robots", "ai_txt", "tdmrep")
+#: Outcomes that are answers and may be reused while fresh; any other outcome is asked again.
+REUSABLE_OUTCOMES = ("ok", "not-found")
+
+
+def _fresh_mask(table: pa.Table, max_age: timedelta, now: datetime, kinds: tuple[str, ...]):
     if now.tzinfo is None:
         raise ValueError("now must be a timezone-aware datetime")
     cutoff = pa.scalar(now - max_age, type=pa.timestamp("us", tz="UTC"))
-    mask = pc.and_(pc.equal(table.column("kind"), "robots"), pc.greater(table.column("fetched_at"), cutoff))
-    return set(table.filter(mask).column("authority").to_pylist())
+    return pc.and_(pc.is_in(table.column("kind"), pa.array(list(kinds), pa.string())),
+                   pc.greater(table.column("fetched_at"), cutoff))
+
+
+def fresh_authorities(table: pa.Table, max_age: timedelta, now: datetime,
+                      kinds: tuple[str, ...] = CRAWL_KINDS) -> set[str]:
+    """Authorities that have a record younger than ``max_age`` at ``now`` for EVERY kind in
+    ``kinds`` (an authority with a fresh robots record but no ai_txt record, as a crawl killed
+    between the two leaves it, is not fresh)."""
+    fresh = table.filter(_fresh_mask(table, max_age, now, tuple(kinds)))
+    pairs = set(zip(fresh.column("authority").to_pylist(), fresh.column("kind").to_pylist()))
+    count: Counter = Counter(authority for authority, _ in pairs)
+    return {authority for authority, n in count.items() if n == len(set(kinds))}
+
+
+@dataclass(frozen=True)
+class ReusePlan:
+    """What an earlier snapshot spares a crawl: ``fresh`` authorities (every kind reusable, not
+    fetched again), ``missing`` (authority -> the kinds to fetch, for authorities with some but not
+    all kinds reusable) and ``records`` (the reused records: the newest reusable one per
+    (authority, kind) of both)."""
+
+    fresh: frozenset
+    missing: dict
+    records: pa.Table
+
+
+def reuse_plan(table: pa.Table, max_age: timedelta, now: datetime, kinds: tuple[str, ...] = CRAWL_KINDS) -> ReusePlan:
+    """Per (authority, kind): reuse the newest answered (:data:`REUSABLE_OUTCOMES`) record younger
+    than ``max_age``; everything else is fetched again. Python per record of the snapshot's crawl
+    kinds (one pass), the rest in Arrow."""
+    kinds = tuple(kinds)
+    mask = pc.and_(_fresh_mask(table, max_age, now, kinds),
+                   pc.is_in(table.column("outcome"), pa.array(list(REUSABLE_OUTCOMES), pa.string())))
+    indices = pc.indices_nonzero(pc.fill_null(mask, False))
+    usable = table.take(indices)
+    newest: dict[tuple[str, str], tuple] = {}
+    for i, (authority, kind, when) in enumerate(zip(usable.column("authority").to_pylist(),
+                                                  usable.column("kind").to_pylist(),
+                                                  usable.column("fetched_at").to_pylist())):
+        key = (authority, kind)
+        if key not in newest or when > newest[key][0]:
+            newest[key] = (when, i)
+    have: dict[str, set[str]] = {}
+    for authority, kind in newest:
+        have.setdefault(authority, set()).add(kind)
+    fresh = frozenset(a for a, got in have.items() if len(got) == len(set(kinds)))
+    missing = {a: tuple(k for k in kinds if k not in got) for a, got in have.items() if a not in fresh}
+    records = usable.take(pa.array(sorted(i for _, i in newest.values()), pa.int64()))
+    return ReusePlan(fresh=fresh, missing=missing, records=records)

@@ -20,7 +20,7 @@ __all__ = ["empty_stats", "batch_stats", "merge_stats", "host_tables", "top_rows
 
 MAX_UNREACHABLE_LISTED = 1000
 _COUNTERS = ("by_reason", "by_reason_all", "by_class", "by_spdx", "kept_by_class", "kept_by_spdx", "by_source",
-             "by_token", "by_license_source")
+             "by_token", "by_license_source", "by_item_effect")
 
 
 def empty_stats() -> dict[str, Any]:
@@ -72,6 +72,9 @@ def batch_stats(batch: ShardBatch) -> dict[str, Any]:
         if kept:
             _add(s["kept_by_class"], index.klass[i], c)
             _add(s["kept_by_spdx"], index.spdx[i], c)
+        effect = index.item_effect[i] if i < len(index.item_effect) else None
+        if effect is not None:
+            _add(s["by_item_effect"], effect, c)
         for src in index.sources[i]:
             _add(s["by_source"], src, c)
         for tok in index.tokens[i]:

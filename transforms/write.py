@@ -25,7 +25,7 @@ __all__ = ["ShardWriter", "OutputFile", "ATTRIBUTION_SCHEMA", "attribution_table
 ATTRIBUTION_SCHEMA = pa.schema([
     ("url", pa.string()), ("caption", pa.string()), ("license_spdx", pa.string()), ("license_url", pa.string()),
     ("license_class", pa.string()), ("license_source", pa.string()), ("license_raw", pa.string()),
-    ("creator", pa.string()), ("shard", pa.string()),
+    ("creator", pa.string()), ("shard", pa.string()), ("title", pa.string()), ("source_page", pa.string()),
 ])
 _ATTRIBUTION_CLASSES = ("permissive", "share-alike", "non-commercial", "no-derivatives", "restricted")
 
@@ -68,12 +68,33 @@ def attribution_table(kept: pa.Table, url_col: str, caption_col: str | None, lic
             return arr.cast(pa.string()) if arr.type != pa.string() else arr
         return pa.nulls(n, pa.string())
 
+    creator, title, page = _item_attribution(rows)
     return pa.table({
         "url": col(url_col), "caption": col(caption_col), "license_spdx": col("lf_license_spdx"),
         "license_url": col("lf_license_url"), "license_class": col("lf_license_class"),
         "license_source": col("lf_license_source"), "license_raw": col(license_col),
-        "creator": pa.nulls(n, pa.string()), "shard": pa.array([shard] * n, pa.string()),
+        "creator": creator, "shard": pa.array([shard] * n, pa.string()), "title": title, "source_page": page,
     }, schema=ATTRIBUTION_SCHEMA)
+
+
+def _item_attribution(rows: pa.Table) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """TASL from the image's own license answer (Commons/Flickr API) when it decided the license:
+    creator, title and source page, read once per distinct ``lf_evidence`` value (a decision's evidence)."""
+    import json
+
+    n = rows.num_rows
+    if not n or "lf_evidence" not in rows.column_names:
+        return (pa.nulls(n, pa.string()),) * 3
+    enc = pc.dictionary_encode(rows.column("lf_evidence").combine_chunks())
+    found: list[tuple[str | None, str | None, str | None]] = []
+    for text in enc.dictionary.to_pylist():
+        item = None
+        if text and '"item_license"' in text:
+            item = next((e for e in json.loads(text) if e.get("source") == "item_license" and e.get("used")), None)
+        found.append((item.get("creator"), item.get("title"), item.get("source_page")) if item else (None, None, None))
+    idx = pc.fill_null(enc.indices, len(found))
+    found.append((None, None, None))
+    return tuple(pc.take(pa.array([f[i] for f in found], pa.string()), idx) for i in range(3))
 
 
 @dataclass

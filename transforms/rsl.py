@@ -1,0 +1,99 @@
+"""Fetch the RSL 1.0 licence document each authority declares, once per authority.
+
+    fetch records (robots, headers) ─ DeclaredRsl ─ OnePerAuthority ─ FetchRslDocuments ─> ``rsl`` records
+
+Discovery (RSL 1.0, https://rslstandard.org/rsl): a robots.txt ``License:`` record (site-wide, any
+position) or, on a checked image, a ``Link: <...>; rel="license"; type="application/rsl+xml"``
+header. The robots.txt declaration wins, then the first one in order. The document is fetched by
+the same :class:`transforms.fetch.Fetcher` as every signal file (politeness per authority, total
+deadline, size cap, address guard); the record carries the declaring authority, so the filter reads
+it with that authority's other files (``license_rules.signals``).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urljoin
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from license_rules.robots import parse_robots
+from license_rules.rsl import rsl_link_targets
+from license_rules.urls import authority_of
+
+__all__ = ["FetchRslDocuments", "declared_rsl"]
+
+NAMESPACE = "license_filter"
+
+
+def declared_rsl(record: dict[str, Any]) -> Iterator[tuple[str, tuple[int, int, str]]]:
+    """(authority, (precedence, position, absolute URL)) for each RSL licence a fetch record declares."""
+    owner = record.get("authority")
+    if not owner or record.get("outcome") != "ok":
+        return
+    if record.get("kind") == "robots" and record.get("body"):
+        parsed = parse_robots(record["body"])
+        if parsed.invalid is None:
+            for i, (value, _) in enumerate(parsed.licenses):
+                yield owner, (0, i, urljoin(owner + "/robots.txt", value.strip()))
+    elif record.get("kind") == "headers" and record.get("headers_json"):
+        pairs = json.loads(record["headers_json"])
+        links = rsl_link_targets([value for name, value in pairs if name.lower() == "link"])
+        for i, target in enumerate(links):
+            yield owner, (1, i, urljoin(record.get("url") or owner, target.strip()))
+
+
+def _unusable(owner: str, url: str) -> dict[str, Any]:
+    import datetime as dt
+
+    return {
+        "authority": owner, "kind": "rsl", "url": url, "final_url": None, "redirects": [], "status": None,
+        "outcome": "invalid", "content_type": None, "fetched_at": dt.datetime.now(dt.timezone.utc), "elapsed_ms": 0,
+        "sha256": None, "body": None, "truncated": False, "headers_json": None,
+        "error": "the declared RSL licence is not an http(s) URL; not requested",
+    }
+
+
+class _FetchRslFn(beam.DoFn):
+    def __init__(self, fetch_config):
+        self._config = fetch_config
+        self._fetcher = None
+
+    def setup(self):
+        from .fetch import Fetcher
+
+        self._fetcher = Fetcher(self._config)
+
+    def teardown(self):
+        if self._fetcher is not None:
+            self._fetcher.close()
+            self._fetcher = None
+
+    def process(self, batch):
+        usable = []
+        for owner, (_, _, url) in batch:
+            if authority_of(url) is None:
+                yield _unusable(owner, url)
+            else:
+                usable.append((owner, "rsl", url))
+        for record in self._fetcher.fetch_documents(usable):
+            Metrics.counter(NAMESPACE, f"fetch.rsl.{record['outcome']}").inc()
+            yield record
+
+
+class FetchRslDocuments(beam.PTransform):
+    """PCollection[fetch record] -> one ``rsl`` record per authority that declares an RSL licence."""
+
+    def __init__(self, fetch_config, batch_size: int = 256):
+        super().__init__()
+        self._config = fetch_config
+        self._batch = batch_size
+
+    def expand(self, records):
+        return (records
+                | "DeclaredRsl" >> beam.FlatMap(declared_rsl)
+                | "OnePerAuthority" >> beam.CombinePerKey(min)
+                | "BatchDeclarations" >> beam.BatchElements(min_batch_size=1, max_batch_size=self._batch)
+                | "FetchRsl" >> beam.ParDo(_FetchRslFn(self._config)))
