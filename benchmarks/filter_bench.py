@@ -124,7 +124,7 @@ def fixed_costs(timings: Path, m) -> dict | None:
 
 def _best(variant: str, spec: dict, work: Path, repeat: int) -> tuple[Any, list[float]]:
     runs = []
-    for i in range(repeat):
+    for _ in range(repeat):
         if Path(spec["output"]).exists():
             shutil.rmtree(spec["output"])
         runs.append(_run_variant(variant, spec, work))
@@ -154,7 +154,7 @@ def _naive_subset(ds: dict, max_rows: int, work: Path) -> tuple[str, list[str], 
     if sum(counts) <= max_rows:
         return ds["glob"], files, sum(counts)
     chosen, total = [], 0
-    for f, c in zip(files, counts):
+    for f, c in zip(files, counts, strict=True):
         if chosen and total + c > max_rows:
             break
         chosen.append(f)

@@ -76,7 +76,8 @@ def run_ours(spec: dict) -> dict:
     from pipelines.cli import main as cli_main
 
     _timed(pipelines.filter_pipeline, "run_filter", "run_filter")  # commands imports both at call time
-    _timed(pipelines.postrun, "after_filter", "post_run")
+    # the steps after the pipeline: attribution CSV, report, summary line (finish_run; after_filter before it)
+    _timed(pipelines.postrun, "finish_run" if hasattr(pipelines.postrun, "finish_run") else "after_filter", "post_run")
     argv = ["filter", "--input", spec["input"], "--output", spec["output"], "--signals", spec["signals"],
             "--optout-list", spec["optout"], "--quiet"] + list(spec.get("extra", []))
     code = cli_main(argv)

@@ -61,7 +61,28 @@ def pipeline_options(flags: list[str]):
         from apache_beam.runners.runner import create_runner
 
         try:
-            create_runner(runner)
+            instance = create_runner(runner)
         except (ValueError, ImportError) as exc:
             raise BeamOptionsError(f"--runner={runner}: {exc}") from None
+        _validate(opts, instance, runner)
     return opts
+
+
+def _validate(opts, runner_instance, runner: str) -> None:
+    """The runner's own option checks (e.g. Dataflow's --project, --region, gs:// temp_location), run
+    here so that a missing option is one line before any work, not a traceback from the runner."""
+    import logging
+
+    from apache_beam.options.pipeline_options_validator import PipelineOptionsValidator
+
+    quiet = logging.getLogger("apache_beam.options.pipeline_options")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # "Unable to create default GCS bucket" while it looks for a default
+    try:
+        errors = PipelineOptionsValidator(opts, runner_instance).validate()
+    except Exception as exc:  # noqa: BLE001 - a validator that itself fails (e.g. missing gcp extra)
+        errors = [f"{type(exc).__name__}: {exc}"]
+    finally:
+        quiet.setLevel(level)
+    if errors:
+        raise BeamOptionsError(f"--runner={runner}: " + " ".join(e.strip() for e in errors))

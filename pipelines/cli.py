@@ -6,12 +6,15 @@
     license-filter licenses --input GLOB --signals-out DIR [...]   # only the Commons/Flickr item licenses
     license-filter filter --input GLOB --output DIR [--signals DIR] [...]
     license-filter report OUT
+    license-filter explain --run OUT (URL | --sample-id N)   # the recorded decision, recomputed and compared
     license-filter explain URL --signals DIR [...]
     license-filter images --input DIR --output OUT [...]    # downloaded img2dataset shards
 
 Unrecognised --flags are Beam pipeline options (--runner=...); unknown ones are refused.
 Exit codes: 0 done and accounted; 2 a usage or input mistake (one line on stderr, no traceback);
-3 the run finished but some rows could not be read (counted as errors in the manifest).
+3 the run finished but some rows could not be read (counted as errors in the manifest); 1 the
+pipeline failed; 130/143 interrupted by SIGINT/SIGTERM (OUT keeps its previous complete run);
+explain --run: 4 when the recomputed decision differs from the recorded one.
 """
 from __future__ import annotations
 
@@ -19,18 +22,12 @@ import argparse
 import datetime as dt
 import logging
 import sys
-from pathlib import Path
 
 __all__ = ["main", "UserError"]
 
-from .errors import EXIT_OK, EXIT_ROW_ERRORS, EXIT_USAGE, UserError  # noqa: F401 - re-exported
+from .errors import EXIT_OK, EXIT_ROW_ERRORS, EXIT_USAGE, UserError, tool_version  # noqa: F401 - re-exported
 
-VERSION = "0.1.0"
-
-
-def sample_dir() -> Path:
-    here = Path(__file__).resolve().parent.parent / "sample_data"
-    return here if here.is_dir() else Path.cwd() / "sample_data"
+VERSION = tool_version()
 
 
 def _duration(text: str) -> dt.timedelta:
@@ -97,6 +94,11 @@ def _add_filter_args(p: argparse.ArgumentParser) -> None:
                    help="read and decide shards of more than N row groups in ranges of N, so that several workers "
                         "share one large shard; each shard is still written as one file (0: one worker per shard)")
     p.add_argument("--no-report", action="store_true", help="do not write audit/report.html")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the results of another run (other inputs or policy) that --output holds")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse the outputs of the run --output holds when its inputs (same sha256) are among this "
+                        "run's and the policy, snapshot, opt-out lists, columns and options match; process the rest")
     p.add_argument("--quiet", action="store_true", help="no summary on stdout")
 
 
@@ -184,8 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     exp = sub.add_parser("explain", allow_abbrev=False, help="explain the decision for one image URL")
     exp.add_argument("url", nargs="?", help="image URL")
+    exp.add_argument("--run", metavar="OUT", help="a run's output folder: explain its recorded decision with its "
+                     "own policy, snapshot, opt-out lists and columns (default: ./license-filter-out when present)")
+    exp.add_argument("--sample-id", metavar="N", help="with --run: the row whose SAMPLE_ID (or uid/key) is N")
     exp.add_argument("--signals", metavar="DIR", help="signals snapshot directory")
-    exp.add_argument("--policy", default="permissive", metavar="FILE|PRESET")
+    exp.add_argument("--policy", default=None, metavar="FILE|PRESET", help="(without --run) policy; permissive")
     exp.add_argument("--optout-list", action="append", default=[], metavar="FILE")
     exp.add_argument("--infringing-list", action="append", default=[], metavar="FILE")
     exp.add_argument("--license", help="the row's LICENSE value (default: looked up with --row-of)")
@@ -202,17 +207,64 @@ def build_parser() -> argparse.ArgumentParser:
 def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not verbose:
-        for name in ("apache_beam", "root"):
-            logging.getLogger(name).setLevel(logging.ERROR)
+        # a failing pipeline is reported as one line by the command itself; Beam's own ERROR records
+        # would repeat it as a traceback (-v shows them)
+        logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
         logging.getLogger().setLevel(logging.ERROR)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line. Called without ``argv`` (the console script, ``python -m pipelines.cli``) it
+    owns the process: see :func:`_exit_now`."""
+    if argv is None:
+        _exit_now(_main(None))
+    return _main(argv)
+
+
+def _exit_now(code: int) -> None:
+    """Flush and leave with ``code`` without running interpreter shutdown: the runner's gRPC threads
+    may still be tearing down, and a C++ thread destroyed at shutdown aborts the process ("terminate
+    called without an active exception", exit 134) after a run whose outputs are complete. Every
+    output is written and published before this point, so nothing is lost by skipping shutdown."""
+    import os
+
+    try:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code if isinstance(code, int) else 1)
+
+
+def _guarded_call(handler, args, extra) -> int:
+    """SIGINT/SIGTERM become one line and exit 130/143 (the filter says more: what OUT still holds);
+    a failing pipeline (e.g. a crawl) is one line, its traceback only with -v."""
+    from .transaction import exit_code_for, guarded, pipeline_failure
+
+    with guarded() as guard:
+        try:
+            return handler(args, extra)
+        except (UserError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # never a traceback; -v logs it
+            if guard.signum is not None:  # the runner wrapped the interruption into its own exception
+                print("license-filter: interrupted", file=sys.stderr)
+                return exit_code_for(guard.signum)
+            logging.getLogger("license_filter").info("failure", exc_info=True)
+            code, line = pipeline_failure(exc)
+            print(f"license-filter: error: {line}", file=sys.stderr)
+            return code
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     try:
         args, extra = parser.parse_known_args(argv)
         _setup_logging(args.verbose)
         from . import commands
+        from .transaction import add_loopback_no_proxy
+
+        add_loopback_no_proxy()  # the runner's gRPC to localhost never through a proxy (the crawl's requests unaffected)
 
         if args.command == "images":
             from .images_pipeline import cmd_images
@@ -223,13 +275,15 @@ def main(argv: list[str] | None = None) -> int:
         handler = {"run": commands.cmd_run, "filter": commands.cmd_filter, "crawl": commands.cmd_crawl,
                    "licenses": commands.cmd_licenses,
                    "report": commands.cmd_report, "explain": commands.cmd_explain}[args.command]
-        return handler(args, extra)
+        return _guarded_call(handler, args, extra)
     except UserError as exc:
         print(f"license-filter: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("license-filter: interrupted", file=sys.stderr)
-        return 130
+        return 143 if getattr(exc, "signum", None) == 15 else 130
+    except SystemExit as exc:  # --help / --version
+        return exc.code if isinstance(exc.code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,16 +11,27 @@ from pathlib import Path
 from license_rules.optout import OptOutList, OptOutListError, parse_optout_list
 from license_rules.policy import Policy, PolicyError, load_policy
 
-from .cli import EXIT_OK, VERSION, UserError, sample_dir
+from .errors import EXIT_OK, UserError
 
 __all__ = ["cmd_run", "cmd_filter", "cmd_crawl", "cmd_licenses", "cmd_report", "cmd_explain", "load_optout_lists"]
 
 
+def sample_dir() -> Path:
+    here = Path(__file__).resolve().parent.parent / "sample_data"
+    return here if here.is_dir() else Path.cwd() / "sample_data"
+
+
 def _policy(spec: str) -> Policy:
+    from license_rules.policy import PRESETS
+
+    if spec not in PRESETS and os.path.exists(spec):
+        spec = os.path.abspath(spec)  # recorded as the policy's source: explain --run loads it from anywhere
     try:
         return load_policy(spec)
     except PolicyError as exc:
         raise UserError(str(exc)) from None
+    except RecursionError:  # tomllib recurses per nesting level: a hostile file must not be a traceback
+        raise UserError(f"--policy {spec}: nested too deeply to be a license-filter policy") from None
 
 
 def load_optout_lists(paths: list[str]) -> tuple[OptOutList | None, list[dict]]:
@@ -180,12 +191,71 @@ def _absolute(path: str | None) -> str | None:
     return os.path.abspath(path)
 
 
+def _check_footers(files: list[str], cmap) -> None:
+    from transforms.shards import InputError, check_footers
+
+    try:
+        check_footers(files, cmap)
+    except InputError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _coverage_fn(files, cmap, policy, full_audit, signals_dir):
+    if not signals_dir:
+        return None
+
+    def coverage():
+        from transforms.coverage import snapshot_coverage
+
+        return snapshot_coverage(files, cmap, policy, full_audit, signals_dir)
+
+    return coverage
+
+
+def _identity_now(args, policy, snapshot, optout_info, cmap) -> dict:
+    from .transaction import resume_identity, snapshot_id
+
+    return resume_identity({"policy": policy.as_dict(), "signals": {"id": snapshot_id(snapshot)} if snapshot else None,
+                            "optout_lists": optout_info, "columns": cmap.as_dict(),
+                            "options": {"write_rejected": args.write_rejected, "full_audit": args.full_audit}})
+
+
+def _crawl_command(args, signals_dir: str | None) -> str | None:
+    """The crawl that refreshes this run's snapshot, as a command line to copy."""
+    import shlex
+
+    if not signals_dir:
+        return None
+    if getattr(args, "sample_job", False):  # the sample's snapshot is recorded from a fixture web
+        return "python -m tools.record_sample_snapshot (the sample's snapshot is recorded from its fixture web)"
+    parts = ["license-filter", "crawl"]
+    for pattern in args.input:
+        parts += ["--input", pattern]
+    if args.policy != "permissive":
+        parts += ["--policy", args.policy]
+    if args.columns != "laion":
+        parts += ["--columns", args.columns]
+    if args.full_audit:
+        parts.append("--full-audit")
+    parts += ["--signals-out", signals_dir]
+    return shlex.join(parts)
+
+
 def _filter(args, extra, files, signals_dir, policy) -> int:
+    """The filter as a transaction on OUT (pipelines/transaction.py): nothing of OUT changes until
+    the run is complete, and then all of it at once."""
     from transforms.filtering import FilterConfig
 
+    from .errors import Interrupted
     from .filter_pipeline import run_filter
-    from .postrun import after_filter
+    from .postrun import finish_run
+    from .staging import describe_current
+    from .transaction import exit_code_for, guarded, pipeline_failure, run_transaction, say
 
+    # explain --run finds the run's lists from anywhere
+    args.optout_list = [_absolute(p) for p in args.optout_list]
+    args.infringing_list = [_absolute(p) for p in args.infringing_list]
+    args.name_optout_list = [_absolute(p) for p in args.name_optout_list]
     optout, optout_info = load_optout_lists(args.optout_list)
     infringing, infringing_info = load_infringing_lists(args.infringing_list)
     names, names_info = load_name_lists(args.name_optout_list)
@@ -194,40 +264,60 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
     files = [_absolute(f) for f in files]
     options = _beam_options(extra)
     cmap = _columns(args)
+    _check_footers(files, cmap)
     snapshot = _snapshot_info(signals_dir)
-    config = FilterConfig(output=args.output, columns=cmap, policy=policy, signals_dir=signals_dir, optout=optout,
-                          infringing=infringing, name_optout=names, write_rejected=args.write_rejected, full_audit=args.full_audit, batch_rows=args.batch_rows,
-                          snapshot_eager_max_rows=args.snapshot_memory_rows,
-                          split_row_groups=getattr(args, "split_row_groups", 0))
-    context = {
-        "version": VERSION,
-        "options": {"command": args.command, "input": args.input, "output": args.output, "signals": signals_dir,
-                    "optout_lists": args.optout_list, "infringing_lists": args.infringing_list,
-                    "name_optout_lists": args.name_optout_list, "write_rejected": args.write_rejected,
-                    "full_audit": args.full_audit, "columns": args.columns, "beam": redact_flags(extra),
-                    "runner": options.get_all_options()["runner"]},
-        "policy": policy.as_dict(),
-        "signals": snapshot,
-        # every list the run used, each with its kind, version (if any), entries and sha256
-        "optout_lists": optout_info + infringing_info + names_info,
-        "columns": cmap.as_dict(),
-    }
-    run_filter(files, config, context, options)
-    _remove_stale_outputs(args.output)
-    return after_filter(args.output, quiet=args.quiet, report=not args.no_report)
+    out = args.output
 
+    def execute(staging, run, todo, resume_ctx):
+        config = FilterConfig(output=staging, columns=cmap, policy=policy, signals_dir=signals_dir, optout=optout,
+                              infringing=infringing, name_optout=names, write_rejected=args.write_rejected,
+                              full_audit=args.full_audit, batch_rows=args.batch_rows,
+                              snapshot_eager_max_rows=args.snapshot_memory_rows,
+                              split_row_groups=getattr(args, "split_row_groups", 0))
+        context = {
+            "version": run["versions"]["license_filter"],
+            "options": {"command": args.command, "input": args.input, "output": out, "signals": signals_dir,
+                        "optout_lists": args.optout_list, "infringing_lists": args.infringing_list,
+                        "name_optout_lists": args.name_optout_list, "write_rejected": args.write_rejected,
+                        "full_audit": args.full_audit, "columns": args.columns, "beam": redact_flags(extra),
+                        "runner": options.get_all_options()["runner"], "overwrite": args.overwrite,
+                        "resume": args.resume},
+            "policy": policy.as_dict(),
+            "signals": dict(snapshot, id=run["snapshot_id"]) if snapshot else None,
+            # every list the run used, each with its kind, version (if any), entries and sha256
+            "optout_lists": optout_info + infringing_info + names_info,
+            "columns": cmap.as_dict(),
+            "resume": resume_ctx,
+        }
+        run_filter(todo, config, context, options)
 
-def _remove_stale_outputs(output: str) -> None:
-    """Delete shards an earlier run left in OUT/kept|rejected|attribution that this run's manifest does
-    not list: whoever reads OUT/kept/ must get exactly the rows the audit accounts for."""
-    from transforms.fileio import discard, join, list_files, read_bytes
+    guard = None
+    try:
+        with guarded() as guard:
+            run, manifest = run_transaction(out, files, policy, args.overwrite, execute, snapshot,
+                                            _coverage_fn(files, cmap, policy, args.full_audit, signals_dir),
+                                            report=not args.no_report,
+                                            resume_identity_now=_identity_now(args, policy, snapshot,
+                                                                              optout_info + infringing_info + names_info,
+                                                                              cmap)
+                                            if args.resume else None,
+                                            crawl_command=_crawl_command(args, signals_dir))
+    except Interrupted as exc:
+        say(f"interrupted; {out} still holds {describe_current(out)}")
+        return exit_code_for(exc.signum)
+    except UserError:
+        raise
+    except Exception as exc:  # the pipeline's own failure: one line, never a traceback
+        import logging
 
-    manifest = json.loads(read_bytes(join(output, "manifest.json")).decode("utf-8"))
-    listed = {entry["path"] for out in manifest["outputs"] for key, entry in out.items() if key != "input"}
-    for kind in ("kept", "rejected", "attribution"):
-        for path in list_files(join(output, kind, "*.parquet")):
-            if path not in listed and os.path.abspath(path) not in listed:
-                discard(path)
+        if guard is not None and guard.signum is not None:  # the runner wrapped our Interrupted
+            say(f"interrupted; {out} still holds {describe_current(out)}")
+            return exit_code_for(guard.signum)
+        logging.getLogger(__name__).info("pipeline failure", exc_info=True)
+        code, line = pipeline_failure(exc)
+        say(f"error: {line}; {out} still holds {describe_current(out)}")
+        return code
+    return finish_run(out, manifest, quiet=args.quiet)
 
 
 def cmd_filter(args, extra) -> int:
@@ -277,12 +367,18 @@ def cmd_run(args, extra) -> int:
         if not args.name_optout_list:
             args.name_optout_list = [str(sample / "name_optout.txt")]
         args.write_rejected = True
+        args.sample_job = True
         files = _inputs(args.input)
         return _filter(args, extra, files, args.signals, policy)
     files = _inputs(args.input)
     signals = args.signals
     if not signals:
         from .crawl_pipeline import run_crawl
+        from .transaction import check_ownership
+
+        # refuse before crawling what the filter would refuse anyway
+        _check_footers([_absolute(f) for f in files], _columns(args))
+        check_ownership(_absolute(args.output), [_absolute(f) for f in files], policy, args.overwrite, args.resume)
 
         args.signals_out = args.signals_out or os.path.join(args.output, "signals")
         _check_writable(args.signals_out, "--signals-out")
@@ -299,10 +395,14 @@ def cmd_report(args, extra) -> int:
 
     from transforms.fileio import exists, join
 
+    from .lock import OutputLock
+    from .staging import new_run_id
+
     out = args.output
     if not exists(join(out, "audit", "summary.json")) or not exists(join(out, "manifest.json")):
         raise UserError(f"{out}: not a license-filter output directory (no audit/summary.json and manifest.json)")
-    path = write_report(out)
+    with OutputLock(out, f"report-{new_run_id()}"):  # not while a run publishes into OUT
+        path = write_report(out)
     print(path)
     return EXIT_OK
 

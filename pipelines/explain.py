@@ -19,16 +19,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from license_rules.policy import PolicyError, load_policy
+from license_rules.policy import SOURCES, PolicyError, load_policy
 from license_rules.reasons import REASON_DOCS, Reason
 
-from .cli import EXIT_OK, UserError
+from .errors import EXIT_OK, UserError
 
 __all__ = ["explain", "explain_url", "make_decider", "find_row"]
 
 _URL, _LICENSE = "URL", "LICENSE"
-_SOURCE_ORDER = ("infringing_list", "optout_list", "registry", "robots", "rsl", "content_usage", "content_signal", "ai_txt", "tdmrep",
-                 "x_robots_tag")
+_SOURCE_ORDER = SOURCES  # the audit's order, from license_rules.records.Source
 
 
 def find_row(url: str, pattern: str, columns: str) -> dict[str, Any]:
@@ -91,7 +90,7 @@ def make_decider(policy, signals_table: pa.Table | None, optout, infringing=None
 
 
 def explain_url(url: str | None, decider, license_value: str | None,
-                license_column: str | None = _LICENSE) -> dict[str, Any]:
+                license_column: str | None = _LICENSE, caption: str | None = None) -> dict[str, Any]:
     """The decision for one row (``url``, ``license_value``) as a JSON-ready document.
 
     ``decider`` comes from :func:`make_decider`; ``license_column=None`` means the row's data has no
@@ -103,8 +102,11 @@ def explain_url(url: str | None, decider, license_value: str | None,
     columns = {_URL: pa.array([url], pa.string())}
     if license_column is not None:
         columns[_LICENSE] = pa.array([license_value], pa.string())
+    if caption is not None:  # the caption, for caption name opt-outs
+        columns["_caption"] = pa.array([caption], pa.string())
     table = annotate_table(pa.table(columns), _URL, _LICENSE if license_column is not None else None)
-    decided, index = decider.decide_table(table, _LICENSE if license_column is not None else None, _URL)
+    decided, index = decider.decide_table(table, _LICENSE if license_column is not None else None, _URL,
+                                          "_caption" if caption is not None else None)
     facts = decided.select(["_lf_url_error", "_lf_authority", "_lf_host", "_lf_path", "_lf_keep"]).to_pylist()[0]
     row = {name: col[0].as_py() for name, col in index.columns(np.array([0]), with_reasons=True).items()}
     url_error = facts["_lf_url_error"]
@@ -261,18 +263,29 @@ def explain(args) -> int:
     """Run ``license-filter explain``; prints the decision and returns the exit code."""
     from transforms.snapshot import SnapshotError, read_snapshot
 
+    import os
+
     from .commands import load_infringing_lists, load_optout_lists
 
+    run = args.run
+    if run is None and not args.signals and os.path.isfile(os.path.join(DEFAULT_RUN, "manifest.json")):
+        run = DEFAULT_RUN  # plain `explain URL` next to the default output: that run
+    if run is not None:
+        return explain_run(args, run)
+    if args.sample_id is not None:
+        raise UserError("--sample-id needs --run OUT")
+    if args.policy is None:
+        args.policy = "permissive"
     if not args.url:
-        raise UserError("explain needs an image URL: license-filter explain URL --signals DIR")
+        raise UserError("explain needs an image URL: license-filter explain URL --signals DIR "
+                        "(or license-filter explain --run OUT URL)")
     if not args.signals:
         raise UserError("explain needs --signals DIR (the signals snapshot the run used)")
     if args.license is not None and args.row_of:
         raise UserError("give either --license or --row-of, not both")
-    try:
-        policy = load_policy(args.policy)
-    except PolicyError as exc:
-        raise UserError(str(exc)) from None
+    from .commands import _policy
+
+    policy = _policy(args.policy)
     try:
         signals_table = read_snapshot(args.signals)
     except SnapshotError as exc:
@@ -305,4 +318,179 @@ def explain(args) -> int:
         sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
     else:
         sys.stdout.write(_text(doc, info) + "\n")
+    return EXIT_OK
+
+
+# --- explain --run OUT: the recorded decision, recomputed from the run's own inputs --------------------
+EXIT_DIFFERS = 4
+_ID_COLUMNS = ("SAMPLE_ID", "uid", "key", "sample_id", "id")
+DEFAULT_RUN = "license-filter-out"
+
+
+class RunContext:
+    """A published run, read once: its manifest, and a decider built from the run's own policy,
+    snapshot, opt-out lists and options (each checked against the sha256 the manifest recorded)."""
+
+    def __init__(self, out: str):
+        from transforms.columns import ColumnMap
+        from transforms.decide import BatchDecider, SignalsIndex
+        from transforms.fileio import exists, join, read_bytes
+        from transforms.snapshot import SnapshotError, describe_snapshot, read_snapshot
+
+        from .commands import load_infringing_lists, load_name_lists, load_optout_lists
+
+        self.out = out
+        path = join(out, "manifest.json")
+        if not exists(path):
+            raise UserError(f"--run {out}: no manifest.json, so no complete run to explain")
+        try:
+            self.manifest = json.loads(read_bytes(path).decode("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UserError(f"--run {out}: manifest.json unreadable: {exc}") from None
+        m = self.manifest
+        source = (m.get("policy") or {}).get("source") or ""
+        spec = source[len("preset:"):] if source.startswith("preset:") else source
+        try:
+            self.policy = load_policy(spec)
+        except PolicyError as exc:
+            raise UserError(f"--run {out}: the run's policy {source}: {exc}") from None
+        if self.policy.sha256 != m["policy"].get("sha256"):
+            raise UserError(f"--run {out}: the run's policy {source} changed since the run (sha256 "
+                            f"{m['policy'].get('sha256', '?')[:12]} then, {self.policy.sha256[:12]} now); "
+                            "the recorded decisions cannot be recomputed")
+        self.signals_dir = (m.get("signals") or {}).get("dir")
+        signals_table = None
+        if self.signals_dir:
+            try:
+                now = describe_snapshot(self.signals_dir)["files"]
+            except SnapshotError as exc:
+                raise UserError(f"--run {out}: the run's snapshot {self.signals_dir}: {str(exc).splitlines()[0]}") from None
+            then = m["signals"].get("files", [])
+            if sorted(f["sha256"] for f in now) != sorted(f["sha256"] for f in then):
+                raise UserError(f"--run {out}: the run's snapshot {self.signals_dir} changed since the run "
+                                "(its files' sha256 differ from manifest.json)")
+            signals_table = read_snapshot(self.signals_dir)
+        recorded = m.get("optout_lists", [])
+        by_kind = {kind: [o["path"] for o in recorded if o.get("kind") == kind]
+                   for kind in (None, "infringing domains", "caption names")}
+        optout, info = load_optout_lists(by_kind[None])
+        infringing, info_i = load_infringing_lists(by_kind["infringing domains"])
+        names, info_n = load_name_lists(by_kind["caption names"])
+        now_sha = {o["path"]: o["sha256"] for o in info + info_i + info_n}
+        for rec in recorded:
+            if now_sha.get(rec["path"]) != rec["sha256"]:
+                raise UserError(f"--run {out}: the run's list {rec['path']} changed since the run "
+                                "(its sha256 differs from manifest.json)")
+        self.optout_info = info + info_i + info_n
+        cols = m.get("columns") or {}
+        self.cmap = ColumnMap(cols.get("url", _URL), cols.get("caption"), tuple(cols.get("license", [_LICENSE])),
+                              bool(cols.get("license_required", True)))
+        full_audit = bool((m.get("options") or {}).get("full_audit"))
+        self.decider = BatchDecider(self.policy, SignalsIndex(signals_table), optout, full_audit,
+                                    infringing=infringing, names=names)
+
+    def outputs(self) -> list[tuple[str, str]]:
+        """(kind, path) of every kept/rejected shard the run published."""
+        from transforms.fileio import join
+
+        found = []
+        for entry in self.manifest.get("outputs", []):
+            for kind in ("kept", "rejected"):
+                if kind in entry:
+                    found.append((kind, join(self.out, entry[kind]["path"])))
+        return found
+
+    def find(self, url: str | None = None, sample_id: str | None = None) -> dict[str, Any]:
+        """The recorded row: ``{"kind", "file", "row", "record"}`` from the run's kept/rejected shards."""
+        from transforms.shards import open_input
+
+        for kind, path in self.outputs():
+            try:
+                with open_input(path) as handle:
+                    table = pq.ParquetFile(handle).read()
+            except (OSError, pa.ArrowException) as exc:
+                raise UserError(f"--run {self.out}: {path} unreadable: {exc}") from None
+            if sample_id is not None:
+                col = next((c for c in _ID_COLUMNS if c in table.column_names), None)
+                if col is None:
+                    raise UserError(f"--sample-id: the run's shards have no id column ({', '.join(_ID_COLUMNS)})")
+                values = table.column(col)
+                try:
+                    wanted = pa.scalar(int(sample_id)) if pa.types.is_integer(values.type) else pa.scalar(str(sample_id))
+                except ValueError:
+                    continue
+                mask = pc.equal(values.cast(wanted.type) if values.type != wanted.type else values, wanted)
+            else:
+                urls = table.column(self.cmap.url)
+                if pa.types.is_dictionary(urls.type):
+                    urls = urls.cast(urls.type.value_type)
+                mask = pc.equal(urls, pa.scalar(url, urls.type))
+            hits = pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist()
+            if hits:
+                row = table.slice(hits[0], 1).to_pylist()[0]
+                return {"kind": kind, "file": path, "row": hits[0], "record": row,
+                        "license_column": self.cmap.license_column(table.column_names)}
+        what = f"sample id {sample_id}" if sample_id is not None else repr(url)
+        rejected = any(kind == "rejected" for kind, _ in self.outputs())
+        hint = "" if rejected else " (the run did not write rejected rows: rerun it with --write-rejected)"
+        raise UserError(f"{what} is not a row of the run in {self.out}{hint}")
+
+    def explain(self, url: str | None = None, sample_id: str | None = None) -> dict[str, Any]:
+        """The recorded decision, the recomputed one and whether they agree."""
+        found = self.find(url, sample_id)
+        rec = found["record"]
+        url = rec.get(self.cmap.url)
+        lic_col = found["license_column"]
+        caption = rec.get(self.cmap.caption) if self.cmap.caption and self.decider.names is not None else None
+        doc = explain_url(url, self.decider, rec.get(lic_col) if lic_col else None, _LICENSE if lic_col else None,
+                          caption)
+        recorded = {"keep": found["kind"] == "kept", "reason": rec.get("lf_reason"),
+                    "reasons": list(rec["lf_reasons"]) if rec.get("lf_reasons") is not None else None,
+                    "license_spdx": rec.get("lf_license_spdx"), "evidence": json.loads(rec.get("lf_evidence") or "[]"),
+                    "file": found["file"], "row": found["row"]}
+        now = {"keep": doc["keep"], "reason": doc["reason"], "license_spdx": doc["license"]["spdx"]}
+        differs = [k for k in now if recorded[k] != now[k]]
+        if recorded["reasons"] is not None and recorded["reasons"] != doc["reasons"]:
+            differs.append("reasons")
+        recomputed = {"keep": doc["keep"], "reason": doc["reason"], "reasons": doc["reasons"]}
+        return dict(doc, keep=recorded["keep"], reason=recorded["reason"], recorded=recorded, recomputed=recomputed,
+                    agrees=not differs, differs=differs, run_id=self.manifest.get("run_id"), run=self.out)
+
+
+def _run_text(doc: dict[str, Any], ctx: RunContext) -> str:
+    rec = doc["recorded"]
+    head = [f"run        {doc['run_id'] or '(older version)'} in {doc['run']}",
+            f"recorded   {'KEEP' if rec['keep'] else 'DROP'}  {rec['reason']}   ({rec['file']} row {rec['row']})"]
+    if doc["agrees"]:
+        head.append("recomputed the same decision from the run's policy, snapshot and opt-out lists")
+    else:
+        head.append(f"MISMATCH   recomputed {'KEEP' if doc['recomputed']['keep'] else 'DROP'}  "
+                    f"{doc['recomputed']['reason']}: {', '.join(doc['differs'])} differ from the recorded decision")
+    info = {"signals": ctx.signals_dir, "optout_lists": ctx.optout_info, "license_from": f"the row in {rec['file']}"}
+    body = dict(doc, keep=doc["recomputed"]["keep"], reason=doc["recomputed"]["reason"])
+    return "\n".join(head) + "\n\n" + _text(body, info)
+
+
+def explain_run(args, out: str) -> int:
+    if args.url is None and args.sample_id is None:
+        raise UserError("explain --run needs an image URL or --sample-id N")
+    if args.url is not None and args.sample_id is not None:
+        raise UserError("give either a URL or --sample-id, not both")
+    for flag, value in (("--signals", args.signals), ("--policy", args.policy), ("--license", args.license),
+                        ("--row-of", args.row_of)):
+        if value:
+            raise UserError(f"{flag} does not go with --run: the run's own inputs are used")
+    for flag, value in (("--optout-list", args.optout_list), ("--infringing-list", getattr(args, "infringing_list", []))):
+        if value:
+            raise UserError(f"{flag} does not go with --run: the run's own inputs are used")
+    ctx = RunContext(out)
+    doc = ctx.explain(args.url, args.sample_id)
+    if args.json:
+        sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+    else:
+        sys.stdout.write(_run_text(doc, ctx) + "\n")
+    if not doc["agrees"]:
+        print(f"license-filter: error: MISMATCH: the recomputed decision differs from the one run "
+              f"{doc['run_id']} recorded ({', '.join(doc['differs'])})", file=sys.stderr)
+        return EXIT_DIFFERS
     return EXIT_OK

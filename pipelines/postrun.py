@@ -1,17 +1,19 @@
-"""After the filter pipeline: attribution CSV, the HTML report and the plain-text summary."""
+"""After the filter pipeline: attribution CSV and the HTML report (written into the staging folder before
+the publish), and the plain-text summary with the exit code (after it)."""
 from __future__ import annotations
 
 import io
 import json
 import sys
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from transforms.fileio import join, list_files, read_bytes, write_bytes_atomic
 
-from .cli import EXIT_OK, EXIT_ROW_ERRORS
+from .errors import EXIT_OK, EXIT_ROW_ERRORS
 
-__all__ = ["after_filter", "write_attribution_csv", "write_report", "text_summary"]
+__all__ = ["finish_run", "write_attribution_csv", "write_report", "text_summary"]
 
 
 def _load(output: str) -> tuple[dict, dict]:
@@ -22,7 +24,8 @@ def _load(output: str) -> tuple[dict, dict]:
 
 def write_attribution_csv(output: str) -> tuple[str, int]:
     """Merge ``attribution/*.parquet`` into ``attribution.csv`` (one row per kept attribution-licensed row),
-    written by Arrow's CSV writer file by file (nulls as empty fields)."""
+    written by Arrow's CSV writer file by file (nulls as empty fields); its ``shard`` column names the
+    kept file holding the row, relative to OUT (``kept/<shard>.parquet``)."""
     import pyarrow.csv as pacsv
 
     from transforms.write import ATTRIBUTION_SCHEMA
@@ -32,6 +35,10 @@ def write_attribution_csv(output: str) -> tuple[str, int]:
     with pacsv.CSVWriter(sink, ATTRIBUTION_SCHEMA) as writer:
         for path in list_files(join(output, "attribution", "*.parquet")):
             table = pq.read_table(io.BytesIO(read_bytes(path))).cast(ATTRIBUTION_SCHEMA)
+            # the row's file in the published output, relative to OUT (the CSV travels with OUT)
+            kept = "kept/" + path.replace("\\", "/").rsplit("/", 1)[-1]
+            table = table.set_column(table.schema.get_field_index("shard"), "shard",
+                                     pa.array([kept] * table.num_rows, pa.string()))
             writer.write_table(table)
             rows += table.num_rows
     target = join(output, "attribution.csv")
@@ -75,15 +82,17 @@ def text_summary(summary: dict, manifest: dict, output: str) -> str:
                      "signals_missing; crawl first (license-filter crawl, or run which does both)")
     for err in summary.get("errors", [])[:5]:
         lines.append(f"error: {err}")
+    for warning in (manifest.get("snapshot_health") or {}).get("warnings", []):
+        lines.append(f"warning: {warning}")
+    if manifest.get("run_id"):
+        lines.append(f"run: {manifest['run_id']}")
     lines.append(f"output: {output}/kept/  audit: {output}/audit/  manifest: {output}/manifest.json")
     return "\n".join(lines)
 
 
-def after_filter(output: str, quiet: bool = False, report: bool = True) -> int:
-    summary, manifest = _load(output)
-    write_attribution_csv(output)
-    if report:
-        write_report(output)
+def finish_run(output: str, manifest: dict, quiet: bool = False) -> int:
+    """After a run was published into ``output``: the summary on stdout and the exit code."""
+    summary = json.loads(read_bytes(join(output, "audit", "summary.json")).decode("utf-8"))
     if not quiet:
         print(text_summary(summary, manifest, output))
     acct = summary["accounting"]

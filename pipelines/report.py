@@ -11,7 +11,8 @@ import base64
 import hashlib
 import html
 import json
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
 
 __all__ = ["render_report", "render_images_report", "REASON_GROUPS", "CSP"]
 
@@ -297,6 +298,13 @@ def _group_totals(by_reason: Mapping[str, int]) -> dict[str, int]:
     return totals
 
 
+def _snapshot_warnings(manifest: dict) -> str:
+    """Red banners for a snapshot that misses >1% of candidate authorities or is older than its max-age."""
+    warnings = (manifest.get("snapshot_health") or {}).get("warnings") or []
+    return "".join(f'<div class="banner bad snapshot-warning">Snapshot warning<span class="detail">{_e(w)}</span></div>'
+                   for w in warnings)
+
+
 def _overview(summary: dict, manifest: dict) -> str:
     acct = summary.get("accounting", {})
     total = _int(acct.get("input_rows"))
@@ -312,6 +320,7 @@ def _overview(summary: dict, manifest: dict) -> str:
         extra = f"; {unknown:,} shard(s) whose row count could not be read" if unknown else ""
         banner = (f'<div class="banner bad" id="accounting">Accounting check FAILED: rows are unaccounted for.'
                   f'<span class="detail">{_e(equation + extra)}</span></div>')
+    banner += _snapshot_warnings(manifest)
     shards = len(manifest.get("inputs") or summary.get("by_shard") or [])
     cards = [
         ("Input rows", f"{total:,}", f"{shards:,} shard(s)", ""),
@@ -661,6 +670,8 @@ def render_report(summary: dict, manifest: dict) -> str:
     toc = '<nav class="toc">' + "".join(f'<a href="#{a}">{_e(t)}</a>' for a, t in _SECTIONS) + "</nav>"
     title = f"license-filter audit report · {policy_id}"
     meta = f"policy {policy_id} · {snap} · audit written {created}"
+    if manifest.get("run_id"):
+        meta += f" · run {manifest['run_id']}"
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'

@@ -29,7 +29,7 @@ def _corpus(n=3000, seed=7):
 def test_fast_path_agrees_with_split_url():
     origins = _corpus()
     auth, host, err = _origin_facts(pa.array(origins, pa.string()))
-    for origin, a, h, e in zip(origins, auth.to_pylist(), host.to_pylist(), err.to_pylist()):
+    for origin, a, h, e in zip(origins, auth.to_pylist(), host.to_pylist(), err.to_pylist(), strict=True):
         parts, why = split_url(origin + "/")
         expected = (parts.authority if parts else None, parts.host if parts else None, why)
         assert (a, h, e) == expected, origin

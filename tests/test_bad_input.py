@@ -25,6 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import fetch_record
 
 from pipelines.cli import main
 from transforms.columns import ADDED_COLUMNS
@@ -176,7 +177,8 @@ def cut_row_group(path: Path, group: int) -> None:
 @pytest.fixture(scope="module")
 def unreadable_run(tmp_path_factory):
     """One run over a good shard, random bytes, a file cut without its footer, a file cut mid-page with its
-    footer, a shard without URL and one whose LICENSE is int64."""
+    footer and one whose LICENSE is int64 (a shard without the URL column is refused before the run:
+    tests/test_run_integrity.py)."""
     d = tmp_path_factory.mktemp("unreadable")
     inp = d / "in"
     inp.mkdir()
@@ -188,7 +190,6 @@ def unreadable_run(tmp_path_factory):
     (inp / "cut_footer.parquet").write_bytes(data[: len(data) // 2])
     pq.write_table(laion_table(rows), inp / "cut_page.parquet", row_group_size=4, compression="none")
     cut_row_group(inp / "cut_page.parquet", 1)
-    pq.write_table(laion_table(rows[:6]).drop_columns(["URL"]), inp / "no_url.parquet")
     pq.write_table(laion_table(rows[:3]).set_column(5, "LICENSE", pa.array([1, 2, 3], pa.int64())),
                    inp / "int_license.parquet")
     out = d / "out"
@@ -206,10 +207,10 @@ def input_entry(run, name) -> dict:
 def test_unreadable_run_exits_3_and_accounts_for_every_row(unreadable_run):
     assert unreadable_run["code"] == 3
     acct = assert_accounting(unreadable_run["manifest"])
-    # good 5 + cut_page 12 (4 readable) + no_url 6 + int_license 3; random and cut_footer: row count unknown
-    assert (acct["input_rows"], acct["errors"], acct["shards_with_unknown_rows"]) == (26, 8 + 6 + 3, 2)
+    # good 5 + cut_page 12 (4 readable) + int_license 3; random and cut_footer: row count unknown
+    assert (acct["input_rows"], acct["errors"], acct["shards_with_unknown_rows"]) == (20, 8 + 3, 2)
     assert acct["ok"] is False  # rows of two files are unknown: the check cannot pass
-    assert len(unreadable_run["manifest"]["inputs"]) == 6
+    assert len(unreadable_run["manifest"]["inputs"]) == 5
     # the readable shards were still filtered and published
     outputs = {o["input"]: o for o in unreadable_run["manifest"]["outputs"]}
     assert outputs[str(unreadable_run["in"] / "good.parquet")]["kept"]["rows"] == 0  # no signals: all dropped
@@ -221,8 +222,6 @@ def test_unreadable_run_exits_3_and_accounts_for_every_row(unreadable_run):
     ("random.parquet", 0, 0, r"not a readable parquet file"),
     ("cut_footer.parquet", 0, 0, r"not a readable parquet file"),
     ("cut_page.parquet", 12, 8, r"row group [12] \(4 rows\) unreadable"),
-    ("no_url.parquet", 6, 6, r"no URL column 'URL'; columns are \['SAMPLE_ID', 'TEXT', 'HEIGHT', 'WIDTH', "
-                             r"'LICENSE', 'NSFW', 'similarity'\]"),
     ("int_license.parquet", 3, 3, r"column 'LICENSE' has type int64, expected a string column"),
 ])
 def test_unreadable_shard_named_in_manifest_and_summary(unreadable_run, name, rows, errors, pattern):
@@ -236,7 +235,7 @@ def test_unreadable_shard_named_in_manifest_and_summary(unreadable_run, name, ro
 
 def test_unreadable_run_text_summary_names_files(unreadable_run):
     shown = [line[len("error: "):] for line in unreadable_run["stdout"].splitlines() if line.startswith("error: ")]
-    assert len(shown) == 5  # the first five of six error messages; the rest are in summary.json and the manifest
+    assert len(shown) == 5  # the first five error messages; any more are in summary.json and the manifest
     inputs = {str(p) for p in unreadable_run["in"].iterdir()}
     assert all(msg.split(": ", 1)[0] in inputs for msg in shown)
 
@@ -254,7 +253,7 @@ def test_unreadable_run_stderr_has_no_traceback_and_points_to_manifest(unreadabl
 
 def test_unreadable_run_stderr_names_the_files(unreadable_run):
     line = one_error_line(unreadable_run["stderr"])
-    for name in ("random.parquet", "cut_footer.parquet", "cut_page.parquet", "no_url.parquet", "int_license.parquet"):
+    for name in ("random.parquet", "cut_footer.parquet", "cut_page.parquet", "int_license.parquet"):
         assert name in line
 
 
@@ -288,7 +287,9 @@ def test_empty_shard_gives_an_empty_kept_file_with_the_schema(tmp_path, capsys):
     captured = capsys.readouterr()
     assert (code, captured.err) == (0, "")
     manifest = manifest_of(tmp_path / "out")
-    assert manifest["inputs"] == [{"path": str(tmp_path / "empty.parquet"), "rows": 0, "errors": 0}]
+    data = (tmp_path / "empty.parquet").read_bytes()
+    assert manifest["inputs"] == [{"path": str(tmp_path / "empty.parquet"), "rows": 0, "errors": 0,
+                                   "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}]
     assert assert_accounting(manifest)["ok"] is True
     for kind in ("kept", "rejected"):
         table = pq.read_table(tmp_path / "out" / kind / "empty.parquet")
@@ -324,13 +325,8 @@ ODD_ROWS = [  # (URL, LICENSE, expected reason)
 ]
 
 
-def _robots(authority: str, kind: str, body: bytes | None) -> dict:
-    path = {"robots": "/robots.txt", "ai_txt": "/ai.txt", "tdmrep": "/.well-known/tdmrep.json"}[kind]
-    return {"authority": authority, "kind": kind, "url": authority + path, "final_url": authority + path,
-            "redirects": [], "status": 200 if body else 404, "outcome": "ok" if body else "not-found",
-            "content_type": "text/plain", "fetched_at": NOW, "elapsed_ms": 1,
-            "sha256": hashlib.sha256(body).hexdigest() if body else None, "body": body, "truncated": False,
-            "headers_json": None, "error": None}
+def _robots(authority: str, kind: str, body: bytes | None):
+    return fetch_record(authority, kind, "ok" if body else "not-found", body, fetched_at=NOW)
 
 
 @pytest.fixture(scope="module")
@@ -350,7 +346,10 @@ def odd_rows_run(tmp_path_factory):
 
 
 def test_odd_rows_counted_reasons(odd_rows_run):
-    assert (odd_rows_run["code"], odd_rows_run["stderr"]) == (0, "")
+    # the two IP literals are candidate authorities the snapshot lacks: one warning line, nothing else
+    assert odd_rows_run["code"] == 0
+    assert odd_rows_run["stderr"].startswith("license-filter: warning: the snapshot lacks 2 of 4 candidate authorities")
+    assert len(odd_rows_run["stderr"].splitlines()) == 1
     manifest = manifest_of(odd_rows_run["out"])
     acct = assert_accounting(manifest)
     kept = sum(1 for *_, r in ODD_ROWS if r == "kept")
@@ -365,7 +364,7 @@ def test_odd_rows_none_lost(odd_rows_run):
     assert sorted(kept.column("SAMPLE_ID").to_pylist() + rejected.column("SAMPLE_ID").to_pylist()) == list(
         range(len(ODD_ROWS)))
     got = {i: r for i, r in zip(kept.column("SAMPLE_ID").to_pylist() + rejected.column("SAMPLE_ID").to_pylist(),
-                                kept.column("lf_reason").to_pylist() + rejected.column("lf_reason").to_pylist())}
+                                kept.column("lf_reason").to_pylist() + rejected.column("lf_reason").to_pylist(), strict=True)}
     assert got == {i: r for i, (_, _, r) in enumerate(ODD_ROWS)}
     # values survive byte for byte: the 2,000-character URL, the IDN URL, the 100 KB caption, the nulls
     by_id = {r["SAMPLE_ID"]: r for r in kept.to_pylist() + rejected.to_pylist()}

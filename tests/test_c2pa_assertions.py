@@ -146,7 +146,7 @@ def test_c2pa_damaged_store_is_unreadable_and_fails_closed(reader):
 class _CountingHandler(http.server.BaseHTTPRequestHandler):
     hits: list[str] = []
 
-    def do_GET(self):  # noqa: N802 - the stdlib's name
+    def do_GET(self):
         type(self).hits.append(self.path)
         self.send_response(404)
         self.end_headers()

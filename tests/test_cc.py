@@ -677,5 +677,5 @@ def test_policy_module_is_pure():
             imported.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
-    assert imported <= {"__future__", "csv", "functools", "io", "re", "dataclasses", "importlib", "typing", "urllib"}
+    assert imported <= {"__future__", "csv", "functools", "io", "re", "dataclasses", "importlib", "typing", "urllib", "collections", "datafiles"}
     assert "urllib.request" not in pathlib.Path(cc.__file__).read_text(encoding="utf-8")

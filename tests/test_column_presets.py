@@ -37,9 +37,10 @@ def test_img2dataset_lower_case_columns_and_saved_license(tmp_path):
     assert set(kept.column("lf_license_class").to_pylist()) <= {"public-domain", "permissive"}
 
 
-def test_laion_preset_on_a_joined_file_names_the_missing_column(tmp_path):
+def test_laion_preset_on_a_joined_file_names_the_missing_column(tmp_path, capsys):
     out = tmp_path / "wrong"
     code = main(["filter", "--input", JOINED, "--output", str(out), "--quiet", "--no-report"])
-    assert code == 3  # counted as unreadable rows, with the reason in the manifest
-    entry = json.loads((out / "manifest.json").read_text())["inputs"][0]
-    assert entry["errors"] == 30 and "'LICENSE'" in entry["error"] and "--columns laion-joined" in entry["error"]
+    assert code == 2  # refused from the footer before any pipeline runs: the file, its columns, the preset that fits
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert JOINED in line and "no license column 'LICENSE'" in line and "--columns laion-joined would fit" in line
+    assert not (out / "manifest.json").exists()

@@ -16,12 +16,16 @@ import pyarrow.parquet as pq
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from conftest import fetch_record
 
 from license_rules.cc import parse_license
 from license_rules.decision import license_reason
+from license_rules.itemlicense import is_item_host
 from license_rules.policy import load_policy
+from license_rules.reasons import Reason
 from license_rules.urls import authority_of, is_ip_literal, split_url
 from pipelines.cli import main
+from tools.fixture_api import FixtureApi
 from transforms.annotate import annotate_table
 from transforms.crawl import CrawlAuthorities, SelectCandidates, WriteSnapshotParts
 from transforms.fetch import FetchConfig
@@ -106,13 +110,13 @@ CRAWLED = {  # authority -> (robots, ai_txt, tdmrep) outcomes, as sample_data/we
 def test_crawl_authorities_fetches_each_file_once(fixture_web):
     config = FetchConfig(proxy=fixture_web.proxy_url, allow_private_addresses=True, min_interval=0,
                          connect_timeout=2, read_timeout=2, deadline=5)
-    expected = [(a, kind, outcome) for a, outcomes in CRAWLED.items() for kind, outcome in zip(FILES, outcomes)]
+    expected = [(a, kind, outcome) for a, outcomes in CRAWLED.items() for kind, outcome in zip(FILES, outcomes, strict=True)]
     with pipeline() as p:
         records = p | beam.Create(sorted(CRAWLED)) | CrawlAuthorities(config, batch_size=3)
-        assert_that(records | beam.Map(lambda r: (r["authority"], r["kind"], r["outcome"])), equal_to(expected))
+        assert_that(records | beam.Map(lambda r: (r.authority, r.kind, r.outcome)), equal_to(expected))
         assert_that(records | "Provenance" >> beam.Map(
-            lambda r: r["url"] == r["authority"] + FILES[r["kind"]] and r["fetched_at"] is not None
-            and (r["sha256"] == hashlib.sha256(r["body"]).hexdigest() if r["body"] is not None else True)),
+            lambda r: r.url == r.authority + FILES[r.kind] and r.fetched_at is not None
+            and (r.sha256 == hashlib.sha256(r.body).hexdigest() if r.body is not None else True)),
             equal_to([True] * len(expected)), label="provenance")
     assert fixture_web.hits == Counter({(a.split("//")[1], path): 1 for a in CRAWLED for path in FILES.values()})
 
@@ -120,11 +124,8 @@ def test_crawl_authorities_fetches_each_file_once(fixture_web):
 # --- WriteSnapshotParts -------------------------------------------------------------------------------
 
 def _record(authority, kind, outcome, body=None):
-    return {"authority": authority, "kind": kind, "url": authority + FILES[kind], "final_url": authority + FILES[kind],
-            "redirects": [], "status": 200 if outcome == "ok" else 404, "outcome": outcome,
-            "content_type": "text/plain", "fetched_at": NOW, "elapsed_ms": 3,
-            "sha256": hashlib.sha256(body).hexdigest() if body is not None else None, "body": body,
-            "truncated": False, "headers_json": None, "error": None}
+    return fetch_record(authority, kind, outcome, body, url=authority + FILES[kind], fetched_at=NOW,
+                        status=200 if outcome == "ok" else 404, error=None)
 
 
 def test_write_snapshot_parts_readable_by_read_snapshot(tmp_path):
@@ -136,7 +137,7 @@ def test_write_snapshot_parts_readable_by_read_snapshot(tmp_path):
         parts = p | beam.Create(records) | WriteSnapshotParts(str(out), part_rows=4)
         totals = parts | beam.Map(lambda e: (e["rows"], e["counts"].get("robots", {}).get("ok", 0),
                                             e["counts"].get("ai_txt", {}).get("not-found", 0)))
-        assert_that(totals | beam.CombineGlobally(lambda ts: tuple(map(sum, zip(*ts))) if ts else (0, 0, 0)),
+        assert_that(totals | beam.CombineGlobally(lambda ts: tuple(map(sum, zip(*ts, strict=True))) if ts else (0, 0, 0)),
                     equal_to([(9, 3, 3)]), label="totals")
         assert_that(parts | "Named" >> beam.Map(
             lambda e: e["file"] == f"signals-{e['sha256'][:8]}.parquet"
@@ -145,7 +146,7 @@ def test_write_snapshot_parts_readable_by_read_snapshot(tmp_path):
             equal_to_all_true(), label="named by content")
     table = read_snapshot(out)
     assert sorted((r["authority"], r["kind"], r["outcome"], r["body"]) for r in table.to_pylist()) == sorted(
-        (r["authority"], r["kind"], r["outcome"], r["body"]) for r in records)
+        (r.authority, r.kind, r.outcome, r.body) for r in records)
     assert [f for f in os.listdir(out) if not f.startswith("signals-")] == []  # no temp file left
 
 
@@ -157,9 +158,6 @@ def equal_to_all_true():
 
 # --- license-filter crawl, end to end, through the fixture web as the HTTP proxy ---------------------
 
-from license_rules.itemlicense import is_item_host
-from license_rules.reasons import Reason
-from tools.fixture_api import FixtureApi
 
 RSL_HOSTS = ("rsl-prohibit.example.org", "rsl-paid.example.com", "rsl-free.example.net")
 
@@ -170,7 +168,7 @@ def candidate_authorities(pattern: str) -> set[str]:
     out = set()
     for path in glob.glob(pattern):
         t = pq.read_table(path, columns=["URL", "LICENSE"])
-        for url, lic in zip(t.column("URL").to_pylist(), t.column("LICENSE").to_pylist()):
+        for url, lic in zip(t.column("URL").to_pylist(), t.column("LICENSE").to_pylist(), strict=True):
             authority = authority_of(url)
             reason = license_reason(lic, parse_license(lic), policy)
             # rows on Commons/Flickr hosts whose LICENSE is missing or unrecognised: the item license may keep them

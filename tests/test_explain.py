@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import glob
-import hashlib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from conftest import fetch_record
 
 from license_rules.policy import load_policy
 from license_rules.urls import split_url
@@ -38,14 +38,9 @@ _AI_TXT_DENY = b"User-agent: *\nDisallow: /\n"
 
 
 def _record(authority, kind, url, outcome, body=None, headers=None):
-    status = {"ok": 200, "not-found": 404}.get(outcome)
-    return {
-        "authority": authority, "kind": kind, "url": url, "final_url": url, "redirects": [], "status": status,
-        "outcome": outcome, "content_type": "text/plain", "fetched_at": WHEN, "elapsed_ms": 3,
-        "sha256": hashlib.sha256(body).hexdigest() if body is not None else None, "body": body, "truncated": False,
-        "headers_json": json.dumps(headers) if headers is not None else None,
-        "error": None if outcome in ("ok", "not-found") else "ReadTimeout: simulated",
-    }
+    return fetch_record(authority, kind, outcome, body, url=url, status={"ok": 200, "not-found": 404}.get(outcome),
+                        fetched_at=WHEN, elapsed_ms=3, headers_json=json.dumps(headers) if headers is not None else None,
+                        error=None if outcome in ("ok", "not-found") else "ReadTimeout: simulated")
 
 
 def sample_urls() -> list[str | None]:
@@ -253,7 +248,8 @@ def test_policy_invalid_url_is_explained_without_sources(run, capsys):
     (["explain", "http://www.example.com/a.jpg", "--signals", "SNAP", "--optout-list", "MISSING"], "no such file"),
     (["explain", "http://www.example.com/a.jpg", "--signals", "SNAP", "--bogus-flag"], "unknown option"),
 ])
-def test_policy_user_mistakes_exit_2_with_one_line(argv, message, tmp_path, capsys):
+def test_policy_user_mistakes_exit_2_with_one_line(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ./license-filter-out here: plain `explain URL` would explain that run
     snap = build_snapshot(tmp_path / "snap", ["http://www.example.com/a.jpg"])
     subst = {"SNAP": str(snap), "MISSING": str(tmp_path / "missing"), "NOFILES": str(tmp_path / "none-*.parquet")}
     code = main([subst.get(a, a) for a in argv])

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from license_rules.records import FetchRecord, Outcome
 from tools.fixture_web import DEFAULT_ROOT, FixtureWeb
 from transforms.fetch import (
-    RECORD_FIELDS,
     BlockedAddressError,
     FetchConfig,
     Fetcher,
@@ -107,7 +107,7 @@ def all_hosts_run():
         hosts = [h for h in web.hosts() if h not in SLOW_HOSTS]
         with Fetcher(config(web)) as fetcher:
             records = list(fetcher.fetch_files("http://" + h for h in hosts))
-        keyed = {(r["authority"].removeprefix("http://"), r["kind"]): r for r in records}
+        keyed = {(r.authority.removeprefix("http://"), r.kind): r for r in records}
         assert len(keyed) == len(records) == 3 * len(hosts)
         yield keyed, web
 
@@ -121,54 +121,54 @@ def test_policy_every_fixture_host_has_an_expectation():
 def test_spec_fixture_host_outcome(all_hosts_run, host, kind):
     records, _ = all_hosts_run
     record = records[(host, kind)]
-    assert record["outcome"] == EXPECTED[host][KINDS.index(kind)], record["error"]
-    assert set(record) == set(RECORD_FIELDS)
-    assert record["fetched_at"].tzinfo is timezone.utc
-    assert record["headers_json"] is None
-    if record["body"] is not None:
-        assert record["sha256"] == hashlib.sha256(record["body"]).hexdigest()
-        assert len(record["body"]) <= CAP
+    assert record.outcome == EXPECTED[host][KINDS.index(kind)], record.error
+    assert isinstance(record, FetchRecord) and isinstance(record.outcome, Outcome)
+    assert record.fetched_at.tzinfo is timezone.utc
+    assert record.headers_json is None
+    if record.body is not None:
+        assert record.sha256 == hashlib.sha256(record.body).hexdigest()
+        assert len(record.body) <= CAP
     else:
-        assert record["sha256"] is None
+        assert record.sha256 is None
 
 
 @pytest.mark.parametrize("host", ["bom.example.org", "crlf.example.com", "cr-only.example.net", "bad-utf8.example.org"])
 def test_spec_bodies_are_stored_byte_exact(all_hosts_run, host):
     records, _ = all_hosts_run
-    assert records[(host, "robots")]["body"] == (DEFAULT_ROOT / host / "robots.txt").read_bytes()
+    assert records[(host, "robots")].body == (DEFAULT_ROOT / host / "robots.txt").read_bytes()
 
 
 def test_spec_huge_robots_is_cut_at_the_cap_and_flagged(all_hosts_run):
     records, _ = all_hosts_run
     record = records[("huge.example.org", "robots")]
-    assert record["truncated"] is True
-    assert len(record["body"]) == CAP
-    assert record["body"].startswith(b"User-agent: GPTBot\nDisallow: /\n")
-    assert records[("www.example.com", "robots")]["truncated"] is False
+    assert record.truncated is True
+    assert len(record.body) == CAP
+    assert record.body.startswith(b"User-agent: GPTBot\nDisallow: /\n")
+    assert records[("www.example.com", "robots")].truncated is False
 
 
 def test_rfc9309_redirected_rules_belong_to_the_original_authority(all_hosts_run):
     records, web = all_hosts_run
     record = records[("redirect-other.example.com", "robots")]
-    assert record["authority"] == "http://redirect-other.example.com"
-    assert record["url"] == "http://redirect-other.example.com/robots.txt"
-    assert record["final_url"] == "http://www.example.com/robots.txt"
-    assert record["redirects"] == ["http://www.example.com/robots.txt"]
-    assert record["body"] == (DEFAULT_ROOT / "www.example.com" / "robots.txt").read_bytes()
-    assert record["status"] == 200
+    assert record.authority == "http://redirect-other.example.com"
+    assert record.url == "http://redirect-other.example.com/robots.txt"
+    assert record.final_url == "http://www.example.com/robots.txt"
+    assert record.redirects == ("http://www.example.com/robots.txt",)
+    assert record.body == (DEFAULT_ROOT / "www.example.com" / "robots.txt").read_bytes()
+    assert record.status == 200
 
 
 def test_spec_redirect_to_metadata_address_is_refused_without_connecting(all_hosts_run):
     records, web = all_hosts_run
     record = records[("redirect-private.example.net", "robots")]
-    assert record["redirects"] == ["http://169.254.169.254/latest/meta-data/"]
-    assert "metadata" in record["error"]
+    assert record.redirects == ("http://169.254.169.254/latest/meta-data/",)
+    assert "metadata" in record.error
     assert not [key for key in web.hits if key[0] == "169.254.169.254"]
 
 
 def test_spec_redirect_loop_is_unreachable(all_hosts_run):
     records, _ = all_hosts_run
-    assert "loop" in records[("redirect-loop.example.org", "robots")]["error"]
+    assert "loop" in records[("redirect-loop.example.org", "robots")].error
 
 
 def test_policy_slow_servers_end_within_the_deadline():
@@ -179,10 +179,10 @@ def test_policy_slow_servers_end_within_the_deadline():
         wall = time.monotonic() - started
     assert len(records) == 2
     for record in records:
-        assert record["outcome"] == "unreachable", record
-        assert record["elapsed_ms"] < (deadline + 0.4) * 1000, record
-        assert record["body"] is None
-        assert "timed out" in record["error"] or "deadline" in record["error"]
+        assert record.outcome == "unreachable", record
+        assert record.elapsed_ms < (deadline + 0.4) * 1000, record
+        assert record.body is None
+        assert "timed out" in record.error or "deadline" in record.error
     assert wall < deadline + 1.0
 
 
@@ -191,7 +191,7 @@ def test_policy_each_authority_and_kind_fetched_once_per_call(fixture_web):
     authorities = [variants[i % 3] for i in range(1000)] + ["http://cdn.example.net"] * 1000
     with Fetcher(config(fixture_web)) as fetcher:
         records = list(fetcher.fetch_files(authorities))
-    assert sorted((r["authority"], r["kind"]) for r in records) == sorted(
+    assert sorted((r.authority, r.kind) for r in records) == sorted(
         (a, k) for a in ("http://www.example.com", "http://cdn.example.net") for k in KINDS
     )
     for host in ("www.example.com", "cdn.example.net"):
@@ -233,8 +233,8 @@ def test_policy_politeness_pauses_do_not_hold_request_slots():
 def test_policy_min_interval_spaces_requests_to_one_authority(fixture_web):
     with Fetcher(config(fixture_web, min_interval=0.1)) as fetcher:
         records = list(fetcher.fetch_files(["http://www.example.com"]))
-    starts = sorted(r["fetched_at"] for r in records)
-    gaps = [(b - a).total_seconds() for a, b in zip(starts, starts[1:])]
+    starts = sorted(r.fetched_at for r in records)
+    gaps = [(b - a).total_seconds() for a, b in zip(starts, starts[1:], strict=False)]
     assert len(gaps) == 2 and min(gaps) >= 0.095
 
 
@@ -248,17 +248,17 @@ def test_spec_headers_keep_every_signal_line(fixture_web):
         "not a url",
     ]
     with Fetcher(config(fixture_web)) as fetcher:
-        records = {r["url"]: r for r in fetcher.check_headers(urls)}
+        records = {r.url: r for r in fetcher.check_headers(urls)}
     assert len(records) == 5
     noai = records["http://xrobots-noai.example.com/photos/a.jpg"]
-    assert noai["kind"] == "headers" and noai["outcome"] == "ok" and noai["body"] is None
-    pairs = json.loads(noai["headers_json"])
+    assert noai.kind == "headers" and noai.outcome == "ok" and noai.body is None
+    pairs = json.loads(noai.headers_json)
     assert [v for n, v in pairs if n == "x-robots-tag"] == ["noindex, otherbot: noai", "noai, noimageai"]
-    link = json.loads(records["http://link-license.example.org/b.png"]["headers_json"])
+    link = json.loads(records["http://link-license.example.org/b.png"].headers_json)
     assert ["link", '<https://creativecommons.org/licenses/by/4.0/>; rel="license"'] in link
-    assert records["http://images.example.org/c.jpg"]["outcome"] == "not-found"
-    assert records["http://error-503.example.com/d.jpg"]["outcome"] == "unreachable"
-    assert records["not a url"]["outcome"] == "invalid"
+    assert records["http://images.example.org/c.jpg"].outcome == "not-found"
+    assert records["http://error-503.example.com/d.jpg"].outcome == "unreachable"
+    assert records["not a url"].outcome == "invalid"
     assert fixture_web.hits[("xrobots-noai.example.com", "/photos/a.jpg")] == 1
 
 
@@ -274,8 +274,8 @@ def test_spec_head_405_falls_back_to_get(tmp_path):
     with FixtureWeb(root) as web, Fetcher(config(web)) as fetcher:
         (record,) = fetcher.check_headers(["http://nohead.example/x.jpg"])
         assert web.hits[("nohead.example", "/x.jpg")] == 2
-    assert record["status"] == 200 and record["outcome"] == "ok"
-    assert ["x-robots-tag", "noai"] in json.loads(record["headers_json"])
+    assert record.status == 200 and record.outcome == "ok"
+    assert ["x-robots-tag", "noai"] in json.loads(record.headers_json)
 
 
 def test_spec_redirect_to_loopback_is_refused_without_connecting(tmp_path):
@@ -284,10 +284,10 @@ def test_spec_redirect_to_loopback_is_refused_without_connecting(tmp_path):
         {"to-loopback.example": {"paths": {"/robots.txt": {"mode": "redirect", "location": "http://127.0.0.1:{port}/robots.txt"}}}},
     )
     with FixtureWeb(root) as web, Fetcher(config(web)) as fetcher:
-        records = {r["kind"]: r for r in fetcher.fetch_files(["http://to-loopback.example"])}
+        records = {r.kind: r for r in fetcher.fetch_files(["http://to-loopback.example"])}
         hits, port = dict(web.hits), web.port
-    assert records["robots"]["outcome"] == "blocked-address"
-    assert records["robots"]["redirects"] == [f"http://127.0.0.1:{port}/robots.txt"]
+    assert records["robots"].outcome == "blocked-address"
+    assert records["robots"].redirects == (f"http://127.0.0.1:{port}/robots.txt",)
     assert ("127.0.0.1", "/robots.txt") not in hits
     assert hits[("to-loopback.example", "/robots.txt")] == 1
 
@@ -295,7 +295,7 @@ def test_spec_redirect_to_loopback_is_refused_without_connecting(tmp_path):
 def test_spec_too_many_redirects_is_unreachable(fixture_web):
     with Fetcher(config(fixture_web, max_redirects=0)) as fetcher:
         (record,) = fetcher.fetch_files(["http://redirect-other.example.com"], kinds=("robots",))
-    assert record["outcome"] == "unreachable" and "redirects" in record["error"]
+    assert record.outcome == "unreachable" and "redirects" in record.error
     assert fixture_web.hits[("www.example.com", "/robots.txt")] == 0
 
 
@@ -319,16 +319,16 @@ def test_spec_private_targets_refused_without_connecting(fixture_web, no_env_pro
     with Fetcher(cfg) as fetcher:
         files = list(fetcher.fetch_files([f"http://127.0.0.1:{port}"]))
         headers = list(fetcher.check_headers(targets))
-    assert [r["outcome"] for r in files] == [BLK] * 3
-    assert [r["outcome"] for r in headers] == [BLK] * len(targets)
-    assert all(r["status"] is None and r["error"] for r in files + headers)
+    assert [r.outcome for r in files] == [BLK] * 3
+    assert [r.outcome for r in headers] == [BLK] * len(targets)
+    assert all(r.status is None and r.error for r in files + headers)
     assert sum(fixture_web.hits.values()) == 0
 
 
 def test_policy_allow_private_addresses_connects(fixture_web, no_env_proxy):
     with Fetcher(config(None, allow_private_addresses=True)) as fetcher:
         (record,) = fetcher.fetch_files([f"http://127.0.0.1:{fixture_web.port}"], kinds=("robots",))
-    assert record["outcome"] == "not-found" and record["status"] == 404
+    assert record.outcome == "not-found" and record.status == 404
     assert fixture_web.hits[("127.0.0.1", "/robots.txt")] == 1
 
 
@@ -336,16 +336,16 @@ def test_policy_environment_proxy_is_honoured(fixture_web, no_env_proxy, monkeyp
     monkeypatch.setenv("HTTP_PROXY", fixture_web.proxy_url)
     with Fetcher(config(None)) as fetcher:
         (record,) = fetcher.fetch_files(["http://robots-all.example.net"], kinds=("robots",))
-    assert record["outcome"] == "ok" and record["body"] == b"User-agent: *\nDisallow: /\n"
-    assert record["content_type"].startswith("text/plain")
+    assert record.outcome == "ok" and record.body == b"User-agent: *\nDisallow: /\n"
+    assert record.content_type.startswith("text/plain")
 
 
 def test_policy_dead_proxy_gives_records_not_exceptions(no_env_proxy):
     cfg = config(None, proxy="http://127.0.0.1:9", connect_timeout=0.5)
     with Fetcher(cfg) as fetcher:
         records = list(fetcher.fetch_files(["http://www.example.com"]))
-    assert [r["outcome"] for r in records] == [UNR] * 3
-    assert all("Proxy" in r["error"] or "Connection" in r["error"] for r in records)
+    assert [r.outcome for r in records] == [UNR] * 3
+    assert all("Proxy" in r.error or "Connection" in r.error for r in records)
 
 
 def test_spec_peer_guard_refuses_a_connected_loopback_socket(fixture_web):
@@ -432,12 +432,12 @@ def test_policy_fixture_web_serves_proxy_and_host_header_requests(fixture_web):
 ])
 def test_policy_body_outcomes_say_why_in_the_record(all_hosts_run, host, words):
     records, _ = all_hosts_run
-    assert words in (records[(host, "robots")]["error"] or "")
+    assert words in (records[(host, "robots")].error or "")
 
 
 def test_policy_error_pages_are_read_for_challenges_but_never_stored(all_hosts_run):
     records, _ = all_hosts_run
     for host in ("challenge-akamai.example.org", "forbidden.example.net", "error-503.example.com"):
         rec = records[(host, "robots")]
-        assert rec["body"] is None and rec["sha256"] is None, host
-    assert records[("forbidden.example.net", "robots")]["outcome"] == NF  # a plain 403 stays "not found"
+        assert rec.body is None and rec.sha256 is None, host
+    assert records[("forbidden.example.net", "robots")].outcome == NF  # a plain 403 stays "not found"

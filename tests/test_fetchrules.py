@@ -201,7 +201,7 @@ def test_policy_challenge_header_is_a_bot_wall_at_any_status(headers, status):
 
 
 def test_policy_challenge_markers_name_their_sources():
-    from license_rules.tokens import read_data_toml
+    from license_rules.datafiles import read_data_toml
 
     data = read_data_toml("challenge_markers.toml")
     for entry in data["header"] + data["body"]:

@@ -5,6 +5,7 @@ import ipaddress
 import time
 
 import pytest
+from conftest import fetch_record
 
 from tools.hostile_web import BEHAVIOURS, HostileWeb
 from transforms.addressguard import address_refusal, embedded_ipv4, host_refusal
@@ -67,15 +68,15 @@ def test_policy_every_hostile_behaviour_is_a_record_within_the_deadline(hostile_
     with Fetcher(config(hostile_web)) as fetcher:
         records = list(fetcher.fetch_files([authority(b) for b in BEHAVIOURS]))
     wall = time.monotonic() - started
-    got = {(r["authority"], r["kind"]): r for r in records}
+    got = {(r.authority, r.kind): r for r in records}
     assert len(records) == len(got) == len(BEHAVIOURS) * len(KINDS)  # every file of every host accounted for
     for behaviour, (outcomes, word) in EXPECTED.items():
-        for kind, outcome in zip(KINDS, outcomes):
+        for kind, outcome in zip(KINDS, outcomes, strict=True):
             record = got[(authority(behaviour), kind)]
-            assert record["outcome"] == outcome, (behaviour, kind, record["error"])
-            assert record["elapsed_ms"] <= (DEADLINE + SLACK) * 1000, (behaviour, kind, record["elapsed_ms"])
+            assert record.outcome == outcome, (behaviour, kind, record.error)
+            assert record.elapsed_ms <= (DEADLINE + SLACK) * 1000, (behaviour, kind, record.elapsed_ms)
         if word:
-            assert word in got[(authority(behaviour), "robots")]["error"], behaviour
+            assert word in got[(authority(behaviour), "robots")].error, behaviour
     # the bound of the README: one authority's files run one after another, each within the deadline
     assert wall <= len(KINDS) * DEADLINE + SLACK
 
@@ -85,20 +86,20 @@ def test_policy_drip_of_header_bytes_cannot_outlast_the_deadline(hostile_web):
         started = time.monotonic()
         [record] = list(fetcher.fetch_files([authority("drip-headers")], kinds=("robots",)))
         wall = time.monotonic() - started
-    assert record["outcome"] == UNR and record["error"] == "deadline of 1.0s exceeded during headers"
-    assert record["status"] is None and record["body"] is None
+    assert record.outcome == UNR and record.error == "deadline of 1.0s exceeded during headers"
+    assert record.status is None and record.body is None
     assert wall <= 1.0 + SLACK
 
 
 def test_policy_authority_budget_bounds_all_its_files(hostile_web):
     with Fetcher(config(hostile_web, deadline=1.0, authority_budget=1.5)) as fetcher:
         started = time.monotonic()
-        records = {r["kind"]: r for r in fetcher.fetch_files([authority("drip-body")])}
+        records = {r.kind: r for r in fetcher.fetch_files([authority("drip-body")])}
         wall = time.monotonic() - started
-    assert {k: r["outcome"] for k, r in records.items()} == {"robots": UNR, "ai_txt": UNR, "tdmrep": UNR}
-    assert records["robots"]["error"] == "deadline of 1.0s exceeded during body"
-    assert records["ai_txt"]["error"] == "authority budget of 1.5s exceeded during body"
-    assert records["tdmrep"]["error"] == "authority budget of 1.5s spent; not requested"
+    assert {k: r.outcome for k, r in records.items()} == {"robots": UNR, "ai_txt": UNR, "tdmrep": UNR}
+    assert records["robots"].error == "deadline of 1.0s exceeded during body"
+    assert records["ai_txt"].error == "authority budget of 1.5s exceeded during body"
+    assert records["tdmrep"].error == "authority budget of 1.5s spent; not requested"
     assert hostile_web.hits[("drip-body.hostile.test", "/.well-known/tdmrep.json")] == 0
     assert wall <= 1.5 + SLACK
 
@@ -106,10 +107,10 @@ def test_policy_authority_budget_bounds_all_its_files(hostile_web):
 def test_policy_malformed_location_is_the_url_outcome_not_an_exception(hostile_web):
     with Fetcher(config(hostile_web)) as fetcher:
         records = list(fetcher.check_headers([authority("bad-location") + "/a.jpg", authority("ok") + "/b.jpg"]))
-    by_url = {r["url"]: r for r in records}
-    assert by_url[authority("bad-location") + "/a.jpg"]["outcome"] == UNR
-    assert by_url[authority("bad-location") + "/a.jpg"]["error"] == "ValueError: Invalid IPv6 URL"
-    assert by_url[authority("ok") + "/b.jpg"]["outcome"] == OK
+    by_url = {r.url: r for r in records}
+    assert by_url[authority("bad-location") + "/a.jpg"].outcome == UNR
+    assert by_url[authority("bad-location") + "/a.jpg"].error == "ValueError: Invalid IPv6 URL"
+    assert by_url[authority("ok") + "/b.jpg"].outcome == OK
 
 
 def test_policy_credentials_in_dataset_urls_are_never_sent_nor_stored(hostile_web):
@@ -119,7 +120,7 @@ def test_policy_credentials_in_dataset_urls_are_never_sent_nor_stored(hostile_we
     assert hostile_web.hits[("ok.hostile.test", "/img.jpg")] == 1  # equal once redacted: asked once
     assert hostile_web.credentials == []
     [record] = records
-    assert record["url"] == record["final_url"] == "http://ok.hostile.test/img.jpg" and record["outcome"] == OK
+    assert record.url == record.final_url == "http://ok.hostile.test/img.jpg" and record.outcome == OK
     assert "s3cret" not in repr(record) and "alice" not in repr(record)
 
 
@@ -128,7 +129,7 @@ def test_policy_credentials_are_stripped_for_direct_connections_too():
                                                   read_timeout=1, connect_timeout=1)) as fetcher:
         port = web.port
         records = list(fetcher.check_headers([f"http://u:pw@127.0.0.1:{port}/x.jpg"]))
-    assert records[0]["url"] == f"http://127.0.0.1:{port}/x.jpg" and records[0]["outcome"] == OK
+    assert records[0].url == f"http://127.0.0.1:{port}/x.jpg" and records[0].outcome == OK
     assert web.credentials == [] and web.hits[("127.0.0.1", "/x.jpg")] == 1
 
 
@@ -188,7 +189,7 @@ def test_policy_address_guard_allows_public_embedded_ipv4(address):
 def test_policy_redirect_to_embedded_private_ipv4_is_refused_before_connecting(hostile_web, behaviour):
     with Fetcher(config(hostile_web)) as fetcher:
         [record] = list(fetcher.fetch_files([authority(behaviour)], kinds=("robots",)))
-    assert record["outcome"] == BLK and record["redirects"] and record["status"] == 302
+    assert record.outcome == BLK and record.redirects and record.status == 302
     # nothing but the first request reached the web: the refused hop was never asked for
     assert sum(n for (host, _), n in hostile_web.hits.items()) == 1
 
@@ -204,14 +205,11 @@ def test_policy_header_and_registry_records_of_a_credential_url_are_found_by_the
     from transforms.snapshot import records_to_table
 
     url = "http://ok.hostile.test/img.jpg"
-    common = {"authority": "http://ok.hostile.test", "url": url, "final_url": url, "redirects": [], "status": 200,
-              "outcome": "ok", "fetched_at": datetime.now(timezone.utc), "elapsed_ms": 1, "truncated": False,
-              "error": None}
-    headers = {**common, "kind": "headers", "content_type": "image/jpeg", "sha256": None, "body": None,
-               "headers_json": _json.dumps([["x-robots-tag", "noai"]])}
+    common = {"url": url, "fetched_at": datetime.now(timezone.utc), "sha256": None}
+    headers = fetch_record("http://ok.hostile.test", "headers", content_type="image/jpeg",
+                           headers_json=_json.dumps([["x-robots-tag", "noai"]]), **common)
     body = _json.dumps({"opt_out": True, "opt_in": False}).encode()
-    registry = {**common, "kind": "registry", "content_type": "application/json", "sha256": None, "body": body,
-                "headers_json": None}
+    registry = fetch_record("http://ok.hostile.test", "registry", body=body, content_type="application/json", **common)
     decider = BatchDecider(load_policy("permissive"), SignalsIndex(records_to_table([headers, registry])), None)
     verdicts, _ = decider.url_verdicts("http://alice:s3cret@ok.hostile.test/img.jpg", "http://ok.hostile.test",
                                        "ok.hostile.test", "/img.jpg")

@@ -46,6 +46,11 @@ def _resolver(api: FixtureApi, sleeps: list | None = None, **kw) -> ItemResolver
                         bucket=TokenBucket(10 ** 9, burst=10 ** 6))
 
 
+def rows(records) -> list[dict]:
+    """The resolver's FetchRecords as the snapshot rows the filter reads (item_answer takes those)."""
+    return [r.to_dict() for r in records]
+
+
 def _commons(title: str, wiki: str = C) -> ItemRef:
     return ItemRef("commons", wiki, title)
 
@@ -55,7 +60,7 @@ def test_mediawiki_imageinfo_batches_at_most_50_titles_per_request():
         items = [(_commons(f"File:Photo {i}.jpg"), [f"https://upload.wikimedia.org/wikipedia/commons/a/ab/Photo_{i}.jpg",
                                                    f"https://upload.wikimedia.org/wikipedia/commons/thumb/a/ab/Photo_{i}.jpg/99px-Photo_{i}.jpg"])
                  for i in range(130)]
-        records = list(resolver.resolve(items))
+        records = rows(resolver.resolve(items))
     assert sorted(api.titles_per_request) == [30, 50, 50]  # 130 distinct titles, one request per 50
     assert len(records) == 260 and {r["kind"] for r in records} == {"item"}
     outcomes = {r["url"]: r["outcome"] for r in records}
@@ -72,7 +77,7 @@ def test_mediawiki_imageinfo_batches_at_most_50_titles_per_request():
 
 def test_mediawiki_normalised_redirected_missing_and_other_wikis():
     with FixtureApi(_data()) as api, _resolver(api) as resolver:
-        records = {r["url"]: r for r in resolver.resolve([
+        records = {r.url: r.to_dict() for r in resolver.resolve([
             (_commons("File:old.jpg"), ["u:old"]), (_commons("File:Gone.jpg"), ["u:gone"]),
             (_commons("File:Poster.jpg", "en.wikipedia.org"), ["u:poster"])])}
     old = item_answer(records["u:old"])
@@ -88,7 +93,7 @@ def test_mediawiki_maxlag_and_429_are_retried_after_retry_after():
     sleeps: list = []
     with FixtureApi(_data(), retry_after="3") as api, _resolver(api, sleeps) as resolver:
         api.add_faults(C, ["maxlag", "429", "503"])
-        (rec,) = resolver.resolve([(_commons("File:Photo 1.jpg"), ["u1"])])
+        (rec,) = rows(resolver.resolve([(_commons("File:Photo 1.jpg"), ["u1"])]))
     assert rec["outcome"] == "ok" and api.hits[f"mediawiki:{C}"] == 4
     assert sleeps == [3.0, 3.0, 1.0 * 2 ** 2]  # Retry-After twice, then the backoff schedule (no header on the 503)
 
@@ -96,7 +101,7 @@ def test_mediawiki_maxlag_and_429_are_retried_after_retry_after():
 def test_mediawiki_persistent_failure_is_unreachable_and_fails_closed():
     with FixtureApi(_data()) as api, _resolver(api, retries=2) as resolver:
         api.add_faults(C, ["503"] * 5)
-        (rec,) = resolver.resolve([(_commons("File:Photo 1.jpg"), ["u1"])])
+        (rec,) = rows(resolver.resolve([(_commons("File:Photo 1.jpg"), ["u1"])]))
     assert rec["outcome"] == "unreachable" and rec["error"] == "HTTP 503" and api.hits[f"mediawiki:{C}"] == 3
     assert item_answer(rec).verdict == "unreachable"
 
@@ -105,21 +110,21 @@ def test_mediawiki_persistent_failure_is_unreachable_and_fails_closed():
 def test_mediawiki_malformed_answer_is_invalid_not_retried(fault):
     with FixtureApi(_data()) as api, _resolver(api) as resolver:
         api.add_faults(C, [fault])
-        (rec,) = resolver.resolve([(_commons("File:Photo 1.jpg"), ["u1"])])
+        (rec,) = rows(resolver.resolve([(_commons("File:Photo 1.jpg"), ["u1"])]))
     assert rec["outcome"] == "invalid" and "malformed JSON" in rec["error"] and api.hits[f"mediawiki:{C}"] == 1
     assert item_answer(rec).verdict == "unreachable"
 
 
 def test_mediawiki_continue_answers_are_followed():
     with FixtureApi(_data(5), max_infos=2) as api, _resolver(api) as resolver:
-        records = list(resolver.resolve([(_commons(f"File:Photo {i}.jpg"), [f"u{i}"]) for i in range(5)]))
+        records = rows(resolver.resolve([(_commons(f"File:Photo {i}.jpg"), [f"u{i}"]) for i in range(5)]))
     assert {r["outcome"] for r in records} == {"ok"} and api.hits[f"mediawiki:{C}"] == 3
     assert all(item_answer(r).verdict == "license" for r in records)
 
 
 def test_flickr_without_a_key_records_not_checked_and_asks_nothing():
     with FixtureApi(_data()) as api, _resolver(api) as resolver:
-        (rec,) = resolver.resolve([(ItemRef("flickr", "flickr.com", "111"), ["f1"])])
+        (rec,) = rows(resolver.resolve([(ItemRef("flickr", "flickr.com", "111"), ["f1"])]))
     assert rec["outcome"] == "not-checked" and "FLICKR_API_KEY" in rec["error"]
     assert sum(api.hits.values()) == 0
     assert item_answer(rec).verdict == "not_checked"
@@ -127,7 +132,7 @@ def test_flickr_without_a_key_records_not_checked_and_asks_nothing():
 
 def test_flickr_getinfo_history_and_errors():
     with FixtureApi(_data()) as api, _resolver(api, flickr_key="k3y", dataset_date="2013-01-01") as resolver:
-        records = {r["url"]: r for r in resolver.resolve([(ItemRef("flickr", "flickr.com", "111"), ["f1"]),
+        records = {r.url: r.to_dict() for r in resolver.resolve([(ItemRef("flickr", "flickr.com", "111"), ["f1"]),
                                                           (ItemRef("flickr", "flickr.com", "999"), ["f9"])])}
     ok = records["f1"]
     assert ok["outcome"] == "ok" and "api_key=REDACTED" in ok["final_url"] and "k3y" not in ok["final_url"]
@@ -142,7 +147,7 @@ def test_flickr_getinfo_history_and_errors():
 
 def test_flickr_invalid_key_is_invalid():
     with FixtureApi(_data()) as api, _resolver(api, flickr_key="wrong") as resolver:
-        (rec,) = resolver.resolve([(ItemRef("flickr", "flickr.com", "111"), ["f1"])])
+        (rec,) = rows(resolver.resolve([(ItemRef("flickr", "flickr.com", "111"), ["f1"])]))
     assert rec["outcome"] == "invalid" and "Flickr error 100" in rec["error"]
 
 
@@ -151,7 +156,7 @@ def test_address_guard_refuses_loopback_apis_without_retrying():
         config = ItemConfig(commons_api=api.commons_api, flickr_api=api.flickr_api)
         guarded = FetchConfig(user_agent=UA, deadline=5)
         with ItemResolver(config, guarded, sleep=lambda s: None) as resolver:
-            (rec,) = resolver.resolve([(_commons("File:Photo 1.jpg"), ["u1"])])
+            (rec,) = rows(resolver.resolve([(_commons("File:Photo 1.jpg"), ["u1"])]))
     assert rec["outcome"] == "unreachable" and rec["error"].startswith("blocked-address")
     assert sum(api.hits.values()) == 0
 
@@ -189,7 +194,7 @@ def test_resolve_item_licenses_asks_each_item_once():
         pairs = [((r.api, r.site, r.key), u) for u in urls for r in [item_of(u)]]
         with TestPipeline(runner="FnApiRunner") as p:
             records = (p | beam.Create(pairs) | ResolveItemLicenses(config, FETCH)
-                       | beam.Map(lambda r: (r["url"], r["outcome"])))
+                       | beam.Map(lambda r: (r.url, r.outcome)))
             assert_that(records, equal_to([(u, "ok") for u in sorted(set(urls))]))
     assert api.titles_per_request == [2]  # two distinct items, each asked once, in one request
 

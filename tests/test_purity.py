@@ -224,10 +224,10 @@ def test_policy_sealed_fixture_really_refuses(tmp_path, sealed):
 
 
 def test_policy_pure_functions_run_without_network_or_writes(sealed):
-    from license_rules import cc, tokens, urls
+    from license_rules import cc, datafiles, tokens, urls
 
     # cold caches: data files are (re)loaded and tldextract is built inside the sealed block
-    for fn in (cc._inventory, cc._parse_cached, tokens._read_toml_cached, tokens._token_table,
+    for fn in (cc._inventory, cc._parse_cached, datafiles.read_data_toml, tokens._token_table,
                urls._extractor, urls.registered_domain, urls.split_url):
         fn.cache_clear()
     exec(compile(WORKLOAD_IMPORTS + WORKLOAD_BODY, "<workload>", "exec"), {})

@@ -94,7 +94,7 @@ class FakeObjectStore(FileSystem):
 
     def _open(self, path, mode, compression_type):
         compression_type = FileSystem._get_compression_type(path, compression_type)
-        raw = open(self.local(path), mode)  # noqa: SIM115 - handed to the caller, who closes it
+        raw = open(self.local(path), mode)
         if compression_type == CompressionTypes.UNCOMPRESSED:
             return raw
         return CompressedFile(raw, compression_type=compression_type)
@@ -108,7 +108,7 @@ class FakeObjectStore(FileSystem):
 
     def copy(self, source_file_names, destination_file_names):
         errors = {}
-        for src, dst in zip(source_file_names, destination_file_names):
+        for src, dst in zip(source_file_names, destination_file_names, strict=True):
             try:
                 self.local(dst).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(self.local(src), self.local(dst))
@@ -119,7 +119,7 @@ class FakeObjectStore(FileSystem):
 
     def rename(self, source_file_names, destination_file_names):
         errors = {}
-        for src, dst in zip(source_file_names, destination_file_names):
+        for src, dst in zip(source_file_names, destination_file_names, strict=True):
             try:
                 if not self.local(src).is_file():
                     raise FileNotFoundError(src)
@@ -206,7 +206,7 @@ def test_filter_reads_and_writes_only_the_object_store(store, tmp_path, capsys):
     assert main(remote) == 0, capsys.readouterr().err
 
     shards = sorted(p.name for p in (SAMPLE / "shards").glob("*.parquet"))
-    expected = {"manifest.json", "attribution.csv", "audit/summary.json", "audit/report.html"}
+    expected = {"manifest.json", "attribution.csv", "audit/summary.json", "audit/report.html", "audit/run-stats.json"}
     expected |= {f"{kind}/{name}" for kind in ("kept", "rejected", "attribution") for name in shards}
     assert objects(store, out) == expected  # and no temporary names left behind
 
@@ -236,7 +236,7 @@ def test_filter_reads_and_writes_only_the_object_store(store, tmp_path, capsys):
     assert manifest["signals"]["dir"] == f"{BUCKET}/in/signals"
     assert [f["file"] for f in manifest["signals"]["files"]] == [p.name for p in (SAMPLE / "signals").glob("signals-*.parquet")]
     listed = {entry["path"] for o in manifest["outputs"] for key, entry in o.items() if key != "input"}
-    assert listed == {f"{out}/{name}" for name in expected if name.split("/")[0] in ("kept", "rejected", "attribution")}
+    assert listed == {name for name in expected if name.split("/")[0] in ("kept", "rejected", "attribution")}
 
     csv_rows = (remote_dir / "attribution.csv").read_text().count("\n") - 1
     assert csv_rows == sum(t.num_rows for t in shard_tables(remote_dir, "attribution").values()) > 0
@@ -277,9 +277,15 @@ def test_policy_rerun_into_the_same_store_output_removes_stale_shards(store, cap
     base = ["filter", "--signals", str(SAMPLE / "signals"), "--output", out, "--quiet"]
     assert main(base + ["--input", f"{BUCKET}/in/shards/*.parquet"]) == 0, capsys.readouterr().err
     assert {n for n in objects(store, out) if n.startswith("kept/")} == {"kept/part-00000.parquet", "kept/part-00001.parquet"}
-    assert main(base + ["--input", f"{BUCKET}/in/shards/part-00001.parquet"]) == 0, capsys.readouterr().err
+    before = objects(store, out)
+    capsys.readouterr()
+    # other inputs into an output holding a run: refused, nothing deleted
+    assert main(base + ["--input", f"{BUCKET}/in/shards/part-00001.parquet"]) == 2
+    assert "add --overwrite" in capsys.readouterr().err
+    assert objects(store, out) == before
+    assert main(base + ["--input", f"{BUCKET}/in/shards/part-00001.parquet", "--overwrite"]) == 0, capsys.readouterr().err
     assert objects(store, out) == {"manifest.json", "attribution.csv", "audit/summary.json", "audit/report.html",
-                                   "kept/part-00001.parquet", "attribution/part-00001.parquet"}
+                                   "audit/run-stats.json", "kept/part-00001.parquet", "attribution/part-00001.parquet"}
 
 
 # --- crawl into the object store ---------------------------------------------------------------------
@@ -287,7 +293,7 @@ def candidate_authorities(path: Path) -> set[str]:
     """Authorities of rows whose license passes the permissive policy (what the crawl must fetch)."""
     policy = load_policy("permissive")
     t = pq.read_table(path, columns=["URL", "LICENSE"])
-    return {a for url, lic in zip(t.column("URL").to_pylist(), t.column("LICENSE").to_pylist())
+    return {a for url, lic in zip(t.column("URL").to_pylist(), t.column("LICENSE").to_pylist(), strict=True)
             if (a := authority_of(url)) and license_reason(lic, parse_license(lic), policy) is None}
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from conftest import fetch_record
 
 from pipelines.cli import main
 from pipelines.report import CSP, render_report
@@ -27,14 +28,9 @@ HOSTILE = "<script>alert(1)</script>.example.com"
 
 
 def _record(authority, kind, outcome, body=None):
-    url = authority + {"robots": "/robots.txt", "ai_txt": "/ai.txt", "tdmrep": "/.well-known/tdmrep.json"}[kind]
-    return {
-        "authority": authority, "kind": kind, "url": url, "final_url": url, "redirects": [],
-        "status": {"ok": 200, "not-found": 404}.get(outcome), "outcome": outcome, "content_type": "text/plain",
-        "fetched_at": WHEN, "elapsed_ms": 5, "sha256": hashlib.sha256(body).hexdigest() if body else None,
-        "body": body, "truncated": False, "headers_json": None,
-        "error": None if outcome in ("ok", "not-found") else "ReadTimeout: simulated",
-    }
+    return fetch_record(authority, kind, outcome, body, status={"ok": 200, "not-found": 404}.get(outcome),
+                        fetched_at=WHEN, elapsed_ms=5, sha256=hashlib.sha256(body).hexdigest() if body else None,
+                        error=None if outcome in ("ok", "not-found") else "ReadTimeout: simulated")
 
 
 def _tiny_snapshot(directory: Path) -> Path:

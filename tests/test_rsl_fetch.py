@@ -1,12 +1,14 @@
 """FetchRslDocuments (transforms/rsl.py) against the fixture web: one RSL fetch per declaring authority."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 
 import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from conftest import fetch_record
 
 from transforms.crawl import CrawlAuthorities
 from transforms.fetch import FetchConfig
@@ -16,14 +18,14 @@ DECLARING = ["http://rsl-prohibit.example.org", "http://rsl-paid.example.com", "
 
 
 def test_rsl_1_0_declarations_robots_license_first_then_link_header():
-    robots = {"authority": "http://a.example", "kind": "robots", "outcome": "ok",
-              "body": b"User-agent: *\nAllow: /\nLicense: /terms/rsl.xml\nLicense: https://b.example/x.xml\n"}
-    headers = {"authority": "http://a.example", "kind": "headers", "outcome": "ok", "url": "http://a.example/i/1.jpg",
-               "headers_json": json.dumps([["link", '<../l.xml>; rel="license"; type="application/rsl+xml"']])}
+    robots = fetch_record("http://a.example", "robots", "ok",
+                          b"User-agent: *\nAllow: /\nLicense: /terms/rsl.xml\nLicense: https://b.example/x.xml\n")
+    headers = fetch_record("http://a.example", "headers", "ok", url="http://a.example/i/1.jpg",
+                           headers_json=json.dumps([["link", '<../l.xml>; rel="license"; type="application/rsl+xml"']]))
     assert list(declared_rsl(robots)) == [("http://a.example", (0, 0, "http://a.example/terms/rsl.xml")),
                                           ("http://a.example", (0, 1, "https://b.example/x.xml"))]
     assert list(declared_rsl(headers)) == [("http://a.example", (1, 0, "http://a.example/l.xml"))]
-    assert list(declared_rsl(dict(robots, outcome="unreachable"))) == []
+    assert list(declared_rsl(dataclasses.replace(robots, outcome="unreachable"))) == []
 
 
 def test_rsl_1_0_fetch_once_per_authority_through_the_fetcher(fixture_web):
@@ -33,8 +35,8 @@ def test_rsl_1_0_fetch_once_per_authority_through_the_fetcher(fixture_web):
     with BeamTestPipeline(runner="FnApiRunner") as p:
         crawled = p | beam.Create(authorities) | CrawlAuthorities(config, batch_size=2)
         rsl = crawled | FetchRslDocuments(config)
-        assert_that(rsl | beam.Map(lambda r: (r["authority"], r["kind"], r["url"], r["outcome"],
-                                              r["content_type"], b"<rsl" in (r["body"] or b""))),
+        assert_that(rsl | beam.Map(lambda r: (r.authority, r.kind, r.url, r.outcome,
+                                              r.content_type, b"<rsl" in (r.body or b""))),
                     equal_to([(a, "rsl", a + "/license.xml", "ok", "application/rsl+xml", True) for a in DECLARING]))
     hits = Counter({k: v for k, v in fixture_web.hits.items() if k[1] == "/license.xml"})
     assert hits == Counter({(a.split("//")[1], "/license.xml"): 1 for a in DECLARING})
@@ -51,10 +53,9 @@ def test_policy_reuse_keeps_rsl_with_its_robots_and_refetches_a_robots_whose_rsl
     now = dt.datetime.now(dt.timezone.utc)
 
     def rec(authority, kind, body=None, url=None):
-        return {"authority": authority, "kind": kind, "url": url or authority + "/" + kind, "final_url": None,
-                "redirects": [], "status": 200, "outcome": "ok" if body is not None else "not-found",
-                "content_type": "text/plain", "fetched_at": now, "elapsed_ms": 1, "sha256": None, "body": body,
-                "truncated": False, "headers_json": None, "error": None}
+        return fetch_record(authority, kind, "ok" if body is not None else "not-found", body,
+                            url=url or authority + "/" + kind, final_url=None, status=200, fetched_at=now,
+                            sha256=None).to_dict()
 
     declares = b"User-agent: *\nAllow: /\nLicense: http://x.example/l.xml\n"
     rows = [rec("http://a.example", "robots", declares), rec("http://a.example", "rsl", b"<rsl/>", "http://x.example/l.xml"),

@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 
 import pytest
+from conftest import fetch_record
 
-from license_rules.signals import (FILE_KINDS, UNREACHABLE_OUTCOMES, AuthoritySignals, SourceVerdict, UrlSignals,
-                                   missing_authority)
+from license_rules.signals import (
+    FILE_KINDS,
+    UNREACHABLE_OUTCOMES,
+    AuthoritySignals,
+    SourceVerdict,
+    UrlSignals,
+    missing_authority,
+)
 
 AUTH = "https://img.example.com"
 WHEN = dt.datetime(2026, 5, 1, 12, 30, tzinfo=dt.timezone.utc)
@@ -20,17 +26,11 @@ SOURCE_NAMES = ("robots", "rsl", "content_usage", "content_signal", "ai_txt", "t
 
 def record(kind: str, outcome: str = "ok", body: bytes | str = b"", status: int | None = 200, **extra) -> dict:
     """A snapshot-like record (the fields of transforms/snapshot.py SNAPSHOT_SCHEMA)."""
-    if isinstance(body, str):
-        body = body.encode("utf-8")
-    url = AUTH + PATHS.get(kind, "/a.jpg")
-    rec = {
-        "authority": AUTH, "kind": kind, "url": url, "final_url": url, "redirects": [], "status": status,
-        "outcome": outcome, "content_type": "text/plain", "fetched_at": WHEN, "elapsed_ms": 12,
-        "sha256": hashlib.sha256(body).hexdigest() if outcome in ("ok", "invalid") else None,
-        "body": body if outcome in ("ok", "invalid") else None, "truncated": False, "headers_json": None,
-        "error": None,
-    }
-    rec.update(extra)
+    body = body if outcome in ("ok", "invalid") else None
+    fields = {"url": AUTH + PATHS.get(kind, "/a.jpg"), "status": status, "fetched_at": WHEN, "elapsed_ms": 12,
+              "error": None}
+    rec = fetch_record(AUTH, kind, outcome, body, **fields).to_dict()
+    rec.update(extra)  # may bend a field (a fetched_at string) the way a snapshot row could
     return rec
 
 

@@ -8,15 +8,16 @@ from datetime import datetime, timedelta, timezone
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import fetch_record
 
 from transforms.fetch import RECORD_FIELDS, FetchConfig, Fetcher
 from transforms.snapshot import (
     SNAPSHOT_SCHEMA,
     SnapshotError,
     fresh_authorities,
-    reuse_plan,
     read_snapshot,
     records_to_table,
+    reuse_plan,
     write_snapshot,
 )
 
@@ -24,23 +25,10 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 
 
 def record(authority="http://www.example.com", kind="robots", outcome="ok", age=timedelta(0), body=b"User-agent: *\n"):
-    return {
-        "authority": authority,
-        "kind": kind,
-        "url": authority + "/robots.txt",
-        "final_url": authority + "/robots.txt",
-        "redirects": [],
-        "status": 200 if outcome == "ok" else None,
-        "outcome": outcome,
-        "content_type": "text/plain",
-        "fetched_at": NOW - age,
-        "elapsed_ms": 12,
-        "sha256": hashlib.sha256(body).hexdigest() if body is not None else None,
-        "body": body,
-        "truncated": False,
-        "headers_json": None,
-        "error": None if outcome == "ok" else "boom",
-    }
+    """A snapshot row as a dict (what reading a snapshot back gives)."""
+    return fetch_record(authority, kind, outcome, body, url=authority + "/robots.txt", fetched_at=NOW - age,
+                        status=200 if outcome == "ok" else None, elapsed_ms=12,
+                        error=None if outcome == "ok" else "boom").to_dict()
 
 
 def test_policy_schema_matches_the_fetch_record():

@@ -5,6 +5,7 @@ import datetime as dt
 import itertools
 
 import pyarrow as pa
+from conftest import fetch_record
 
 from license_rules.optout import parse_optout_list
 from license_rules.policy import load_policy
@@ -12,7 +13,13 @@ from transforms.annotate import annotate_table
 from transforms.decide import BatchDecider, SignalsIndex
 from transforms.shards import ShardBatch
 from transforms.snapshot import records_to_table
-from transforms.stats import batch_stats, empty_stats, host_tables, merge_stats, top_rows
+from transforms.stats import (
+    batch_stats,
+    empty_stats,
+    host_tables,
+    merge_stats,
+    top_rows,
+)
 
 BY = "https://creativecommons.org/licenses/by/4.0/"
 BY_NC = "https://creativecommons.org/licenses/by-nc/4.0/"
@@ -20,11 +27,7 @@ NOW = dt.datetime.now(dt.timezone.utc)
 
 
 def _rec(authority, kind, outcome, body=None):
-    path = {"robots": "/robots.txt", "ai_txt": "/ai.txt", "tdmrep": "/.well-known/tdmrep.json"}[kind]
-    return {"authority": authority, "kind": kind, "url": authority + path, "final_url": None, "redirects": [],
-            "status": {"ok": 200, "not-found": 404, "unreachable": 503}[outcome], "outcome": outcome,
-            "content_type": "text/plain", "fetched_at": NOW, "elapsed_ms": 1, "sha256": None, "body": body,
-            "truncated": False, "headers_json": None, "error": "HTTP 503" if outcome == "unreachable" else None}
+    return fetch_record(authority, kind, outcome, body, final_url=None, fetched_at=NOW, sha256=None)
 
 
 SIGNALS = SignalsIndex(records_to_table(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from license_rules.tokens import ai_token_operators, is_product_token, load_ai_tokens, read_data_toml
+from license_rules.datafiles import read_data_toml
+from license_rules.tokens import ai_token_operators, is_product_token, load_ai_tokens
 
 SIGNALS_MD_TOKENS = (
     "GPTBot ClaudeBot anthropic-ai CCBot Google-Extended Applebot-Extended meta-externalagent FacebookBot "

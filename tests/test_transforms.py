@@ -6,8 +6,8 @@ snapshot are generated into tmp directories; nothing touches the network.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import hashlib
 import json
 import os
 import struct
@@ -19,14 +19,23 @@ import pyarrow.parquet as pq
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from conftest import fetch_record
 
 from license_rules.optout import parse_optout_list
 from license_rules.policy import load_policy
 from transforms.annotate import annotate_table
 from transforms.columns import ADDED_COLUMNS, column_map
 from transforms.decide import BatchDecider, SignalsIndex
-from transforms.filtering import (AnnotateRows, ApplyPolicy, FilterConfig, FilterShards, ReadShards, SummariseRun,
-                                  TopHosts, WriteShards)
+from transforms.filtering import (
+    AnnotateRows,
+    ApplyPolicy,
+    FilterConfig,
+    FilterShards,
+    ReadShards,
+    SummariseRun,
+    TopHosts,
+    WriteShards,
+)
 from transforms.shards import ShardBatch, shard_names
 from transforms.snapshot import read_snapshot, write_snapshot
 
@@ -75,13 +84,8 @@ def record(authority: str, kind: str, outcome: str, body: bytes | None = None, s
            url: str | None = None, headers: list | None = None) -> dict:
     if status is None:
         status = {"ok": 200, "not-found": 404, "unreachable": 503}[outcome]
-    return {
-        "authority": authority, "kind": kind, "url": url or authority + _PATHS[kind], "final_url": url or authority + _PATHS[kind],
-        "redirects": [], "status": status, "outcome": outcome, "content_type": "text/plain",
-        "fetched_at": NOW, "elapsed_ms": 1, "sha256": hashlib.sha256(body).hexdigest() if body is not None else None,
-        "body": body, "truncated": False, "headers_json": json.dumps(headers) if headers is not None else None,
-        "error": "HTTP 503" if outcome == "unreachable" else None,
-    }
+    return fetch_record(authority, kind, outcome, body, url=url or authority + _PATHS[kind], status=status,
+                        fetched_at=NOW, headers_json=json.dumps(headers) if headers is not None else None)
 
 
 def authority_records(authority: str, robots=None, ai_txt=None, tdmrep=None, unreachable=False) -> list[dict]:
@@ -106,7 +110,7 @@ SNAPSHOT_RECORDS = (
     + authority_records("http://ai.example.org", ai_txt=b"User-Agent: *\nDisallow: *.jpg\n")
     + [record("http://ok.example.com", "headers", "ok", url="http://ok.example.com/xrt.jpg",
               headers=[["x-robots-tag", "noai"]]),
-       dict(record("http://ok.example.com", "registry", "ok", body=b'{"opt_out": true, "opt_in": false}',
+       dataclasses.replace(record("http://ok.example.com", "registry", "ok", body=b'{"opt_out": true, "opt_in": false}',
                    url="http://ok.example.com/reg.jpg"), content_type="application/json")]
 )
 OPTOUT = parse_optout_list("# test list\nopt.example.com\n", name="test-optout.txt")

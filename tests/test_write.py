@@ -8,6 +8,7 @@ import os
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import fetch_record
 
 from license_rules.policy import load_policy
 from transforms.annotate import annotate_table
@@ -15,7 +16,12 @@ from transforms.columns import ADDED_COLUMNS
 from transforms.decide import BatchDecider, SignalsIndex
 from transforms.shards import ShardBatch
 from transforms.snapshot import records_to_table
-from transforms.write import ATTRIBUTION_SCHEMA, ShardWriter, attribution_table, output_tables
+from transforms.write import (
+    ATTRIBUTION_SCHEMA,
+    ShardWriter,
+    attribution_table,
+    output_tables,
+)
 
 BY = "https://creativecommons.org/licenses/by/4.0/"
 BY_SA = "https://creativecommons.org/licenses/by-sa/4.0/"
@@ -25,11 +31,8 @@ NOW = dt.datetime.now(dt.timezone.utc)
 
 
 def _rec(authority, kind, body):
-    path = {"robots": "/robots.txt", "ai_txt": "/ai.txt", "tdmrep": "/.well-known/tdmrep.json"}[kind]
-    return {"authority": authority, "kind": kind, "url": authority + path, "final_url": None, "redirects": [],
-            "status": 200 if body else 404, "outcome": "ok" if body else "not-found", "content_type": "text/plain",
-            "fetched_at": NOW, "elapsed_ms": 1, "sha256": None, "body": body, "truncated": False,
-            "headers_json": None, "error": None}
+    return fetch_record(authority, kind, "ok" if body else "not-found", body, final_url=None, fetched_at=NOW,
+                        sha256=None)
 
 
 SIGNALS = SignalsIndex(records_to_table(
@@ -180,8 +183,8 @@ def test_rerun_with_fewer_inputs_leaves_no_stale_shards(tmp_path):
     out = tmp_path / "out"
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         assert main(["filter", "--input", str(shards / "*.parquet"), "--output", str(out), "--write-rejected"]) == 0
-        assert main(["filter", "--input", str(shards / "a.parquet"), "--output", str(out)]) == 0
-    listed = {os.path.relpath(f["path"], out) for o in json.loads((out / "manifest.json").read_text())["outputs"]
+        assert main(["filter", "--input", str(shards / "a.parquet"), "--output", str(out), "--overwrite"]) == 0
+    listed = {f["path"] for o in json.loads((out / "manifest.json").read_text())["outputs"]
               for f in o.values() if isinstance(f, dict)}
     on_disk = {f for f in files_under(out) if f.split("/")[0] in ("kept", "rejected", "attribution")}
     assert on_disk == listed

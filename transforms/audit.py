@@ -28,7 +28,20 @@ def accounting(stats: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def build_audit(stats: dict[str, Any], hosts: dict[str, Any], outputs: list[dict], context: dict[str, Any]) -> tuple[dict, dict]:
+def _relative(path: str, root: str | None) -> str:
+    """An output path relative to the run's folder ('/'-separated): the staging folder a run writes
+    into is renamed into OUT at publish, so only relative paths stay true."""
+    if not root:
+        return path
+    for sep in ("/", "\\"):
+        prefix = root.rstrip(sep) + sep
+        if path.startswith(prefix):
+            return path[len(prefix):].replace("\\", "/")
+    return path
+
+
+def build_audit(stats: dict[str, Any], hosts: dict[str, Any], outputs: list[dict], context: dict[str, Any],
+                root: str | None = None) -> tuple[dict, dict]:
     acct = accounting(stats)
     by_reason = {r.value: stats["by_reason"].get(r.value, 0) for r in Reason if stats["by_reason"].get(r.value)}
     summary = {
@@ -64,7 +77,7 @@ def build_audit(stats: dict[str, Any], hosts: dict[str, Any], outputs: list[dict
     }
     out_by_shard: dict[str, dict[str, Any]] = {}
     for rec in outputs:
-        out_by_shard.setdefault(rec["shard"], {})[rec["kind"]] = {"path": rec["path"], "rows": rec["rows"]}
+        out_by_shard.setdefault(rec["shard"], {})[rec["kind"]] = {"path": _relative(rec["path"], root), "rows": rec["rows"]}
     manifest = {
         "tool": "license-filter",
         "version": context.get("version"),
@@ -97,8 +110,41 @@ def _dump(doc: dict) -> bytes:
     return (json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n").encode("utf-8")
 
 
+def merge_hosts(a: dict, b: dict) -> dict:
+    """Two runs' ranked host lists summed per name and ranked again (exact only where every name's
+    counts are in both lists: the merged lists of a resumed run are marked approximate)."""
+    out = {}
+    for key in set(a) | set(b):
+        col = "opted_out" if key.endswith("optout") else "dropped"
+        n = max(len(a.get(key, [])), len(b.get(key, [])))
+        merged: dict[str, dict] = {}
+        for row in a.get(key, []) + b.get(key, []):
+            cur = merged.setdefault(row["name"], {"name": row["name"], "dropped": 0, "opted_out": 0})
+            cur["dropped"] += row.get("dropped", 0)
+            cur["opted_out"] += row.get("opted_out", 0)
+        out[key] = sorted((r for r in merged.values() if r[col]), key=lambda r: (-r[col], r["name"]))[:n]
+    return out
+
+
+#: The run's merged statistics and host lists as computed, so that a later ``--resume`` run that
+#: reuses this run's shards can add them to its own (audit/run-stats.json).
+RUN_STATS = ("audit", "run-stats.json")
+
+
 def _write_audit(_, stats, hosts, outputs, output_dir, context):
-    summary, manifest = build_audit(stats, hosts, list(outputs), context)
+    outputs = list(outputs)
+    resume = context.get("resume")
+    if resume:  # shards reused from the previous run: its statistics join this run's
+        from .stats import merge_stats
+
+        stats = merge_stats([stats, resume["stats"]])
+        hosts = merge_hosts(hosts, resume["hosts"])
+        outputs += resume["outputs"]
+    summary, manifest = build_audit(stats, hosts, outputs, context, root=output_dir)
+    if resume:
+        summary["top_hosts_exact"] = False  # merged from ranked lists of two runs
+        manifest["reused"] = resume["reused"]
+    write_bytes_atomic(join(output_dir, *RUN_STATS), _dump({"stats": stats, "hosts": hosts}))
     write_bytes_atomic(join(output_dir, "audit", "summary.json"), _dump(summary))
     write_bytes_atomic(join(output_dir, "manifest.json"), _dump(manifest))
     return manifest["accounting"]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import bisect
 import json
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 import pyarrow as pa
@@ -23,14 +24,15 @@ from license_rules.itemlicense import ItemAnswer, is_item_host, item_answer
 from license_rules.optout import OptOutList
 from license_rules.policy import Policy
 from license_rules.urls import redact_userinfo, split_url
+from license_rules.records import RECORD_FIELDS
 from license_rules.signals import (AuthoritySignals, SourceVerdict, UrlSignals, missing_authority)
 
 from .annotate import annotate_rows, distinct_licenses
 
 __all__ = ["SignalsIndex", "BatchDecider", "DecisionIndex", "infringing_verdict", "name_optout_hits"]
 
-_RECORD_FIELDS = ("authority", "kind", "url", "final_url", "status", "outcome", "fetched_at", "sha256", "body",
-                  "truncated", "headers_json", "error")
+#: The FetchRecord fields the decider reads (the others stay on disk: less to convert per batch).
+_RECORD_FIELDS = tuple(name for name in RECORD_FIELDS if name not in ("redirects", "content_type", "elapsed_ms"))
 
 
 class SignalsIndex:
@@ -53,7 +55,7 @@ class SignalsIndex:
             self.item_urls = pa.array(sorted(self.items), pa.string())
 
     @staticmethod
-    def open(directory: str, eager_max_rows: int = 2_000_000) -> "SignalsIndex":
+    def open(directory: str, eager_max_rows: int = 2_000_000) -> SignalsIndex:
         """An index over the snapshot in ``directory``: whole in memory when it holds at most
         ``eager_max_rows`` records, else lazy (bounded memory, row groups read per authority)."""
         from .snapshot import read_snapshot, snapshot_files
@@ -338,7 +340,7 @@ class BatchDecider:
 
     # -- per batch -----------------------------------------------------------------------------
     def decide_table(self, table: pa.Table, license_column: str | None, url_column: str,
-                     caption_column: str | None = None) -> tuple[pa.Table, "DecisionIndex"]:
+                     caption_column: str | None = None) -> tuple[pa.Table, DecisionIndex]:
         """Decide every row; returns the table with ``_lf_keep`` (and, unless the table was annotated
         already, the candidate rows' ``_lf_`` URL facts) added, and the batch's DecisionIndex.
 
@@ -351,7 +353,7 @@ class BatchDecider:
         policy = self.policy
         values, lic_idx = distinct_licenses(table, license_column)
         licenses = [parse_license(v) for v in values]
-        lic_ok = np.array([license_reason(v, lic, policy) is None for v, lic in zip(values, licenses)], dtype=bool)
+        lic_ok = np.array([license_reason(v, lic, policy) is None for v, lic in zip(values, licenses, strict=True)], dtype=bool)
         if self.full_audit:
             need = np.ones(n, dtype=bool)
         else:
@@ -387,7 +389,7 @@ class BatchDecider:
             auths = pc.take(table.column("_lf_authority"), first_rows).to_pylist()
             hosts = pc.take(table.column("_lf_host"), first_rows).to_pylist()
             paths = pc.take(table.column("_lf_path"), first_rows).to_pylist()
-            paths = [p if p is not None else split_url(u)[0].path for u, p in zip(urls, paths)]
+            paths = [p if p is not None else split_url(u)[0].path for u, p in zip(urls, paths, strict=True)]
             keys, url_facts = self.evaluate_urls(urls, auths, hosts, paths)
             url_key[cand_rows] = np.asarray(keys, dtype=np.int64)[inverse]
         # one decision per distinct (url error, license, fact set[, caption name]), as a single int64 key

@@ -70,6 +70,11 @@ def write_bytes_atomic(final: str, data: bytes) -> None:
         with open_for_write(tmp) as fh:
             fh.write(data)
         publish(tmp, final)
+    except OSError as exc:
+        discard(tmp)
+        if exc.filename or exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), final) from exc  # name the file (full disk ...)
     except BaseException:
         discard(tmp)
         raise

@@ -10,14 +10,15 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from dataclasses import dataclass, field
-from typing import Iterator
+from collections.abc import Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .columns import ColumnMap
 
-__all__ = ["ShardBatch", "iter_shard_batches", "shard_names", "open_input", "expand_inputs", "InputError"]
+__all__ = ["ShardBatch", "iter_shard_batches", "shard_names", "open_input", "expand_inputs", "InputError",
+           "check_footers", "file_digest"]
 
 
 class InputError(ValueError):
@@ -48,11 +49,15 @@ def expand_inputs(patterns: list[str]) -> list[str]:
     """Expand globs on any Beam filesystem into a sorted, de-duplicated list of files."""
     from apache_beam.io.filesystems import FileSystems
 
+    from .fileio import is_dir, join
+
     files: list[str] = []
     for pattern in patterns:
+        if not any(ch in pattern for ch in "*?[") and _is_folder(pattern, is_dir):
+            pattern = join(pattern.rstrip("/"), "*.parquet")  # a folder means its parquet files
         try:
             matches = FileSystems.match([pattern])[0].metadata_list
-        except Exception as exc:  # Beam raises BeamIOError and friends; name the pattern
+        except Exception as exc:  # noqa: BLE001 - Beam raises BeamIOError and friends: re-raised naming the pattern
             raise InputError(f"--input {pattern!r}: cannot list: {exc}") from None
         paths = sorted(m.path for m in matches if not m.path.endswith("/"))
         if not paths:
@@ -60,6 +65,80 @@ def expand_inputs(patterns: list[str]) -> list[str]:
         files.extend(paths)
     seen: set[str] = set()
     return [f for f in files if not (f in seen or seen.add(f))]
+
+
+def _is_folder(path: str, is_dir) -> bool:
+    try:
+        return is_dir(path)
+    except Exception:  # noqa: BLE001 - a listing that fails is reported by the match below
+        return False
+
+
+_MAGIC = b"PAR1"
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return bool(text) and all(ch.isprintable() or ch in "\r\n\t" for ch in text[:200])
+
+
+def _fitting_presets(names: list[str]) -> list[str]:
+    from .columns import COLUMN_PRESETS
+
+    return [key for key, cmap in COLUMN_PRESETS.items()
+            if cmap.url in names and (not cmap.license_required or cmap.license_column(names))]
+
+
+def check_footers(files: list[str], cmap: ColumnMap) -> None:
+    """Before any pipeline runs: every input is a parquet file whose footer names the mapped columns
+    once. Raises InputError (one line: the file, the columns found, the preset that would fit) for a
+    user mistake: a text/CSV file named .parquet, a missing URL or license column, a duplicate column
+    name. A damaged parquet file (magic present, footer or pages unreadable) is left to the pipeline,
+    which counts its rows as errors."""
+    for path in files:
+        try:
+            with open_input(path) as handle:
+                head = handle.read(512)
+        except Exception as exc:  # noqa: BLE001 - any filesystem's open/read error
+            raise InputError(f"--input {path}: cannot read: {exc}") from None
+        if not head.startswith(_MAGIC):
+            if _looks_like_text(head):
+                first = head.decode("utf-8").splitlines()[0][:80] if head.strip() else ""
+                raise InputError(f"--input {path}: is a text file (CSV?), not parquet: it starts with {first!r}; "
+                                 "convert it to parquet first")
+            continue  # damaged or foreign binary: counted as an unreadable shard by the pipeline
+        try:
+            with open_input(path) as handle:
+                schema = pq.ParquetFile(handle).schema_arrow
+        except Exception:  # noqa: BLE001 - an unreadable footer: counted by the pipeline
+            continue
+        names = list(schema.names)
+        dups = sorted({n for n in names if names.count(n) > 1})
+        if dups:
+            raise InputError(f"--input {path}: column name(s) {dups} occur more than once; columns are {names}")
+        missing = []
+        if cmap.url not in names:
+            missing.append(f"no URL column {cmap.url!r}")
+        elif cmap.license_required and cmap.license_column(names) is None:
+            missing.append(f"no license column {' or '.join(repr(n) for n in cmap.license)}")
+        if missing:
+            fits = _fitting_presets(names)
+            hint = (f"--columns {fits[0]} would fit" if fits else
+                    "no --columns preset fits; name the columns with --url-col/--license-col")
+            raise InputError(f"--input {path}: {missing[0]}; columns are {names}; {hint}")
+
+
+def file_digest(path: str) -> tuple[int, str]:
+    """(size in bytes, sha256 hex) of a file on any Beam filesystem, streamed."""
+    digest, size = hashlib.sha256(), 0
+    with open_input(path) as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    return size, digest.hexdigest()
 
 
 def shard_names(files: list[str]) -> dict[str, str]:

@@ -1,13 +1,16 @@
 """Writing decided batches as output shards (plain classes; the Beam step wraps them).
 
 One output file per input shard and kind (``kept``, ``rejected``, ``attribution``), named after the
-input shard, zstd-compressed, published atomically when the shard's last batch has been written.
+input shard, zstd-compressed, moved to its name atomically when the shard's last batch has been
+written. The output folder is the run's staging folder (``pipelines/staging.py`` publishes it into
+OUT); its ``run.json`` becomes every file's ``license_filter`` key-value metadata.
 Kept shards hold every input column with its type plus the ``lf_`` columns; rejected shards add
 ``lf_reasons`` (every contributing reason); attribution files list kept rows whose license requires
 attribution.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,10 +20,25 @@ import pyarrow.parquet as pq
 
 from .annotate import INTERNAL_PREFIX
 from .columns import ADDED_COLUMNS
-from .fileio import discard, join, open_for_write, publish, temp_name
+from .fileio import discard, exists, join, open_for_write, publish, read_bytes, temp_name
 from .shards import ShardBatch
 
-__all__ = ["ShardWriter", "OutputFile", "ATTRIBUTION_SCHEMA", "attribution_table", "output_tables"]
+__all__ = ["ShardWriter", "OutputFile", "ATTRIBUTION_SCHEMA", "attribution_table", "output_tables", "METADATA_KEY",
+           "run_metadata"]
+
+#: The parquet key-value metadata key of every file a run writes: JSON with the run id, tool version,
+#: policy id and sha256, and snapshot id (from the staging folder's ``run.json``).
+METADATA_KEY = b"license_filter"
+_RUN_INFO: dict[str, bytes | None] = {}
+
+
+def run_metadata(output: str) -> bytes | None:
+    """The ``license_filter`` metadata value for files written into ``output`` (a run's staging folder,
+    whose ``run.json`` the launcher wrote); None when ``output`` holds no run.json. Cached per process."""
+    if output not in _RUN_INFO:
+        path = join(output, "run.json")
+        _RUN_INFO[output] = read_bytes(path).strip() if exists(path) else None
+    return _RUN_INFO[output]
 
 ATTRIBUTION_SCHEMA = pa.schema([
     ("url", pa.string()), ("caption", pa.string()), ("license_spdx", pa.string()), ("license_url", pa.string()),
@@ -97,6 +115,18 @@ def _item_attribution(rows: pa.Table) -> tuple[pa.Array, pa.Array, pa.Array]:
     return tuple(pc.take(pa.array([f[i] for f in found], pa.string()), idx) for i in range(3))
 
 
+@contextlib.contextmanager
+def _naming(path: str):
+    """An I/O error (a full disk, a file-size limit) raised without a file name gets the output's path,
+    so the one line the user sees names it."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename or exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), path) from exc
+
+
 @dataclass
 class _Open:
     tmp: str
@@ -125,6 +155,9 @@ class ShardWriter:
             final = join(self.output, kind, f"{name}.parquet")
             tmp = temp_name(final)
             handle = open_for_write(tmp)
+            meta = run_metadata(self.output)
+            if meta is not None:
+                schema = schema.with_metadata({**(schema.metadata or {}), METADATA_KEY: meta})
             writer = pq.ParquetWriter(handle, schema, compression=self.compression)
             cur = self._open[key] = _Open(tmp, final, handle, writer)
         return cur
@@ -141,7 +174,8 @@ class ShardWriter:
                                                       batch.license_column, batch.shard)
             for kind, table in tables.items():
                 w = self._writer(batch.shard, kind, batch.name, table.schema)
-                w.writer.write_table(table)
+                with _naming(w.final):
+                    w.writer.write_table(table)
                 w.rows += table.num_rows
         if not batch.last:
             return []
@@ -152,9 +186,10 @@ class ShardWriter:
         done = []
         for key in [k for k in self._open if k[0] == shard]:
             w = self._open.pop(key)
-            w.writer.close()
-            w.handle.close()
-            publish(w.tmp, w.final)
+            with _naming(w.final):
+                w.writer.close()
+                w.handle.close()
+                publish(w.tmp, w.final)
             done.append(OutputFile(shard, key[1], w.final, w.rows))
         return done
 
@@ -166,7 +201,7 @@ class ShardWriter:
             try:
                 w.writer.close()
                 w.handle.close()
-            except Exception:  # noqa: BLE001 - closing a broken writer; the temp file is removed next
+            except Exception:  # noqa: BLE001, S110 - closing a broken writer; the temp file is removed next
                 pass
             discard(w.tmp)
         self._open.clear()
