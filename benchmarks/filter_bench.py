@@ -136,7 +136,7 @@ def _best_pair(ours_spec: dict, floor_spec: dict, work: Path, repeat: int):
     """Ours and the floor ``repeat`` times each, alternating (ours first: the floor writes ours' kept
     rows), so that load from other processes on a shared machine hits both alike; the fastest of each."""
     ours_runs, floor_runs = [], []
-    for i in range(repeat):
+    for _ in range(repeat):
         for spec, runs, variant in ((ours_spec, ours_runs, "ours"), (floor_spec, floor_runs, "floor")):
             if Path(spec["output"]).exists():
                 shutil.rmtree(spec["output"])

@@ -273,7 +273,7 @@ class BatchDecider:
             by_authority.setdefault(a, []).append(i)
         file_verdicts: list = [None] * len(urls)
         for a, members in by_authority.items():
-            for i, v in zip(members, self.authority_verdicts(a, [paths[i] for i in members])):
+            for i, v in zip(members, self.authority_verdicts(a, [paths[i] for i in members]), strict=True):
                 file_verdicts[i] = v
         host_hits: dict[str, SourceVerdict | None] = {}
         url_level = self.optout is not None and bool(self.optout.exact or self.optout.prefixes)
@@ -281,7 +281,7 @@ class BatchDecider:
         facts: list[tuple] = []
         keys = []
         registry, headers = self.signals.registry, self.signals.headers
-        for url, host, fv in zip(urls, hosts, file_verdicts):
+        for url, host, fv in zip(urls, hosts, file_verdicts, strict=True):
             if url_level:
                 optout_v = self._optout_verdict(url, host)
             else:  # a host-only list: one lookup per distinct host
@@ -535,10 +535,10 @@ class DecisionIndex:
         self.license_ok.append(entry[1])
         self.reserved.append(entry[2])
         self.item_effect.append(entry[3])
-        for name, value in zip(self.FIELDS, entry[4:]):
+        for name, value in zip(self.FIELDS, entry[4:], strict=True):
             getattr(self, name).append(value)
 
-    def subset(self, rows: np.ndarray) -> "DecisionIndex":
+    def subset(self, rows: np.ndarray) -> DecisionIndex:
         """The decisions of the given rows only (entries shared, not copied)."""
         sub = DecisionIndex(inverse=self.inverse[rows])
         for name in ("keep", "license_ok", "reserved", "item_effect") + self.FIELDS:

@@ -20,7 +20,8 @@ import pickle
 import queue
 import threading
 from dataclasses import dataclass, replace
-from typing import Any, Iterator, TypeVar
+from collections.abc import Iterator
+from typing import Any, TypeVar
 
 import apache_beam as beam
 import numpy as np
