@@ -15,16 +15,16 @@ import apache_beam as beam
 from license_rules.reasons import KEEP_REASONS, REASON_DOCS, Reason
 
 from .fileio import join, write_bytes_atomic
+from .stats import RunStats, ShardCounts
 
 __all__ = ["build_audit", "WriteAudit", "accounting"]
 
 
-def accounting(stats: dict[str, Any]) -> dict[str, Any]:
-    ok = stats["kept"] + stats["rejected"] + stats["errors"] == stats["input_rows"] and stats["unknown_row_shards"] == 0
+def accounting(stats: RunStats) -> dict[str, Any]:
     return {
-        "input_rows": stats["input_rows"], "kept": stats["kept"], "rejected": stats["rejected"],
-        "errors": stats["errors"], "shards_with_unknown_rows": stats["unknown_row_shards"],
-        "check": "kept + rejected + errors == input_rows", "ok": ok,
+        "input_rows": stats.input_rows, "kept": stats.kept, "rejected": stats.rejected,
+        "errors": stats.errors, "shards_with_unknown_rows": stats.unknown_row_shards,
+        "check": "kept + rejected + errors == input_rows", "ok": stats.accounted(),
     }
 
 
@@ -40,39 +40,44 @@ def _relative(path: str, root: str | None) -> str:
     return path
 
 
-def build_audit(stats: dict[str, Any], hosts: dict[str, Any], outputs: list[dict], context: dict[str, Any],
+def _ranked(counter: dict[str, int]) -> dict[str, int]:
+    return dict(sorted(counter.items(), key=lambda kv: -kv[1]))
+
+
+def build_audit(stats: RunStats, hosts: dict[str, Any], outputs: list[dict], context: dict[str, Any],
                 root: str | None = None) -> tuple[dict, dict]:
     acct = accounting(stats)
-    by_reason = {r.value: stats["by_reason"].get(r.value, 0) for r in Reason if stats["by_reason"].get(r.value)}
+    by_reason = {r.value: stats.by_reason[r.value] for r in Reason if stats.by_reason.get(r.value)}
     summary = {
         "accounting": acct,
         "funnel": [
-            {"stage": "input", "rows": stats["input_rows"]},
-            {"stage": "readable", "rows": stats["input_rows"] - stats["errors"]},
-            {"stage": "license allowed", "rows": stats["license_allowed"]},
-            {"stage": "not reserved", "rows": stats["not_reserved"]},
-            {"stage": "kept", "rows": stats["kept"]},
+            {"stage": "input", "rows": stats.input_rows},
+            {"stage": "readable", "rows": stats.input_rows - stats.errors},
+            {"stage": "license allowed", "rows": stats.license_allowed},
+            {"stage": "not reserved", "rows": stats.not_reserved},
+            {"stage": "kept", "rows": stats.kept},
         ],
         "by_reason": by_reason,
-        "by_reason_all": dict(sorted(stats["by_reason_all"].items(), key=lambda kv: -kv[1])),
+        "by_reason_all": _ranked(stats.by_reason_all),
         "reason_docs": {r.value: REASON_DOCS[r] for r in Reason},
         "keep_reasons": sorted(r.value for r in KEEP_REASONS),
-        "by_license_class": dict(sorted(stats["by_class"].items(), key=lambda kv: -kv[1])),
-        "by_spdx": dict(sorted(stats["by_spdx"].items(), key=lambda kv: -kv[1])),
-        "kept_by_license_class": dict(sorted(stats["kept_by_class"].items(), key=lambda kv: -kv[1])),
-        "kept_by_spdx": dict(sorted(stats["kept_by_spdx"].items(), key=lambda kv: -kv[1])),
-        "by_license_source": stats["by_license_source"],
+        "by_license_class": _ranked(stats.by_class),
+        "by_spdx": _ranked(stats.by_spdx),
+        "kept_by_license_class": _ranked(stats.kept_by_class),
+        "kept_by_spdx": _ranked(stats.kept_by_spdx),
+        "by_license_source": dict(stats.by_license_source),
         # rows on Commons/Flickr: what the image's own license did against the LICENSE column
-        "item_license": {k: stats.get("by_item_effect", {}).get(k, 0)
+        "item_license": {k: stats.by_item_effect.get(k, 0)
                          for k in ("added", "removed", "agreed", "agreed_drop", "unreachable", "not_checked")},
-        "drops_by_source": dict(sorted(stats["by_source"].items(), key=lambda kv: -kv[1])),
-        "drops_by_token": dict(sorted(stats["by_token"].items(), key=lambda kv: -kv[1])),
-        "by_shard": [dict(shard=k, **v) for k, v in sorted(stats["shards"].items())],
+        "drops_by_source": _ranked(stats.by_source),
+        "drops_by_token": _ranked(stats.by_token),
+        "by_shard": [dict(shard=k, **v.to_dict()) for k, v in sorted(stats.shards.items())],
         "top_hosts_by_drops": hosts.get("hosts_by_drops", []),
         "top_hosts_by_optout": hosts.get("hosts_by_optout", []),
         "top_domains_by_optout": hosts.get("domains_by_optout", []),
-        "unreachable_authorities": [dict(authority=a, **v) for a, v in sorted(stats["unreachable"].items(), key=lambda kv: -kv[1]["rows"])],
-        "errors": stats["error_messages"],
+        "unreachable_authorities": [{"authority": a, "rows": v.rows, "detail": v.detail}
+                                    for a, v in sorted(stats.unreachable.items(), key=lambda kv: -kv[1].rows)],
+        "errors": list(stats.error_messages),
         "policy": context.get("policy", {}).get("id"),
     }
     out_by_shard: dict[str, dict[str, Any]] = {}
@@ -87,7 +92,7 @@ def build_audit(stats: dict[str, Any], hosts: dict[str, Any], outputs: list[dict
         "signals": context.get("signals"),
         "optout_lists": context.get("optout_lists", []),
         "columns": context.get("columns"),
-        "inputs": [_input_entry(k, v) for k, v in sorted(stats["shards"].items())],
+        "inputs": [_input_entry(k, v) for k, v in sorted(stats.shards.items())],
         "outputs": [{"input": k, **v} for k, v in sorted(out_by_shard.items())],
         "accounting": acct,
         "summary": "audit/summary.json",
@@ -95,13 +100,13 @@ def build_audit(stats: dict[str, Any], hosts: dict[str, Any], outputs: list[dict
     return summary, manifest
 
 
-def _input_entry(path: str, shard: dict) -> dict:
-    entry = {"path": path, "rows": shard["input_rows"], "errors": shard["errors"]}
-    if shard.get("errors_text"):
-        entry["error"] = shard["errors_text"][0]
-        if len(shard["errors_text"]) > 1:
-            entry["all_errors"] = shard["errors_text"]
-    if shard.get("unknown_rows"):
+def _input_entry(path: str, shard: ShardCounts) -> dict:
+    entry: dict[str, Any] = {"path": path, "rows": shard.input_rows, "errors": shard.errors}
+    if shard.errors_text:
+        entry["error"] = shard.errors_text[0]
+        if len(shard.errors_text) > 1:
+            entry["all_errors"] = list(shard.errors_text)
+    if shard.unknown_rows:
         entry["unknown_rows"] = True  # the footer could not be read: "rows" counts what was read (0)
     return entry
 
@@ -134,17 +139,15 @@ RUN_STATS = ("audit", "run-stats.json")
 def _write_audit(_, stats, hosts, outputs, output_dir, context):
     outputs = list(outputs)
     resume = context.get("resume")
-    if resume:  # shards reused from the previous run: its statistics join this run's
-        from .stats import merge_stats
-
-        stats = merge_stats([stats, resume["stats"]])
+    if resume:  # shards reused from the previous run: its statistics (run-stats.json's form) join this run's
+        stats = RunStats.merge([stats, RunStats.from_dict(resume["stats"])])
         hosts = merge_hosts(hosts, resume["hosts"])
         outputs += resume["outputs"]
     summary, manifest = build_audit(stats, hosts, outputs, context, root=output_dir)
     if resume:
         summary["top_hosts_exact"] = False  # merged from ranked lists of two runs
         manifest["reused"] = resume["reused"]
-    write_bytes_atomic(join(output_dir, *RUN_STATS), _dump({"stats": stats, "hosts": hosts}))
+    write_bytes_atomic(join(output_dir, *RUN_STATS), _dump({"stats": stats.to_dict(), "hosts": hosts}))
     write_bytes_atomic(join(output_dir, "audit", "summary.json"), _dump(summary))
     write_bytes_atomic(join(output_dir, "manifest.json"), _dump(manifest))
     return manifest["accounting"]

@@ -133,7 +133,7 @@ class _StreamingFetchFn(_FetcherFn):
         for record in records:
             self._requests.inc()
             if record.kind == "robots":
-                progress.add("authorities")
+                progress.COUNTERS.add("authorities")
             Metrics.counter(NAMESPACE, f"fetch.{record.kind}.{record.outcome}").inc()
             yield record
 

@@ -9,7 +9,8 @@ only the rows whose license the policy can keep (``AnnotateRows`` annotates ever
 
 Each PTransform only wires plain functions from ``shards``, ``annotate``, ``decide``, ``write`` and
 ``stats`` together. Elements are :class:`~transforms.shards.ShardBatch` objects carrying a
-``pyarrow.Table``; per-row Python work happens only per distinct value.
+``pyarrow.Table`` until ``ApplyPolicy``, :class:`~transforms.batches.DecidedBatch` objects after it;
+per-row Python work happens only per distinct value.
 """
 from __future__ import annotations
 
@@ -19,12 +20,12 @@ import logging
 import pickle
 import queue
 import threading
+import time
 from dataclasses import dataclass, replace
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import apache_beam as beam
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
@@ -35,10 +36,11 @@ from license_rules.urls import registered_domain
 
 from . import progress
 from .annotate import annotate_table
+from .batches import DecidedBatch
 from .columns import ColumnMap
 from .decide import BatchDecider, SignalsIndex
-from .shards import ShardBatch, iter_shard_batches
-from .stats import _aggregate, batch_stats, host_tables, merge_stats, top_rows
+from .shards import ShardBatch, iter_shard_batches, open_input
+from .stats import RunStats, aggregate_counts, host_tables, top_rows
 from .write import ShardWriter
 
 __all__ = ["read_ahead", "ReadShards", "AnnotateRows", "ApplyPolicy", "WriteShards", "SummariseRun", "TopHosts", "FilterShards",
@@ -55,8 +57,8 @@ atexit.register(gc.freeze)
 
 
 class ShardBatchCoder(beam.coders.Coder):
-    """Pickles a batch (Arrow tables pickle as IPC buffers); sizes it from the table's buffers, so the
-    runner's element-size sampling does not serialise every table just to measure it."""
+    """Pickles a batch, read or decided (Arrow tables pickle as IPC buffers); sizes it from the table's
+    buffers, so the runner's element-size sampling does not serialise every table just to measure it."""
 
     def encode(self, value):
         return pickle.dumps(value, protocol=5)
@@ -72,6 +74,7 @@ class ShardBatchCoder(beam.coders.Coder):
 
 
 beam.coders.registry.register_coder(ShardBatch, ShardBatchCoder)
+beam.coders.registry.register_coder(DecidedBatch, ShardBatchCoder)
 
 
 @dataclass(frozen=True)
@@ -148,8 +151,6 @@ class _ReadShardFn(beam.DoFn):
     def process(self, item):
         path, groups = (item, None) if isinstance(item, str) else item  # a whole shard, or a ShardRange
         batches = iter_shard_batches(path, self._names[path], self._columns, self._batch_rows, groups)
-        if groups is not None:  # a split shard's output order: its range, then the batch within it
-            batches = (replace(b, extra={**b.extra, "order": (groups.start, b.index)}) for b in batches)
         for batch in read_ahead(batches) if self._read_ahead else batches:
             if not self._marked:
                 progress.mark("first_batch_read", rows=batch.rows)
@@ -199,8 +200,6 @@ class _ApplyPolicyFn(beam.DoFn):
         self._rejected = Metrics.counter(NAMESPACE, "rows_rejected")
 
     def setup(self):
-        import time
-
         started = time.perf_counter()
         cfg = self._config
         index = SignalsIndex.open(cfg.signals_dir, cfg.snapshot_eager_max_rows) if cfg.signals_dir else SignalsIndex()
@@ -215,36 +214,37 @@ class _ApplyPolicyFn(beam.DoFn):
                       optout_entries=cfg.optout.entries if cfg.optout is not None else 0)
 
     def process(self, batch: ShardBatch):
-        if batch.table is not None:
-            table, index = self._decider.decide_table(batch.table, batch.license_column, self._config.columns.url,
-                                                      self._config.columns.caption)
-            batch = replace(batch, table=table, extra={**batch.extra, "decisions": index})
-            stats = batch_stats(batch)
-            batch.extra["stats"] = stats  # SummariseRun merges these; no second count per batch
-            progress.add("rows", stats["input_rows"])
-            progress.add("kept", stats["kept"])
-            self._kept.inc(stats["kept"])
-            self._rejected.inc(stats["rejected"])
-            for reason, count in stats["by_reason"].items():
-                Metrics.counter(NAMESPACE, f"reason.{reason}").inc(count)
-            for source, count in stats["by_source"].items():
-                Metrics.counter(NAMESPACE, f"source.{source}").inc(count)
-            for klass, count in stats["by_class"].items():
-                Metrics.counter(NAMESPACE, f"license_class.{klass}").inc(count)
-        else:
-            progress.add("rows", batch.error_rows)
-        yield batch
+        if batch.table is None:
+            progress.COUNTERS.add("rows", batch.error_rows)
+            yield DecidedBatch.of(batch)
+            return
+        table, index = self._decider.decide_table(batch.table, batch.license_column, self._config.columns.url,
+                                                  self._config.columns.caption)
+        decided = DecidedBatch.of(replace(batch, table=table), index)
+        stats = decided.stats  # SummariseRun merges these; no second count per batch
+        progress.COUNTERS.add("rows", stats.input_rows)
+        progress.COUNTERS.add("kept", stats.kept)
+        self._kept.inc(stats.kept)
+        self._rejected.inc(stats.rejected)
+        for reason, count in stats.by_reason.items():
+            Metrics.counter(NAMESPACE, f"reason.{reason}").inc(count)
+        for source, count in stats.by_source.items():
+            Metrics.counter(NAMESPACE, f"source.{source}").inc(count)
+        for klass, count in stats.by_class.items():
+            Metrics.counter(NAMESPACE, f"license_class.{klass}").inc(count)
+        yield decided
 
 
 class ApplyPolicy(beam.PTransform):
-    """Joins each annotated batch with the signals snapshot and opt-out list and decides every row."""
+    """PCollection[ShardBatch] -> PCollection[DecidedBatch]: joins each batch with the signals snapshot
+    and opt-out lists and decides every row (error batches pass with their rows counted as errors)."""
 
     def __init__(self, config: FilterConfig):
         super().__init__()
         self._config = config
 
     def expand(self, batches):
-        return batches | "DecideBatch" >> beam.ParDo(_ApplyPolicyFn(self._config)).with_output_types(ShardBatch)
+        return batches | "DecideBatch" >> beam.ParDo(_ApplyPolicyFn(self._config)).with_output_types(DecidedBatch)
 
 
 class _WriteShardFn(beam.DoFn):
@@ -256,7 +256,7 @@ class _WriteShardFn(beam.DoFn):
         cfg = self._config
         self._writer = ShardWriter(cfg.output, cfg.write_rejected, cfg.columns.url, cfg.columns.caption)
 
-    def process(self, batch: ShardBatch):
+    def process(self, batch: DecidedBatch):
         try:
             for out in self._writer.write(batch):
                 yield {"shard": out.shard, "kind": out.kind, "path": out.path, "rows": out.rows}
@@ -285,20 +285,21 @@ class WriteShards(beam.PTransform):
 
 class _MergeStats(beam.CombineFn):
     def create_accumulator(self):
-        return merge_stats([])
+        return RunStats()
 
-    def add_input(self, acc, batch):
-        return merge_stats([acc, batch.extra.get("stats") or batch_stats(batch)])
+    def add_input(self, acc: RunStats, batch: DecidedBatch) -> RunStats:
+        acc.add(batch.stats)
+        return acc
 
     def merge_accumulators(self, accs):
-        return merge_stats(accs)
+        return RunStats.merge(accs)
 
     def extract_output(self, acc):
         return acc
 
 
 class SummariseRun(beam.PTransform):
-    """Decided batches -> one merged stats dict (counts per reason, class, SPDX id, source, token, shard)."""
+    """Decided batches -> one merged RunStats (counts per reason, class, SPDX id, source, token, shard)."""
 
     def expand(self, batches):
         return batches | "MergeStats" >> beam.CombineGlobally(_MergeStats())
@@ -321,7 +322,7 @@ class _TopTable(beam.CombineFn):
         return self._compact([t for acc in accs for t in acc])
 
     def _compact(self, tables):
-        return [_aggregate(pa.concat_tables(tables))] if tables else []
+        return [aggregate_counts(pa.concat_tables(tables))] if tables else []
 
     def extract_output(self, acc):
         tables = self._compact(acc)
@@ -363,8 +364,6 @@ class TopHosts(beam.PTransform):
 def plan_ranges(path: str, per_range: int):
     """A shard as work items: ``path`` itself when it has at most ``per_range`` row groups (or its footer
     cannot be read: the reader reports that once), else ``(path, range)`` per ``per_range`` row groups."""
-    from .shards import open_input
-
     try:
         with open_input(path) as handle:
             n = pq.ParquetFile(handle).metadata.num_row_groups
@@ -375,16 +374,10 @@ def plan_ranges(path: str, per_range: int):
     return [(path, range(start, min(start + per_range, n))) for start in range(0, n, per_range)]
 
 
-def output_part(batch: ShardBatch, write_rejected: bool) -> tuple[str, ShardBatch]:
+def output_part(batch: DecidedBatch, write_rejected: bool) -> tuple[str, DecidedBatch]:
     """A decided batch reduced to the rows its shard's files need (kept rows; every row with
     ``write_rejected``), keyed by shard: what travels to the shard's single writer."""
-    extra = {"order": batch.extra.get("order", (0, batch.index))}
-    if batch.table is None:
-        return batch.shard, replace(batch, extra=extra)
-    index = batch.extra["decisions"]
-    rows = np.arange(batch.table.num_rows) if write_rejected else np.nonzero(index.keep_mask())[0]
-    extra["decisions"] = index.subset(rows)
-    return batch.shard, replace(batch, table=batch.table.take(pa.array(rows, pa.int64())), extra=extra)
+    return batch.shard, batch.output_rows(write_rejected)
 
 
 class _WriteGroupedFn(beam.DoFn):
@@ -396,12 +389,13 @@ class _WriteGroupedFn(beam.DoFn):
 
     def process(self, item):
         shard, parts = item
-        parts = sorted(parts, key=lambda b: b.extra["order"])
+        parts = sorted(parts, key=lambda b: b.batch.order)
         cfg = self._config
         writer = ShardWriter(cfg.output, cfg.write_rejected, cfg.columns.url, cfg.columns.caption)
         try:
             for i, part in enumerate(parts):
-                for out in writer.write(replace(part, index=i, last=i == len(parts) - 1)):
+                renumbered = replace(part.batch, index=i, last=i == len(parts) - 1)
+                for out in writer.write(replace(part, batch=renumbered)):
                     yield {"shard": out.shard, "kind": out.kind, "path": out.path, "rows": out.rows}
                 progress.mark("batch_written", rows=part.rows)
         except BaseException:
@@ -430,7 +424,7 @@ class FilterShards(beam.PTransform):
         if cfg.split_row_groups:
             outputs = (decided
                        | "OutputRows" >> beam.Map(output_part, cfg.write_rejected).with_output_types(
-                           beam.typehints.KV[str, ShardBatch])
+                           beam.typehints.KV[str, DecidedBatch])
                        | "ByShard" >> beam.GroupByKey()
                        | "WriteShardParts" >> beam.ParDo(_WriteGroupedFn(cfg)))
         else:

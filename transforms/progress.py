@@ -2,8 +2,10 @@
 
 Off by default. The command line switches it on only when stderr is a terminal and the runner
 executes in this process (FnApiRunner / DirectRunner with one worker); everywhere else the DoFns'
-calls to :func:`add` are a dictionary lookup and nothing more. Runner UIs get the same figures
-from the Beam metrics counters.
+calls to ``COUNTERS.add`` are one attribute test and nothing more. The counters are one explicit
+object, :data:`COUNTERS` (a DoFn cannot be handed a live object: it is pickled), which a
+:class:`ProgressLine` switches on for its duration. Runner UIs get the same figures from the Beam
+metrics counters.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import sys
 import threading
 import time
 
-__all__ = ["add", "ProgressLine", "format_line", "mark", "TIMINGS_ENV"]
+__all__ = ["Counters", "COUNTERS", "ProgressLine", "format_line", "mark", "TIMINGS_ENV"]
 
 #: When set to a file path, :func:`mark` appends one JSON line per event (the benchmark's fixed-cost
 #: figures: time to first batch, worker setup, the pipeline's tail); unset, a mark costs one lookup.
@@ -30,15 +32,35 @@ def mark(event: str, **fields) -> None:
     with open(_timings_path, "a", encoding="utf-8") as handle:
         handle.write(line + "\n")
 
-_lock = threading.Lock()
-_counts: dict[str, int] = {}
-_enabled = False
+class Counters:
+    """Named running totals that count only while enabled (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+        self.enabled = False
+
+    def add(self, name: str, n: int = 1) -> None:
+        if self.enabled and n:
+            with self._lock:
+                self._counts[name] = self._counts.get(name, 0) + n
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def start(self) -> None:
+        """Counting from zero."""
+        with self._lock:
+            self._counts.clear()
+        self.enabled = True
+
+    def stop(self) -> None:
+        self.enabled = False
 
 
-def add(name: str, n: int = 1) -> None:
-    if _enabled and n:
-        with _lock:
-            _counts[name] = _counts.get(name, 0) + n
+#: The process's counters: what the filter and crawl DoFns add to and a ProgressLine draws.
+COUNTERS = Counters()
 
 
 def format_line(counts: dict[str, int], total_rows: int | None, elapsed: float) -> str:
@@ -59,8 +81,10 @@ def format_line(counts: dict[str, int], total_rows: int | None, elapsed: float) 
 class ProgressLine:
     """Context manager: a background thread redraws one status line on ``stream`` twice a second."""
 
-    def __init__(self, total_rows: int | None = None, stream=None, interval: float = 0.5):
+    def __init__(self, total_rows: int | None = None, stream=None, interval: float = 0.5,
+                 counters: Counters = COUNTERS):
         self.total_rows = total_rows
+        self.counters = counters
         self.stream = stream or sys.stderr
         self.interval = interval
         self._stop = threading.Event()
@@ -72,21 +96,16 @@ class ProgressLine:
         return bool(isatty and isatty())
 
     def __enter__(self):
-        global _enabled
         if not self.active():
             return self
-        with _lock:
-            _counts.clear()
-        _enabled = True
+        self.counters.start()
         self._start = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name="progress", daemon=True)
         self._thread.start()
         return self
 
     def _draw(self) -> None:
-        with _lock:
-            snapshot = dict(_counts)
-        line = format_line(snapshot, self.total_rows, time.monotonic() - self._start)
+        line = format_line(self.counters.snapshot(), self.total_rows, time.monotonic() - self._start)
         self.stream.write("\r\x1b[2K" + line)
         self.stream.flush()
 
@@ -95,7 +114,6 @@ class ProgressLine:
             self._draw()
 
     def __exit__(self, *exc):
-        global _enabled
         if self._thread is None:
             return False
         self._stop.set()
@@ -103,5 +121,5 @@ class ProgressLine:
         self._draw()
         self.stream.write("\n")
         self.stream.flush()
-        _enabled = False
+        self.counters.stop()
         return False

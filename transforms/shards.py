@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from collections.abc import Iterator
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -38,11 +39,16 @@ class ShardBatch:
     error: str | None = None
     unknown_rows: bool = False  # the footer itself could not be read
     license_column: str | None = None
-    extra: dict = field(default_factory=dict)  # per-step side facts (e.g. decision summaries)
+    range_start: int = 0  # first row group of the range this batch was read from (a split shard)
 
     @property
     def rows(self) -> int:
         return self.table.num_rows if self.table is not None else 0
+
+    @property
+    def order(self) -> tuple[int, int]:
+        """Where the batch sits in its shard, across the ranges of a split shard."""
+        return self.range_start, self.index
 
 
 def expand_inputs(patterns: list[str]) -> list[str]:
@@ -167,21 +173,89 @@ def open_input(path: str):
     return FileSystems.open(path, compression_type="uncompressed")
 
 
+class _StorageReads:
+    """A read-only file object that remembers whether the storage under it failed: pyarrow re-raises a
+    Python file object's own exception, so a parquet error can be told from an I/O error by its origin,
+    not by its type (pyarrow reports corrupt footers and pages as OSError too)."""
+
+    def __init__(self, raw: Any):
+        self._raw = raw
+        self.failed: BaseException | None = None
+
+    def _call(self, name: str, *args: Any) -> Any:
+        try:
+            return getattr(self._raw, name)(*args)
+        except Exception as exc:
+            self.failed = exc
+            raise
+
+    def read(self, *args: Any) -> Any:
+        return self._call("read", *args)
+
+    def readinto(self, *args: Any) -> Any:
+        return self._call("readinto", *args)
+
+    def seek(self, *args: Any) -> Any:
+        return self._call("seek", *args)
+
+    def tell(self) -> Any:
+        return self._call("tell")
+
+    def size(self) -> Any:
+        return self._call("size")
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return False
+
+    @property
+    def closed(self) -> bool:
+        return bool(getattr(self._raw, "closed", False))
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self) -> _StorageReads:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+#: An input that vanished or may not be read is this shard's problem (counted, reported once); any
+#: other error from the storage (a reset connection, a timeout, a 503) is transient and raised, so
+#: the runner retries the work item instead of recording its rows as unknown.
+_GONE = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+
+
 def iter_shard_batches(path: str, name: str, cmap: ColumnMap, batch_rows: int = 65536,
                        groups: range | None = None) -> Iterator[ShardBatch]:
     """Yield the shard's batches; the last one has ``last=True`` (an empty shard yields one empty batch).
     ``groups``: only these row groups (a range of a split shard; its batch numbers start at 0 and
-    problems with the whole file count the range's rows only)."""
+    problems with the whole file count the range's rows only).
+
+    A file that is missing, unreadable as parquet or has a damaged row group becomes an error batch;
+    an error of the storage itself while reading (transient on remote filesystems) is raised."""
+    start = groups.start if groups is not None else 0
     try:
-        handle = open_input(path)
-    except (OSError, Exception) as exc:  # noqa: BLE001 - any open failure is this shard's error
-        yield ShardBatch(path, name, 0, True, None, error=f"{path}: cannot open: {exc}", unknown_rows=True)
+        raw = open_input(path)
+    except _GONE as exc:
+        yield ShardBatch(path, name, 0, True, None, error=f"{path}: cannot open: {exc}", unknown_rows=True,
+                         range_start=start)
         return
-    with handle:
+    with _StorageReads(raw) as handle:
         try:
             pf = pq.ParquetFile(handle)
-        except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid/OSError for corrupt footers
-            yield ShardBatch(path, name, 0, True, None, error=f"{path}: not a readable parquet file: {exc}", unknown_rows=True)
+        except Exception as exc:  # pyarrow raises ArrowInvalid/OSError for corrupt footers
+            if handle.failed is not None:
+                raise
+            yield ShardBatch(path, name, 0, True, None, error=f"{path}: not a readable parquet file: {exc}",
+                             unknown_rows=True, range_start=start)
             return
         schema = pf.schema_arrow
         names = schema.names
@@ -189,42 +263,48 @@ def iter_shard_batches(path: str, name: str, cmap: ColumnMap, batch_rows: int = 
                      else sum(pf.metadata.row_group(g).num_rows for g in groups))
         if cmap.url not in names:
             yield ShardBatch(path, name, 0, True, None, error_rows=file_rows,
-                             error=f"{path}: no URL column {cmap.url!r}; columns are {names} (use --columns or --url-col)")
+                             error=f"{path}: no URL column {cmap.url!r}; columns are {names} (use --columns or --url-col)",
+                             range_start=start)
             return
         lic_col = cmap.license_column(names)
         if lic_col is None and cmap.license_required:
             yield ShardBatch(path, name, 0, True, None, error_rows=file_rows,
                              error=f"{path}: no license column {' or '.join(cmap.license)!r}; columns are {names} "
-                                   f"(LAION-5B joined files have none: use --columns laion-joined)")
+                                   f"(LAION-5B joined files have none: use --columns laion-joined)", range_start=start)
             return
         for col in [cmap.url] + ([lic_col] if lic_col else []):
             typ = schema.field(col).type
             if not (pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_null(typ)
                     or (pa.types.is_dictionary(typ) and pa.types.is_string(typ.value_type))):
                 yield ShardBatch(path, name, 0, True, None, error_rows=file_rows,
-                                 error=f"{path}: column {col!r} has type {typ}, expected a string column")
+                                 error=f"{path}: column {col!r} has type {typ}, expected a string column",
+                                 range_start=start)
                 return
         n_groups = pf.num_row_groups
         if n_groups == 0:
-            yield ShardBatch(path, name, 0, True, schema.empty_table(), license_column=lic_col)
+            yield ShardBatch(path, name, 0, True, schema.empty_table(), license_column=lic_col, range_start=start)
             return
         index = 0
         wanted = range(n_groups) if groups is None else groups
         for group in wanted:
             group_rows = pf.metadata.row_group(group).num_rows
             last_group = group == wanted[-1]
+            handle.failed = None
             try:
                 batches = list(_read_group(pf, group, batch_rows))
-            except Exception as exc:  # noqa: BLE001 - a damaged page: count its rows as errors
+            except Exception as exc:  # a damaged page: count its rows as errors (storage errors re-raised)
+                if handle.failed is not None:
+                    raise
                 yield ShardBatch(path, name, index, last_group, None, error_rows=group_rows,
                                  error=f"{path}: row group {group} ({group_rows} rows) unreadable: {exc}",
-                                 license_column=lic_col)
+                                 license_column=lic_col, range_start=start)
                 index += 1
                 continue
             if not batches:
                 batches = [schema.empty_table()]
             for j, table in enumerate(batches):
-                yield ShardBatch(path, name, index, last_group and j == len(batches) - 1, table, license_column=lic_col)
+                yield ShardBatch(path, name, index, last_group and j == len(batches) - 1, table, license_column=lic_col,
+                                 range_start=start)
                 index += 1
 
 

@@ -1,12 +1,15 @@
-"""Audit counts as data: per-batch statistics and how they merge (plain functions).
+"""Audit counts as data: per-batch statistics and how they merge (plain functions and dataclasses).
 
-A stats dict is built per decided batch and merged associatively, so Beam can combine them in any
-order on any number of workers. Host-level counts are emitted separately as key/value pairs and
-combined per key (a dataset has tens of millions of hosts: they must not sit in one dict).
+A :class:`RunStats` is built per decided batch and merged associatively, so Beam can combine them in
+any order on any number of workers. Its JSON form (``audit/run-stats.json``, read back by ``--resume``)
+uses the field names as keys: they are spelled here only. Host-level counts are emitted separately as
+Arrow count tables combined per key (a dataset has tens of millions of hosts: they must not sit in one
+dict).
 """
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -17,130 +20,217 @@ from license_rules.urls import registered_domain
 
 from .shards import ShardBatch
 
-__all__ = ["empty_stats", "batch_stats", "merge_stats", "host_tables", "top_rows", "MAX_UNREACHABLE_LISTED"]
+if TYPE_CHECKING:  # types only: batches.py builds its stats with this module
+    from .batches import DecidedBatch
+    from .decide import DecisionIndex
+
+__all__ = ["RunStats", "ShardCounts", "batch_stats", "host_tables", "top_rows", "aggregate_counts",
+           "MAX_UNREACHABLE_LISTED", "MAX_ERROR_MESSAGES", "MAX_SHARD_ERRORS"]
 
 MAX_UNREACHABLE_LISTED = 1000
-_COUNTERS = ("by_reason", "by_reason_all", "by_class", "by_spdx", "kept_by_class", "kept_by_spdx", "by_source",
-             "by_token", "by_license_source", "by_item_effect")
+MAX_ERROR_MESSAGES = 100
+MAX_SHARD_ERRORS = 20
 
 
-def empty_stats() -> dict[str, Any]:
-    stats: dict[str, Any] = {"input_rows": 0, "kept": 0, "rejected": 0, "errors": 0, "unknown_row_shards": 0,
-                             "license_allowed": 0, "not_reserved": 0, "shards": {}, "unreachable": {},
-                             "error_messages": []}
-    for name in _COUNTERS:
-        stats[name] = {}
-    return stats
-
-
-def _add(counter: dict[str, int], key, n: int) -> None:
+def _add(counter: dict[str, int], key: object, n: int) -> None:
     if n:
-        key = "(none)" if key is None else str(key)
-        counter[key] = counter.get(key, 0) + int(n)
+        name = "(none)" if key is None else str(key)
+        counter[name] = counter.get(name, 0) + int(n)
 
 
-def batch_stats(batch: ShardBatch) -> dict[str, Any]:
-    s = empty_stats()
-    shard = {"input_rows": 0, "kept": 0, "rejected": 0, "errors": 0, "name": batch.name}
-    if batch.table is None:
-        s["errors"] = shard["errors"] = batch.error_rows
-        s["input_rows"] = shard["input_rows"] = batch.error_rows
-        if batch.unknown_rows:
-            s["unknown_row_shards"] = 1
-            shard["unknown_rows"] = True
-        s["error_messages"] = [batch.error]
-        shard["errors_text"] = [batch.error]
-        s["shards"] = {batch.shard: shard}
+@dataclass
+class ShardCounts:
+    """One input shard's row accounting (``by_shard`` in the summary, ``inputs`` in the manifest)."""
+
+    input_rows: int = 0
+    kept: int = 0
+    rejected: int = 0
+    errors: int = 0
+    name: str = ""
+    unknown_rows: bool = False  # the footer could not be read: input_rows counts what was read
+    errors_text: list[str] = field(default_factory=list)  # sorted, capped: the same in any merge order
+
+    def merge(self, other: ShardCounts) -> None:
+        self.input_rows += other.input_rows
+        self.kept += other.kept
+        self.rejected += other.rejected
+        self.errors += other.errors
+        self.name = self.name or other.name
+        self.unknown_rows = self.unknown_rows or other.unknown_rows
+        if other.errors_text:
+            self.errors_text = sorted(set(self.errors_text) | set(other.errors_text))[:MAX_SHARD_ERRORS]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"input_rows": self.input_rows, "kept": self.kept, "rejected": self.rejected,
+                               "errors": self.errors, "name": self.name}
+        if self.unknown_rows:
+            out["unknown_rows"] = True
+        if self.errors_text:
+            out["errors_text"] = list(self.errors_text)
+        return out
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> ShardCounts:
+        return cls(**{f.name: doc[f.name] for f in fields(cls) if f.name in doc})
+
+
+@dataclass
+class Unreachable:
+    """Rows decided as unreachable under one authority, with the first detail seen."""
+
+    rows: int
+    detail: str | None
+
+
+@dataclass
+class RunStats:
+    """A run's (or a batch's) audit counts; :meth:`merge` is associative and order-independent."""
+
+    input_rows: int = 0
+    kept: int = 0
+    rejected: int = 0
+    errors: int = 0
+    unknown_row_shards: int = 0
+    license_allowed: int = 0
+    not_reserved: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)  # the deciding reason
+    by_reason_all: dict[str, int] = field(default_factory=dict)  # every contributing reason
+    by_class: dict[str, int] = field(default_factory=dict)
+    by_spdx: dict[str, int] = field(default_factory=dict)
+    kept_by_class: dict[str, int] = field(default_factory=dict)
+    kept_by_spdx: dict[str, int] = field(default_factory=dict)
+    by_source: dict[str, int] = field(default_factory=dict)  # signal sources that reserved rows
+    by_token: dict[str, int] = field(default_factory=dict)
+    by_license_source: dict[str, int] = field(default_factory=dict)
+    by_item_effect: dict[str, int] = field(default_factory=dict)
+    shards: dict[str, ShardCounts] = field(default_factory=dict)
+    unreachable: dict[str, Unreachable] = field(default_factory=dict)
+    error_messages: list[str] = field(default_factory=list)
+
+    COUNTS = ("input_rows", "kept", "rejected", "errors", "unknown_row_shards", "license_allowed", "not_reserved")
+    COUNTERS = ("by_reason", "by_reason_all", "by_class", "by_spdx", "kept_by_class", "kept_by_spdx", "by_source",
+                "by_token", "by_license_source", "by_item_effect")
+
+    @classmethod
+    def merge(cls, items: Iterable[RunStats]) -> RunStats:
+        out = cls()
+        for s in items:
+            out.add(s)
+        return out
+
+    def add(self, s: RunStats) -> None:
+        """Adds ``s`` into these counts (``s`` is left as it is)."""
+        for name in self.COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(s, name))
+        for name in self.COUNTERS:
+            mine: dict[str, int] = getattr(self, name)
+            for k, v in getattr(s, name).items():
+                mine[k] = mine.get(k, 0) + v
+        for shard, row in s.shards.items():
+            self.shards.setdefault(shard, ShardCounts(name=row.name)).merge(row)
+        for auth, entry in s.unreachable.items():
+            cur = self.unreachable.get(auth)
+            if cur is None:
+                if len(self.unreachable) < MAX_UNREACHABLE_LISTED:
+                    self.unreachable[auth] = Unreachable(entry.rows, entry.detail)
+            else:
+                cur.rows += entry.rows
+        self.error_messages = sorted(set(self.error_messages) | set(s.error_messages))[:MAX_ERROR_MESSAGES]
+
+    def accounted(self) -> bool:
+        """Every input row is kept, rejected or an error, and no shard has rows of unknown number."""
+        return self.kept + self.rejected + self.errors == self.input_rows and self.unknown_row_shards == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (``audit/run-stats.json``)."""
+        out: dict[str, Any] = {name: getattr(self, name) for name in self.COUNTS}
+        for name in self.COUNTERS:
+            out[name] = dict(getattr(self, name))
+        out["shards"] = {k: v.to_dict() for k, v in self.shards.items()}
+        out["unreachable"] = {k: {"rows": v.rows, "detail": v.detail} for k, v in self.unreachable.items()}
+        out["error_messages"] = list(self.error_messages)
+        return out
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> RunStats:
+        """Reads :meth:`to_dict`'s form back (a missing counter is empty: older run-stats files)."""
+        out = cls(**{name: int(doc[name]) for name in cls.COUNTS},
+                  **{name: dict(doc.get(name, {})) for name in cls.COUNTERS})
+        out.shards = {k: ShardCounts.from_dict(v) for k, v in doc["shards"].items()}
+        out.unreachable = {k: Unreachable(v["rows"], v.get("detail")) for k, v in doc["unreachable"].items()}
+        out.error_messages = list(doc["error_messages"])
+        return out
+
+
+def batch_stats(batch: ShardBatch, index: DecisionIndex | None) -> RunStats:
+    """The counts of one batch: an error batch (no table) counts its rows as errors."""
+    s = RunStats()
+    if batch.table is None or index is None:
+        s.errors = s.input_rows = batch.error_rows
+        s.unknown_row_shards = 1 if batch.unknown_rows else 0
+        s.error_messages = [batch.error] if batch.error else []
+        s.shards = {batch.shard: ShardCounts(input_rows=batch.error_rows, errors=batch.error_rows, name=batch.name,
+                                             unknown_rows=batch.unknown_rows, errors_text=list(s.error_messages))}
         return s
-    index = batch.extra["decisions"]
     counts = index.counts()
     n = batch.table.num_rows
     for i, c in enumerate(counts.tolist()):
         if not c:
             continue
         kept = index.keep[i]
-        s["kept"] += c if kept else 0
+        s.kept += c if kept else 0
         if index.license_ok[i]:
-            s["license_allowed"] += c
+            s.license_allowed += c
             if not index.reserved[i]:
-                s["not_reserved"] += c
-        _add(s["by_reason"], index.reason[i], c)
+                s.not_reserved += c
+        _add(s.by_reason, index.reason[i], c)
         for r in index.reasons[i]:
-            _add(s["by_reason_all"], r, c)
-        _add(s["by_class"], index.klass[i], c)
-        _add(s["by_spdx"], index.spdx[i], c)
-        _add(s["by_license_source"], index.source[i], c)
+            _add(s.by_reason_all, r, c)
+        _add(s.by_class, index.klass[i], c)
+        _add(s.by_spdx, index.spdx[i], c)
+        _add(s.by_license_source, index.source[i], c)
         if kept:
-            _add(s["kept_by_class"], index.klass[i], c)
-            _add(s["kept_by_spdx"], index.spdx[i], c)
+            _add(s.kept_by_class, index.klass[i], c)
+            _add(s.kept_by_spdx, index.spdx[i], c)
         effect = index.item_effect[i] if i < len(index.item_effect) else None
         if effect is not None:
-            _add(s["by_item_effect"], effect, c)
+            _add(s.by_item_effect, effect, c)
         for src in index.sources[i]:
-            _add(s["by_source"], src, c)
+            _add(s.by_source, src, c)
         for tok in index.tokens[i]:
-            _add(s["by_token"], tok, c)
-    s["input_rows"] = shard["input_rows"] = n
-    shard["kept"] = s["kept"]
-    s["rejected"] = shard["rejected"] = n - s["kept"]
+            _add(s.by_token, tok, c)
+    s.input_rows = n
+    s.rejected = n - s.kept
+    s.shards = {batch.shard: ShardCounts(input_rows=n, kept=s.kept, rejected=s.rejected, name=batch.name)}
     unreachable_entries = [i for i, u in enumerate(index.unreachable) if u is not None and counts[i]]
     if unreachable_entries:
         rows = np.nonzero(np.isin(index.inverse, unreachable_entries))[0]
         auth = pc.take(batch.table.column("_lf_authority"), pa.array(rows)).to_pylist()
         for a, entry in zip(auth, index.inverse[rows].tolist(), strict=True):
-            cur = s["unreachable"].setdefault(a, {"rows": 0, "detail": index.unreachable[entry]})
-            cur["rows"] += 1
-    s["shards"] = {batch.shard: shard}
+            cur = s.unreachable.setdefault(a, Unreachable(0, index.unreachable[entry]))
+            cur.rows += 1
     return s
-
-
-def merge_stats(items: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    out = empty_stats()
-    for s in items:
-        for key in ("input_rows", "kept", "rejected", "errors", "unknown_row_shards", "license_allowed", "not_reserved"):
-            out[key] += s[key]
-        for name in _COUNTERS:
-            c = out[name]
-            for k, v in s[name].items():
-                c[k] = c.get(k, 0) + v
-        for shard, row in s["shards"].items():
-            cur = out["shards"].setdefault(shard, {"input_rows": 0, "kept": 0, "rejected": 0, "errors": 0, "name": row["name"]})
-            for k in ("input_rows", "kept", "rejected", "errors"):
-                cur[k] += row[k]
-            if row.get("unknown_rows"):
-                cur["unknown_rows"] = True
-            if row.get("errors_text"):  # sorted and capped: the same whatever the combine order
-                cur["errors_text"] = sorted(set(cur.get("errors_text", [])) | set(row["errors_text"]))[:20]
-        for auth, entry in s["unreachable"].items():
-            cur = out["unreachable"].get(auth)
-            if cur is None:
-                if len(out["unreachable"]) < MAX_UNREACHABLE_LISTED:
-                    out["unreachable"][auth] = dict(entry)
-            else:
-                cur["rows"] += entry["rows"]
-        out["error_messages"] = sorted(set(out["error_messages"]) | set(s["error_messages"]))[:100]
-    return out
 
 
 HOST_BUCKETS = 8
 _COUNT_SCHEMA = pa.schema([("name", pa.string()), ("dropped", pa.int64()), ("opted_out", pa.int64())])
 
 
-def _aggregate(table: pa.Table) -> pa.Table:
+def aggregate_counts(table: pa.Table) -> pa.Table:
+    """A ``(name, dropped, opted_out)`` count table summed per name."""
     agg = table.group_by("name").aggregate([("dropped", "sum"), ("opted_out", "sum")])
     return pa.table({"name": agg.column("name"), "dropped": agg.column("dropped_sum"),
                      "opted_out": agg.column("opted_out_sum")}, schema=_COUNT_SCHEMA)
 
 
-def host_tables(batch: ShardBatch, buckets: int = HOST_BUCKETS) -> Iterator[tuple[tuple[str, int], pa.Table]]:
+def host_tables(batch: DecidedBatch, buckets: int = HOST_BUCKETS) -> Iterator[tuple[tuple[str, int], pa.Table]]:
     """Per-batch drop counts as small Arrow tables ``(name, dropped, opted_out)``, keyed by
     ``(kind, bucket)`` with kind ``host`` or ``domain``. A name always falls in the same bucket, so
     each bucket's top list is exact and the global top list is the top of the buckets' tops.
     Registered domains are computed only for hosts with opted-out rows (few), never for every host."""
-    t = batch.table
-    if t is None or t.num_rows == 0:
+    t, index = batch.table, batch.decisions
+    if t is None or index is None or t.num_rows == 0:
         return
-    index = batch.extra["decisions"]
     keep = index.keep_mask()
     host_col = t.column("_lf_host")
     if isinstance(host_col, pa.ChunkedArray):
@@ -155,14 +245,14 @@ def host_tables(batch: ShardBatch, buckets: int = HOST_BUCKETS) -> Iterator[tupl
         return
     rows = np.nonzero(mask)[0]
     reserved = np.asarray(index.reserved, dtype=bool)[index.inverse[rows]]
-    hosts = _aggregate(pa.table({"name": host_col.take(pa.array(rows)).cast(pa.string()),
+    hosts = aggregate_counts(pa.table({"name": host_col.take(pa.array(rows)).cast(pa.string()),
                                  "dropped": pa.array(np.ones(len(rows), dtype=np.int64)),
                                  "opted_out": pa.array(reserved.astype(np.int64))}, schema=_COUNT_SCHEMA))
     tables = [("host", hosts)]
     opted = hosts.filter(pc.greater(hosts.column("opted_out"), 0))
     if opted.num_rows:
         domains = [registered_domain(h) for h in opted.column("name").to_pylist()]
-        tables.append(("domain", _aggregate(opted.set_column(0, "name", pa.array(domains, pa.string())))))
+        tables.append(("domain", aggregate_counts(opted.set_column(0, "name", pa.array(domains, pa.string())))))
     for kind, table in tables:
         bucket = pc.bit_wise_and(pc.binary_length(table.column("name")), buckets - 1).to_numpy(zero_copy_only=False)
         for b in np.unique(bucket).tolist():

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from .annotate import INTERNAL_PREFIX
 from .columns import ADDED_COLUMNS
 from .fileio import discard, exists, join, open_for_write, publish, read_bytes, temp_name
-from .shards import ShardBatch
+from .batches import DecidedBatch
 
 __all__ = ["ShardWriter", "OutputFile", "ATTRIBUTION_SCHEMA", "attribution_table", "output_tables", "METADATA_KEY",
            "run_metadata"]
@@ -56,10 +56,11 @@ class OutputFile:
     rows: int
 
 
-def output_tables(batch: ShardBatch, write_rejected: bool) -> dict[str, pa.Table]:
+def output_tables(batch: DecidedBatch, write_rejected: bool) -> dict[str, pa.Table]:
     """The kept (and rejected) rows of a decided batch: input columns plus the ``lf_`` columns."""
-    table = batch.table
-    index = batch.extra["decisions"]
+    table, index = batch.table, batch.decisions
+    if table is None or index is None:
+        raise ValueError(f"{batch.shard}: an error batch has no output rows")
     keep = index.keep_mask()
     replaced = set(ADDED_COLUMNS) | {"lf_reasons"}  # re-filtering an output replaces its lf_ columns
     inputs = [c for c in table.column_names if not c.startswith(INTERNAL_PREFIX) and c not in replaced]
@@ -162,14 +163,15 @@ class ShardWriter:
             cur = self._open[key] = _Open(tmp, final, handle, writer)
         return cur
 
-    def write(self, batch: ShardBatch) -> list[OutputFile]:
+    def write(self, decided: DecidedBatch) -> list[OutputFile]:
+        batch = decided.batch
         expected = self._next_index.get(batch.shard, 0)
         if batch.index != expected:
             raise RuntimeError(f"{batch.shard}: batch {batch.index} arrived, expected {expected}; "
                                "the runner split a shard across bundles")
         self._next_index[batch.shard] = expected + 1
         if batch.table is not None:
-            tables = output_tables(batch, self.write_rejected)
+            tables = output_tables(decided, self.write_rejected)
             tables["attribution"] = attribution_table(tables["kept"], self.url_col, self.caption_col,
                                                       batch.license_column, batch.shard)
             for kind, table in tables.items():

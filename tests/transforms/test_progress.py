@@ -1,8 +1,7 @@
 import io
 import re
 
-from transforms import progress
-from transforms.progress import ProgressLine, format_line
+from transforms.progress import COUNTERS, Counters, ProgressLine, format_line
 
 
 class _Tty(io.StringIO):
@@ -21,19 +20,20 @@ def test_format_line_without_total_has_no_eta():
 
 def test_quiet_when_not_a_terminal():
     stream = io.StringIO()
-    with ProgressLine(total_rows=10, stream=stream):
-        progress.add("rows", 5)
+    counters = Counters()
+    with ProgressLine(total_rows=10, stream=stream, counters=counters):
+        counters.add("rows", 5)
     assert stream.getvalue() == ""
-    assert progress._counts.get("rows", 0) == 0  # counting stays off too
+    assert counters.snapshot() == {}  # counting stays off too
 
 
 def test_draws_on_a_terminal_and_ends_with_the_final_count():
     stream = _Tty()
-    with ProgressLine(total_rows=10, stream=stream, interval=60):
-        progress.add("rows", 10)
-        progress.add("kept", 4)
+    with ProgressLine(total_rows=10, stream=stream, interval=60):  # the process's counters, as the DoFns use them
+        COUNTERS.add("rows", 10)
+        COUNTERS.add("kept", 4)
     out = stream.getvalue()
     assert re.search(r"\r\x1b\[2Krows 10/10 \| kept 4 \| [\d,]+ rows/s\n$", out), out
     assert "\r" in out and out.endswith("\n")
-    progress.add("rows", 1)  # disabled again after the run
-    assert progress._counts["rows"] == 10
+    COUNTERS.add("rows", 1)  # disabled again after the run
+    assert COUNTERS.snapshot() == {"rows": 10, "kept": 4}

@@ -1,8 +1,10 @@
-"""transforms/stats.py: per-batch audit counts, their merge (any order, any grouping) and host pairs."""
+"""transforms/stats.py and batches.py: per-batch audit counts (RunStats), their merge (any order, any
+grouping), their JSON form, and host pairs."""
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 
 import pyarrow as pa
 
@@ -10,16 +12,11 @@ from license_rules.optout import parse_optout_list
 from license_rules.policy import load_policy
 from tests.conftest import fetch_record
 from transforms.annotate import annotate_table
+from transforms.batches import DecidedBatch
 from transforms.decide import BatchDecider, SignalsIndex
 from transforms.shards import ShardBatch
 from transforms.snapshot import records_to_table
-from transforms.stats import (
-    batch_stats,
-    empty_stats,
-    host_tables,
-    merge_stats,
-    top_rows,
-)
+from transforms.stats import RunStats, host_tables, top_rows
 
 BY = "https://creativecommons.org/licenses/by/4.0/"
 BY_NC = "https://creativecommons.org/licenses/by-nc/4.0/"
@@ -39,13 +36,25 @@ SIGNALS = SignalsIndex(records_to_table(
 OPTOUT = parse_optout_list("opt.example.org\n", name="list.txt")
 
 
-def decided(rows, shard="s.parquet", index=0) -> ShardBatch:
+def decided(rows, shard="s.parquet", index=0) -> DecidedBatch:
     table = pa.table({"URL": pa.array([u for u, _ in rows], pa.string()),
                       "LICENSE": pa.array([lic for _, lic in rows], pa.string())})
     table = annotate_table(table, "URL", "LICENSE")
     table, decisions = BatchDecider(load_policy("permissive"), SIGNALS, OPTOUT).decide_table(table, "LICENSE", "URL")
-    return ShardBatch(shard, shard.split(".")[0], index, False, table, license_column="LICENSE",
-                      extra={"decisions": decisions})
+    return DecidedBatch.of(ShardBatch(shard, shard.split(".")[0], index, False, table, license_column="LICENSE"),
+                           decisions)
+
+
+def error_batch(shard, name, index, **kw) -> DecidedBatch:
+    return DecidedBatch.of(ShardBatch(shard, name, index, True, None, **kw))
+
+
+def batch_stats(batch: DecidedBatch) -> dict:
+    return batch.stats.to_dict()
+
+
+def merge_stats(parts: list[dict]) -> dict:
+    return RunStats.merge(RunStats.from_dict(p) for p in parts).to_dict()
 
 
 ROWS = [
@@ -75,9 +84,9 @@ def test_batch_stats_exact():
 
 
 def test_batch_stats_error_batches():
-    known = batch_stats(ShardBatch("s.parquet", "s", 2, True, None, error_rows=4, error="s.parquet: row group 2"))
+    known = batch_stats(error_batch("s.parquet", "s", 2, error_rows=4, error="s.parquet: row group 2"))
     assert (known["input_rows"], known["errors"], known["unknown_row_shards"]) == (4, 4, 0)
-    unknown = batch_stats(ShardBatch("c.parquet", "c", 0, True, None, error="c.parquet: not parquet", unknown_rows=True))
+    unknown = batch_stats(error_batch("c.parquet", "c", 0, error="c.parquet: not parquet", unknown_rows=True))
     assert (unknown["input_rows"], unknown["errors"], unknown["unknown_row_shards"]) == (0, 0, 1)
     assert unknown["shards"]["c.parquet"]["unknown_rows"] is True
     assert unknown["error_messages"] == ["c.parquet: not parquet"]
@@ -86,8 +95,8 @@ def test_batch_stats_error_batches():
 def _parts():
     return [batch_stats(decided(ROWS[:3], index=0)), batch_stats(decided(ROWS[3:], index=1)),
             batch_stats(decided(ROWS, shard="t.parquet")),
-            batch_stats(ShardBatch("s.parquet", "s", 2, True, None, error_rows=4, error="s.parquet: row group 2 bad")),
-            batch_stats(ShardBatch("s.parquet", "s", 3, True, None, error_rows=4, error="s.parquet: row group 3 bad"))]
+            batch_stats(error_batch("s.parquet", "s", 2, error_rows=4, error="s.parquet: row group 2 bad")),
+            batch_stats(error_batch("s.parquet", "s", 3, error_rows=4, error="s.parquet: row group 3 bad"))]
 
 
 def _comparable(s, with_error=True):
@@ -103,7 +112,7 @@ def test_merge_stats_is_order_and_grouping_independent():
     assert (flat["input_rows"], flat["kept"], flat["rejected"], flat["errors"]) == (22, 4, 10, 8)
     assert flat["shards"]["s.parquet"]["input_rows"] == 15 and flat["shards"]["s.parquet"]["errors"] == 8
     for perm in itertools.permutations(parts):
-        nested = merge_stats([merge_stats(perm[:2]), merge_stats([empty_stats()]), merge_stats(perm[2:])])
+        nested = merge_stats([merge_stats(perm[:2]), merge_stats([RunStats().to_dict()]), merge_stats(perm[2:])])
         assert _comparable(nested, with_error=False) == _comparable(flat, with_error=False)
 
 
@@ -133,13 +142,29 @@ def test_host_tables_exact():
         ("domain", "example.com"): (1, 1), ("domain", "example.org"): (1, 1),
     }
     assert list(host_tables(decided(ROWS[:2]))) == []  # nothing dropped
-    assert list(host_tables(ShardBatch("x", "x", 0, True, None, error_rows=3))) == []
+    assert list(host_tables(error_batch("x", "x", 0, error_rows=3))) == []
 
 
 def test_top_rows_ranks_by_count_then_name():
-    import pyarrow as pa
-
     table = pa.table({"name": ["b", "a", "c", "d"], "dropped": [3, 3, 5, 0], "opted_out": [0, 1, 0, 2]})
     tops = top_rows(table, 2)
     assert [r["name"] for r in tops["dropped"]] == ["c", "a"]
     assert [r["name"] for r in tops["opted_out"]] == ["d", "a"]
+
+
+def test_run_stats_json_form_round_trips():
+    """audit/run-stats.json holds to_dict(); --resume reads it back with from_dict: nothing lost."""
+    merged = RunStats.merge([decided(ROWS).stats, error_batch("c.parquet", "c", 0, error="c: bad", unknown_rows=True).stats])
+    doc = json.loads(json.dumps(merged.to_dict()))
+    assert RunStats.from_dict(doc) == merged
+    assert doc["shards"]["c.parquet"] == {"input_rows": 0, "kept": 0, "rejected": 0, "errors": 0, "name": "c",
+                                          "unknown_rows": True, "errors_text": ["c: bad"]}
+    assert doc["unreachable"] == {"http://down.example.net": {"rows": 1, "detail": doc["unreachable"]["http://down.example.net"]["detail"]}}
+    assert merged.accounted() is False  # a shard of unknown row count is never "accounted for"
+
+
+def test_merge_leaves_its_inputs_unchanged():
+    a, b = decided(ROWS).stats, decided(ROWS, shard="t.parquet").stats
+    before = (a.to_dict(), b.to_dict())
+    RunStats.merge([a, b, a])
+    assert (a.to_dict(), b.to_dict()) == before

@@ -20,7 +20,7 @@ from transforms.crawl import CheckHeaders, QueryRegistry
 from transforms.fetch import FetchConfig
 from transforms.items import SelectItemCandidates
 from transforms.shards import ShardBatch
-from transforms.stats import empty_stats
+from transforms.stats import RunStats, ShardCounts
 
 BY = "http://creativecommons.org/licenses/by/4.0/"
 BY_NC = "http://creativecommons.org/licenses/by-nc/2.0/"
@@ -111,14 +111,12 @@ def test_query_registry_refusal_is_unreachable_per_url(no_env_proxy):
 
 # --- WriteAudit --------------------------------------------------------------------------------------------
 
-def _stats():
-    stats = empty_stats()
-    stats.update(input_rows=5, kept=3, rejected=1, errors=1, license_allowed=4, not_reserved=3)
-    stats["by_reason"] = {"kept": 3, "robots_disallowed": 1}
-    stats["shards"] = {"in/a.parquet": {"input_rows": 5, "kept": 3, "rejected": 1, "errors": 1, "name": "a",
-                                        "errors_text": ["in/a.parquet: row group 1 (1 rows) unreadable: x"]}}
-    stats["error_messages"] = ["in/a.parquet: row group 1 (1 rows) unreadable: x"]
-    return stats
+def _stats() -> RunStats:
+    error = "in/a.parquet: row group 1 (1 rows) unreadable: x"
+    return RunStats(input_rows=5, kept=3, rejected=1, errors=1, license_allowed=4, not_reserved=3,
+                    by_reason={"kept": 3, "robots_disallowed": 1},
+                    shards={"in/a.parquet": ShardCounts(5, 3, 1, 1, "a", errors_text=[error])},
+                    error_messages=[error])
 
 
 def test_write_audit_writes_summary_manifest_and_run_stats(tmp_path):
@@ -146,14 +144,17 @@ def test_write_audit_writes_summary_manifest_and_run_stats(tmp_path):
     assert [s["rows"] for s in summary["funnel"]] == [5, 4, 4, 3, 3]
     assert summary["top_hosts_by_drops"] == hosts["hosts_by_drops"]
     run_stats = json.loads(tmp_path.joinpath(*RUN_STATS).read_text())
-    assert run_stats == {"stats": _stats(), "hosts": hosts}
+    assert run_stats == {"stats": _stats().to_dict(), "hosts": hosts}
+    assert run_stats["stats"]["shards"]["in/a.parquet"] == {"input_rows": 5, "kept": 3, "rejected": 1, "errors": 1,
+                                                            "name": "a", "errors_text": [
+                                                                "in/a.parquet: row group 1 (1 rows) unreadable: x"]}
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == [
         "audit/run-stats.json", "audit/summary.json", "manifest.json"]
 
 
 def test_write_audit_reports_a_broken_accounting(tmp_path):
     stats = _stats()
-    stats["kept"] = 2  # a lost row: 2 + 1 + 1 != 5
+    stats.kept = 2  # a lost row: 2 + 1 + 1 != 5
     with pipeline() as p:
         acct = ((p | "Stats" >> beam.Create([stats]), p | "Hosts" >> beam.Create([{}]), p | "Outputs" >> beam.Create([]))
                 | WriteAudit(str(tmp_path), {}))

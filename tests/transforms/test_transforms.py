@@ -36,6 +36,7 @@ from transforms.filtering import (
     TopHosts,
     WriteShards,
 )
+from transforms.batches import DecidedBatch
 from transforms.shards import ShardBatch, shard_names
 from transforms.snapshot import read_snapshot, write_snapshot
 
@@ -153,9 +154,10 @@ def config(output, policy, snapshot_dir, **kw) -> FilterConfig:
     return FilterConfig(output=str(output), columns=LAION, policy=policy, signals_dir=snapshot_dir, optout=OPTOUT, **kw)
 
 
-def row_decisions(batch: ShardBatch) -> list[dict]:
+def row_decisions(batch: DecidedBatch) -> list[dict]:
     """A decided batch's rows as dicts of input columns + lf_ columns + ``keep`` (via the batch's decision index)."""
-    index = batch.extra["decisions"]
+    index = batch.decisions
+    assert batch.stats.input_rows == batch.table.num_rows and batch.stats.kept == int(index.keep_mask().sum())
     n = batch.table.num_rows
     cols = index.columns(np.arange(n), True)
     keep = index.keep_mask().tolist()
@@ -293,9 +295,10 @@ def test_apply_policy_exact_reason_per_url(tmp_path, policy, snapshot_dir):
     batch = annotated_batch(DECISION_ROWS)
     err = ShardBatch("bad.parquet", "bad", 0, True, None, error_rows=3, error="bad.parquet: broken")
 
-    def facts(b: ShardBatch):
+    def facts(b: DecidedBatch):
         if b.table is None:
-            return [("error batch", b.error_rows)]
+            assert b.decisions is None and b.stats.errors == b.batch.error_rows
+            return [("error batch", b.batch.error_rows)]
         return [(r["URL"], r["LICENSE"], r["lf_reason"], r["keep"], r["lf_license_source"]) for r in row_decisions(b)]
 
     expected = [(u, lic, reason, reason == "kept", "LICENSE column" if lic not in (None, "garbage") else None)
@@ -388,8 +391,8 @@ def test_write_shards_missing_last_batch_publishes_nothing(tmp_path, policy, sna
     table = annotate_table(laion_table([(u, lic) for u, lic, _ in DECISION_ROWS]), "URL", "LICENSE")
     table, index = BatchDecider(policy, SignalsIndex(read_snapshot(snapshot_dir)), OPTOUT).decide_table(
         table, "LICENSE", "URL")
-    first = ShardBatch("s.parquet", "s", 0, False, table, license_column="LICENSE",  # its last batch never arrives
-                       extra={"decisions": index})
+    first = DecidedBatch.of(ShardBatch("s.parquet", "s", 0, False, table, license_column="LICENSE"),  # its last
+                            index)  # batch never arrives
     with pytest.raises(Exception, match=r"bundle ended before the last batch of \['s.parquet'\]"):
         with pipeline() as p:
             _ = p | beam.Create([first]) | WriteShards(cfg)
@@ -408,9 +411,8 @@ def test_summarise_run_and_top_hosts_exact(tmp_path, two_shards, policy, snapsho
     n = len(reasons_a) + len(reasons_b)
 
     def project(s):
-        return (s["input_rows"], s["kept"], s["rejected"], s["errors"], s["unknown_row_shards"], s["by_reason"],
-                {k: (v["input_rows"], v["kept"], v["rejected"], v["errors"], v.get("unknown_rows", False))
-                 for k, v in s["shards"].items()})
+        return (s.input_rows, s.kept, s.rejected, s.errors, s.unknown_row_shards, s.by_reason,
+                {k: (v.input_rows, v.kept, v.rejected, v.errors, v.unknown_rows) for k, v in s.shards.items()})
 
     expected_stats = (n, kept, n - kept, 0, 1, by_reason, {
         a: (len(reasons_a), reasons_a.count("kept"), len(reasons_a) - reasons_a.count("kept"), 0, False),
@@ -453,8 +455,8 @@ def test_filter_shards_end_to_end(tmp_path, policy, snapshot_dir):
         assert_that(result["outputs"] | beam.Map(lambda r: (r["kind"], os.path.basename(r["path"]), r["rows"])),
                     equal_to([("kept", "part-00000.parquet", kept), ("attribution", "part-00000.parquet", kept)]),
                     label="outputs")
-        assert_that(result["stats"] | beam.Map(lambda s: (s["input_rows"], s["kept"], s["rejected"], s["errors"],
-                                                         sum(s["by_reason"].values()))),
+        assert_that(result["stats"] | beam.Map(lambda s: (s.input_rows, s.kept, s.rejected, s.errors,
+                                                         sum(s.by_reason.values()))),
                     equal_to([(n, kept, n - kept, 0, n)]), label="stats")
         assert_that(result["hosts"] | beam.Map(lambda h: h["hosts_by_optout"][0]),
                     equal_to([{"name": "ok.example.com", "dropped": 2, "opted_out": 2}]), label="hosts")

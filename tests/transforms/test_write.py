@@ -14,6 +14,7 @@ from tests.conftest import fetch_record
 from transforms.annotate import annotate_table
 from transforms.columns import ADDED_COLUMNS
 from transforms.decide import BatchDecider, SignalsIndex
+from transforms.batches import DecidedBatch
 from transforms.shards import ShardBatch
 from transforms.snapshot import records_to_table
 from transforms.write import (
@@ -42,7 +43,7 @@ SIGNALS = SignalsIndex(records_to_table(
        for k in ("robots", "ai_txt", "tdmrep")]))
 
 
-def decided_batch(rows, index=0, last=True, shard="in/s.parquet", name="s", policy="open") -> ShardBatch:
+def decided_batch(rows, index=0, last=True, shard="in/s.parquet", name="s", policy="open") -> DecidedBatch:
     """rows: (id, url, license, caption). The ``open`` policy keeps CC0, BY and BY-SA."""
     n = len(rows)
     table = pa.table({
@@ -54,7 +55,7 @@ def decided_batch(rows, index=0, last=True, shard="in/s.parquet", name="s", poli
     })
     table = annotate_table(table, "URL", "LICENSE")
     table, decisions = BatchDecider(load_policy(policy), SIGNALS, None).decide_table(table, "LICENSE", "URL")
-    return ShardBatch(shard, name, index, last, table, license_column="LICENSE", extra={"decisions": decisions})
+    return DecidedBatch.of(ShardBatch(shard, name, index, last, table, license_column="LICENSE"), decisions)
 
 
 ROWS = [
@@ -93,7 +94,7 @@ def test_output_tables_refiltering_an_output_replaces_lf_columns():
     kept = output_tables(decided_batch(ROWS), write_rejected=False)["kept"]
     again = annotate_table(kept, "URL", "LICENSE")
     table, decisions = BatchDecider(load_policy("open"), SIGNALS, None).decide_table(again, "LICENSE", "URL")
-    batch = ShardBatch("k.parquet", "k", 0, True, table, license_column="LICENSE", extra={"decisions": decisions})
+    batch = DecidedBatch.of(ShardBatch("k.parquet", "k", 0, True, table, license_column="LICENSE"), decisions)
     assert output_tables(batch, False)["kept"].schema.names == kept.schema.names  # no duplicated lf_ columns
 
 
@@ -127,7 +128,8 @@ def test_shard_writer_streams_batches_and_publishes_on_last(tmp_path):
 def test_shard_writer_error_batch_between_good_ones(tmp_path):
     w = writer(tmp_path, rejected=False)
     w.write(decided_batch(ROWS[:2], index=0, last=False))
-    assert w.write(ShardBatch("in/s.parquet", "s", 1, False, None, error_rows=4, error="in/s.parquet: row group 1")) == []
+    error = ShardBatch("in/s.parquet", "s", 1, False, None, error_rows=4, error="in/s.parquet: row group 1")
+    assert w.write(DecidedBatch.of(error)) == []
     out = w.write(decided_batch(ROWS[2:], index=2, last=True))
     assert {o.kind: o.rows for o in out} == {"kept": 3, "attribution": 2}
 
