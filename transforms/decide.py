@@ -9,8 +9,9 @@ Work is done once per distinct thing and mapped back to rows with ``take``:
 from __future__ import annotations
 
 import bisect
+import copy
 import json
-from typing import Any
+from typing import Any, NamedTuple
 from collections.abc import Mapping
 
 import numpy as np
@@ -29,7 +30,7 @@ from license_rules.signals import (AuthoritySignals, SourceVerdict, UrlSignals, 
 
 from .annotate import annotate_rows, distinct_licenses
 
-__all__ = ["SignalsIndex", "BatchDecider", "DecisionIndex", "infringing_verdict", "name_optout_hits"]
+__all__ = ["SignalsIndex", "BatchDecider", "DecisionIndex", "DecisionEntry", "infringing_verdict", "name_optout_hits"]
 
 #: The FetchRecord fields the decider reads (the others stay on disk: less to convert per batch).
 _RECORD_FIELDS = tuple(name for name in RECORD_FIELDS if name not in ("redirects", "content_type", "elapsed_ms"))
@@ -170,7 +171,7 @@ class BatchDecider:
         self._authorities: dict[str, AuthoritySignals | None] = {}
         self._max_cached = max_cached_authorities
         self._optout_verdicts: dict[str | None, SourceVerdict] = {}
-        self._decisions: dict[tuple, tuple] = {}  # (URL error, LICENSE value, verdict set) -> DecisionIndex entry
+        self._decisions: dict[tuple, DecisionEntry] = {}  # (URL error, LICENSE value, verdict set) -> entry
         # the verdicts of an image URL without a registry answer or header record (the usual URL)
         self._no_registry = UrlSignals.from_registry(None)
         self._no_headers = UrlSignals.from_headers(None, policy.tokens, policy.noindex_reserves,
@@ -311,7 +312,8 @@ class BatchDecider:
                                                                  "(crawl without the licenses step)")
         return answer
 
-    def _decide_one(self, error: str | None, raw: str | None, lic, facts, name_verdict: SourceVerdict | None) -> tuple:
+    def _decide_one(self, error: str | None, raw: str | None, lic, facts,
+                    name_verdict: SourceVerdict | None) -> DecisionEntry:
         """One distinct (URL error, LICENSE value, fact set, caption name verdict): the decision as a
         DecisionIndex entry."""
         policy = self.policy
@@ -491,25 +493,50 @@ def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniq, np.asarray(inverse, dtype=np.int32).reshape(-1)
 
 
+class DecisionEntry(NamedTuple):
+    """One distinct decision of a batch, as the index stores it (cached across batches: never mutated)."""
+
+    keep: bool
+    license_ok: bool
+    reserved: bool  # a source the policy uses denies
+    item_effect: str | None  # added | removed | agreed | ... (None: no item license)
+    reason: str
+    reasons: list[str]
+    evidence: str
+    spdx: str | None
+    klass: str | None
+    url: str | None
+    source: str | None  # where the license came from
+    sources: list[str]  # sources that reserve the row
+    tokens: list[str]
+    unreachable: str | None  # the first unreachable source the policy uses, with its detail
+
+
 class DecisionIndex:
     """The decisions of one batch: one entry per distinct decision, and each row's entry number.
 
     Output columns are materialised from it only for the rows that are written (``columns``), and
     the audit counts come from ``np.bincount(inverse)`` over its entries, so the per-row cost is a
-    few integer arrays whatever the size of the evidence.
+    few integer arrays whatever the size of the evidence. Each :class:`DecisionEntry` field is kept
+    as its own list (one value per entry), so columns and counts read one list each.
     """
-
-    FIELDS = ("reason", "reasons", "evidence", "spdx", "klass", "url", "source", "sources", "tokens",
-              "unreachable")
 
     def __init__(self, inverse: np.ndarray):
         self.inverse = inverse
         self.keep: list[bool] = []
         self.license_ok: list[bool] = []
         self.reserved: list[bool] = []
-        self.item_effect: list[str | None] = []  # per entry: added | removed | agreed | ... (None: no item)
-        for name in self.FIELDS:
-            setattr(self, name, [])
+        self.item_effect: list[str | None] = []
+        self.reason: list[str] = []
+        self.reasons: list[list[str]] = []
+        self.evidence: list[str] = []
+        self.spdx: list[str | None] = []
+        self.klass: list[str | None] = []
+        self.url: list[str | None] = []
+        self.source: list[str | None] = []
+        self.sources: list[list[str]] = []
+        self.tokens: list[list[str]] = []
+        self.unreachable: list[str | None] = []
 
     def add(self, d: Decision, lic, carrier: str, license_ok: bool, verdicts: Mapping[str, SourceVerdict],
             policy: Policy, item_effect: str | None = None) -> None:
@@ -517,32 +544,40 @@ class DecisionIndex:
 
     @staticmethod
     def entry(d: Decision, lic, carrier: str, license_ok: bool, verdicts: Mapping[str, SourceVerdict],
-              policy: Policy, item_effect: str | None = None) -> tuple:
-        """One decision's fields (``keep``, ``license_ok``, ``reserved``, ``item_effect``, then ``FIELDS``),
-        ready to append to any batch's index (the decider caches them across batches; nothing mutates them)."""
+              policy: Policy, item_effect: str | None = None) -> DecisionEntry:
+        """One decision's entry, ready to append to any batch's index (the decider caches them across
+        batches; nothing mutates them)."""
         deny = [v for v in verdicts.values() if v.verdict == "deny" and policy.uses(v.source)]
         unr = [f"{v.source}: {v.url or ''} {v.detail}".strip() for v in verdicts.values()
                if v.verdict == "unreachable" and policy.uses(v.source)]
-        return (d.keep, license_ok, bool(deny), item_effect,
-                str(d.reason), [str(r) for r in d.reasons], _evidence_json(d),
-                lic.spdx_id if lic else None, lic.license_class if lic else None, lic.canonical_url if lic else None,
-                carrier if lic is not None else None,
-                sorted({v.source for v in deny}), sorted({t for v in deny for t in v.tokens}),
-                unr[0] if unr else None)
+        return DecisionEntry(
+            keep=d.keep, license_ok=license_ok, reserved=bool(deny), item_effect=item_effect,
+            reason=str(d.reason), reasons=[str(r) for r in d.reasons], evidence=_evidence_json(d),
+            spdx=lic.spdx_id if lic else None, klass=lic.license_class if lic else None,
+            url=lic.canonical_url if lic else None, source=carrier if lic is not None else None,
+            sources=sorted({v.source for v in deny}), tokens=sorted({t for v in deny for t in v.tokens}),
+            unreachable=unr[0] if unr else None)
 
-    def append(self, entry: tuple) -> None:
-        self.keep.append(entry[0])
-        self.license_ok.append(entry[1])
-        self.reserved.append(entry[2])
-        self.item_effect.append(entry[3])
-        for name, value in zip(self.FIELDS, entry[4:], strict=True):
-            getattr(self, name).append(value)
+    def append(self, entry: DecisionEntry) -> None:
+        self.keep.append(entry.keep)
+        self.license_ok.append(entry.license_ok)
+        self.reserved.append(entry.reserved)
+        self.item_effect.append(entry.item_effect)
+        self.reason.append(entry.reason)
+        self.reasons.append(entry.reasons)
+        self.evidence.append(entry.evidence)
+        self.spdx.append(entry.spdx)
+        self.klass.append(entry.klass)
+        self.url.append(entry.url)
+        self.source.append(entry.source)
+        self.sources.append(entry.sources)
+        self.tokens.append(entry.tokens)
+        self.unreachable.append(entry.unreachable)
 
     def subset(self, rows: np.ndarray) -> DecisionIndex:
         """The decisions of the given rows only (entries shared, not copied)."""
-        sub = DecisionIndex(inverse=self.inverse[rows])
-        for name in ("keep", "license_ok", "reserved", "item_effect") + self.FIELDS:
-            setattr(sub, name, getattr(self, name))
+        sub = copy.copy(self)
+        sub.inverse = self.inverse[rows]
         return sub
 
     def __len__(self) -> int:
