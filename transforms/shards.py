@@ -4,6 +4,8 @@ A shard is read in batches of at most ``batch_rows`` rows, one row group at a ti
 bounded by the row-group size, never the file. A row group that cannot be decoded becomes an error
 batch that carries its row count (from the footer) and the error text: those rows are counted as
 errors, never lost silently. A file whose footer cannot be read is an error batch with unknown rows.
+An error of the storage itself (a reset connection, a timeout on a remote filesystem) is raised, so
+the runner retries the work item rather than recording its rows as unknown.
 """
 from __future__ import annotations
 
@@ -192,17 +194,11 @@ class _StorageReads:
     def read(self, *args: Any) -> Any:
         return self._call("read", *args)
 
-    def readinto(self, *args: Any) -> Any:
-        return self._call("readinto", *args)
-
     def seek(self, *args: Any) -> Any:
         return self._call("seek", *args)
 
     def tell(self) -> Any:
         return self._call("tell")
-
-    def size(self) -> Any:
-        return self._call("size")
 
     def seekable(self) -> bool:
         return True

@@ -38,10 +38,33 @@ BUCKET = f"{SCHEME}://bucket"
 
 
 # --- the fake object store --------------------------------------------------------------------------
+class _Flaky:
+    """An open object whose reads fail while its URL is in ``FakeObjectStore.failing``: a connection the
+    store resets (a transient error: the same read succeeds once the URL is taken out again)."""
+
+    def __init__(self, raw, url: str):
+        self._raw, self._url = raw, url
+
+    def read(self, *args):
+        if self._url in FakeObjectStore.failing:
+            raise ConnectionResetError(f"{self._url}: connection reset by the object store")
+        return self._raw.read(*args)
+
+    def __getattr__(self, name):
+        return getattr(self._raw, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._raw.close()
+
+
 class FakeObjectStore(FileSystem):
     """``lfmem://`` objects as files under ``FakeObjectStore.root`` (set by the ``store`` fixture)."""
 
     root: Path | None = None
+    failing: set[str] = set()  # URLs whose reads raise a transient error (tests add and remove them)
 
     @classmethod
     def scheme(cls):
@@ -104,7 +127,7 @@ class FakeObjectStore(FileSystem):
         return self._open(path, "wb", compression_type)
 
     def open(self, path, mime_type="application/octet-stream", compression_type=CompressionTypes.AUTO):
-        return self._open(path, "rb", compression_type)
+        return _Flaky(self._open(path, "rb", compression_type), path)
 
     def copy(self, source_file_names, destination_file_names):
         errors = {}
@@ -167,6 +190,7 @@ def store(tmp_path, monkeypatch):
     root = tmp_path / "store"
     root.mkdir()
     monkeypatch.setattr(FakeObjectStore, "root", root)
+    monkeypatch.setattr(FakeObjectStore, "failing", set())
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
