@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from license_rules.cc import parse_license
 from license_rules.urls import MAX_URL_LENGTH, split_url
 
-__all__ = ["annotate_table", "annotate_rows", "url_columns", "distinct_licenses", "INTERNAL_PREFIX"]
+__all__ = ["annotate_table", "annotate_rows", "url_columns", "distinct_licenses", "origin_facts", "INTERNAL_PREFIX"]
 
 INTERNAL_PREFIX = "_lf_"
 _ORIGIN_PREFIX = r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*"
@@ -56,7 +56,7 @@ _LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
 _SIMPLE_ORIGIN = rf"^https?://{_LABEL}(?:\.{_LABEL})*\.?$"
 
 
-def _origin_facts(origins: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+def origin_facts(origins: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
     """(authority, host, error) per distinct origin ``scheme://netloc``."""
     lower = pc.utf8_lower(origins)
     simple = pc.and_(pc.match_substring_regex(lower, _SIMPLE_ORIGIN),
@@ -144,7 +144,7 @@ def url_columns(urls: pa.Array, path_for: pa.Array | None) -> dict[str, pa.Array
     filled = pc.fill_null(urls, "")
     origin = pc.struct_field(pc.extract_regex(filled, _ORIGIN_RE), [0])
     enc = pc.dictionary_encode(origin)
-    o_auth, o_host, o_err = _origin_facts(enc.dictionary)
+    o_auth, o_host, o_err = origin_facts(enc.dictionary)
     o_idx = enc.indices
     # Row-level checks the origin cannot see (rare: the error chain runs only when one fires).
     is_null = pc.is_null(urls)

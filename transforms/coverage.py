@@ -4,14 +4,18 @@ present in the snapshot and absent from it. Reads only the URL and license colum
 with the crawl's own candidate rule (``transforms.crawl.candidate_mask``)."""
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .annotate import annotate_table
+from license_rules.cc import parse_license
+from license_rules.decision import license_reason
+
+from .annotate import annotate_table, distinct_licenses
 from .columns import ColumnMap
 from .crawl import candidate_mask
-from .shards import open_input
+from .fileio import open_input
 from .snapshot import snapshot_files
 
 __all__ = ["snapshot_coverage"]
@@ -20,13 +24,6 @@ MAX_LISTED = 20
 
 
 def _keepable(table: pa.Table, license_column: str | None, policy):
-    import numpy as np
-
-    from license_rules.cc import parse_license
-    from license_rules.decision import license_reason
-
-    from .annotate import distinct_licenses
-
     values, idx = distinct_licenses(table, license_column)
     ok = np.array([license_reason(v, parse_license(v), policy) is None for v in values], dtype=bool)
     return ok[idx]

@@ -29,6 +29,9 @@ from license_rules.records import RECORD_FIELDS
 from license_rules.signals import (AuthoritySignals, SourceVerdict, UrlSignals, missing_authority)
 
 from .annotate import annotate_rows, distinct_licenses
+from .fileio import open_input
+from .names import caption_name_hits
+from .snapshot import read_snapshot, snapshot_files
 
 __all__ = ["SignalsIndex", "BatchDecider", "DecisionIndex", "DecisionEntry", "infringing_verdict", "name_optout_hits"]
 
@@ -59,8 +62,6 @@ class SignalsIndex:
     def open(directory: str, eager_max_rows: int = 2_000_000) -> SignalsIndex:
         """An index over the snapshot in ``directory``: whole in memory when it holds at most
         ``eager_max_rows`` records, else lazy (bounded memory, row groups read per authority)."""
-        from .snapshot import read_snapshot, snapshot_files
-
         files = snapshot_files(directory)
         rows = sum(pq.ParquetFile(handle).metadata.num_rows for handle in _open_all(files))
         if rows <= eager_max_rows:
@@ -95,8 +96,6 @@ def _keep_newer(store: dict, key, rec: dict) -> None:
 
 
 def _open_all(files: list[str]):
-    from .shards import open_input
-
     return [open_input(f) for f in files]
 
 
@@ -108,13 +107,13 @@ class LazySignalsIndex(SignalsIndex):
 
     def __init__(self, files: list[str], max_authorities: int = 200_000):
         super().__init__(None)
-        self._files = [pq.ParquetFile(handle) for handle in _open_all(files)]
+        self.files = [pq.ParquetFile(handle) for handle in _open_all(files)]  # the open snapshot parts
         self._max = max_authorities
         self._loaded: set[str] = set()
         ranges = []
         urls = []
         item_urls = []
-        for fi, pf in enumerate(self._files):
+        for fi, pf in enumerate(self.files):
             col = pf.schema_arrow.get_field_index("authority")
             for rg in range(pf.num_row_groups):
                 stats = pf.metadata.row_group(rg).column(col).statistics
@@ -145,7 +144,7 @@ class LazySignalsIndex(SignalsIndex):
             i = bisect.bisect_left(ordered, low)
             if i == len(ordered) or ordered[i] > high:
                 continue  # no needed authority falls in this row group's range
-            table = self._files[fi].read_row_group(rg)
+            table = self.files[fi].read_row_group(rg)
             hit = table.filter(pc.is_in(table.column("authority"), value_set=wanted))
             if hit.num_rows:
                 self.add_table(hit)
@@ -467,8 +466,6 @@ def name_optout_hits(names, table: pa.Table, caption_column: str | None) -> tupl
     if caption_column is None or caption_column not in table.column_names:
         why = f"no caption column to match {names.name} against"
         return np.zeros(n, dtype=np.int64), [SourceVerdict("name_optout", "not_checked", why)]
-    from .names import caption_name_hits
-
     hits = caption_name_hits(names, table.column(caption_column))
     people = sorted(set(hits[hits >= 0].tolist()))
     verdicts = [SourceVerdict("name_optout", "deny", names.evidence(p)) for p in people]

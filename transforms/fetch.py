@@ -70,8 +70,11 @@ __all__ = [
     "RECORD_FIELDS",
     "BlockedAddressError",
     "FetchConfig",
+    "GuardedHTTPConnection",
+    "GuardedHTTPSConnection",
     "Fetcher",
     "address_refusal",
+    "pool_size",
     "redact_userinfo",
 ]
 
@@ -266,11 +269,13 @@ class _WatchedHTTPSConnection(_WatchedHTTPConnection, urllib3.connection.HTTPSCo
     pass
 
 
-class _GuardedHTTPConnection(_WatchedHTTPConnection):
+class GuardedHTTPConnection(_WatchedHTTPConnection):
+    """A watched connection that refuses a peer address the address guard blocks, after connecting."""
+
     guard = True
 
 
-class _GuardedHTTPSConnection(_WatchedHTTPSConnection):
+class GuardedHTTPSConnection(_WatchedHTTPSConnection):
     guard = True
 
 
@@ -279,8 +284,8 @@ def _pool(connection_cls, base):
 
 
 _POOLS = {
-    True: {"http": _pool(_GuardedHTTPConnection, urllib3.connectionpool.HTTPConnectionPool),
-           "https": _pool(_GuardedHTTPSConnection, urllib3.connectionpool.HTTPSConnectionPool)},
+    True: {"http": _pool(GuardedHTTPConnection, urllib3.connectionpool.HTTPConnectionPool),
+           "https": _pool(GuardedHTTPSConnection, urllib3.connectionpool.HTTPSConnectionPool)},
     False: {"http": _pool(_WatchedHTTPConnection, urllib3.connectionpool.HTTPConnectionPool),
             "https": _pool(_WatchedHTTPSConnection, urllib3.connectionpool.HTTPSConnectionPool)},
 }
@@ -382,7 +387,7 @@ def _blocked_cause(exc: BaseException) -> BlockedAddressError | None:
     return None
 
 
-def _pool_size(config: FetchConfig, typical_latency: float = 0.05, cap: int = 1024) -> int:
+def pool_size(config: FetchConfig, typical_latency: float = 0.05, cap: int = 1024) -> int:
     """Threads enough to keep ``concurrency`` requests in flight while others wait out ``min_interval``."""
     if config.min_interval <= 0:
         return config.concurrency
@@ -410,7 +415,7 @@ class Fetcher:
         # keep other authorities from being fetched. Without that, politeness pauses would cap a worker
         # at concurrency / (files x min_interval) authorities per second.
         self._inflight = threading.BoundedSemaphore(config.concurrency)
-        self._workers = _pool_size(config)
+        self._workers = pool_size(config)
         self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="fetch")
         self._watchdog = _Watchdog()
         self._proxies = {"http": config.proxy, "https": config.proxy} if config.proxy else {}

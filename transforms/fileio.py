@@ -1,17 +1,35 @@
-"""Writing files atomically on any Beam filesystem: write to a temporary name beside the
-target, then rename over it. A failed or retried writer never leaves a partial file under the
-final name, and a rerun replaces files instead of adding to them."""
+"""Files on any Beam filesystem: reading, listing, and writing atomically (write to a temporary name
+beside the target, then rename over it). A failed or retried writer never leaves a partial file under
+the final name, and a rerun replaces files instead of adding to them. Local paths use the OS directly."""
 from __future__ import annotations
 
+import glob
 import os
 import posixpath
 import uuid
+from typing import Any
 
-__all__ = ["join", "temp_name", "open_for_write", "publish", "discard", "write_bytes_atomic", "makedirs"]
+__all__ = ["join", "temp_name", "open_for_write", "open_input", "publish", "discard", "write_bytes_atomic",
+           "makedirs", "list_files", "read_bytes", "exists", "is_dir"]
 
 
 def _is_local(path: str) -> bool:
     return "://" not in path
+
+
+def _filesystems() -> Any:
+    """Beam's filesystem registry, imported at the first remote path: the commands that run no pipeline
+    (``--help``, ``explain`` on local files) and local file I/O never load Beam (about a second)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems
+
+
+def open_input(path: str) -> Any:
+    """A seekable binary file object for reading ``path`` (local files natively)."""
+    if _is_local(path):
+        return open(path, "rb")
+    return _filesystems().open(path, compression_type="uncompressed")
 
 
 def join(base: str, *parts: str) -> str:
@@ -34,20 +52,17 @@ def open_for_write(path: str):
     if _is_local(path):
         makedirs(os.path.dirname(path) or ".")
         return open(path, "wb")
-    from apache_beam.io.filesystems import FileSystems
-
-    return FileSystems.create(path)
+    return _filesystems().create(path)
 
 
 def publish(tmp: str, final: str) -> None:
     if _is_local(final):
         os.replace(tmp, final)
         return
-    from apache_beam.io.filesystems import FileSystems
-
-    if FileSystems.exists(final):
-        FileSystems.delete([final])
-    FileSystems.rename([tmp], [final])
+    filesystems = _filesystems()
+    if filesystems.exists(final):
+        filesystems.delete([final])
+    filesystems.rename([tmp], [final])
 
 
 def discard(path: str) -> None:
@@ -55,11 +70,8 @@ def discard(path: str) -> None:
         if _is_local(path):
             if os.path.exists(path):
                 os.remove(path)
-        else:
-            from apache_beam.io.filesystems import FileSystems
-
-            if FileSystems.exists(path):
-                FileSystems.delete([path])
+        elif _filesystems().exists(path):
+            _filesystems().delete([path])
     except OSError:
         pass  # best effort: a leftover temp name is hidden (dot-prefixed) and never read as output
 
@@ -83,32 +95,24 @@ def write_bytes_atomic(final: str, data: bytes) -> None:
 def list_files(pattern: str) -> list[str]:
     """Paths matching a glob on any Beam filesystem, sorted; [] when none match."""
     if _is_local(pattern):
-        import glob
-
         return sorted(glob.glob(pattern))
-    from apache_beam.io.filesystems import FileSystems
-
     # no match is an empty list; a listing that fails (credentials, network) raises: an unlisted part
     # must never read as "no files" (that would silently drop attribution rows or snapshot parts)
-    return sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
+    return sorted(m.path for m in _filesystems().match([pattern])[0].metadata_list)
 
 
 def read_bytes(path: str) -> bytes:
     if _is_local(path):
         with open(path, "rb") as fh:
             return fh.read()
-    from apache_beam.io.filesystems import FileSystems
-
-    with FileSystems.open(path, compression_type="uncompressed") as fh:
+    with _filesystems().open(path, compression_type="uncompressed") as fh:
         return fh.read()
 
 
 def exists(path: str) -> bool:
     if _is_local(path):
         return os.path.exists(path)
-    from apache_beam.io.filesystems import FileSystems
-
-    return FileSystems.exists(path)
+    return _filesystems().exists(path)
 
 
 def is_dir(path: str) -> bool:

@@ -39,7 +39,8 @@ from .annotate import annotate_table
 from .batches import DecidedBatch
 from .columns import ColumnMap
 from .decide import BatchDecider, SignalsIndex
-from .shards import ShardBatch, iter_shard_batches, open_input
+from .fileio import open_input
+from .shards import ShardBatch, iter_shard_batches
 from .stats import RunStats, aggregate_counts, host_tables, top_rows
 from .write import ShardWriter
 

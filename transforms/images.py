@@ -38,7 +38,7 @@ from license_rules.image_signals import (
 from license_rules.policy import Policy
 from license_rules.reasons import KEEP_REASONS, REASON_DOCS, SOURCE_REASONS, Reason
 
-from .fileio import discard, join, open_for_write, publish, temp_name, write_bytes_atomic
+from .fileio import discard, join, open_for_write, open_input, publish, temp_name, write_bytes_atomic
 from .imageshards import (
     ImageShardError,
     Sample,
@@ -90,7 +90,7 @@ class C2paReader:
     """c2pa-python's Reader with one Context (settings above) per worker."""
 
     def __init__(self, trust_anchors: str | None = None):
-        import c2pa
+        import c2pa  # the native C2PA library loads only in workers that read manifests (the images step)
 
         settings = json.loads(json.dumps(C2PA_SETTINGS))
         if trust_anchors:
@@ -253,7 +253,7 @@ def process_shard(path: str, cfg: ImagesConfig, reader: C2paReader | None) -> di
     suffix = {"webdataset": ".tar", "parquet": ".parquet", "files": ""}[layout]
     schema = None
     if layout == "parquet":
-        with open(path, "rb") if "://" not in path else _remote(path) as fh:
+        with open_input(path) as fh:
             try:
                 schema = pq.read_schema(fh)
             except Exception as exc:  # noqa: BLE001 - unreadable footer: the whole shard is an error
@@ -328,12 +328,6 @@ def process_shard(path: str, cfg: ImagesConfig, reader: C2paReader | None) -> di
         entry["error"] = errors[0].split(":", 2)[2]
     stats["shards"][path] = entry
     return {"shard": path, "stats": stats, "outputs": outputs}
-
-
-def _remote(path: str):
-    from apache_beam.io.filesystems import CompressionTypes, FileSystems
-
-    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
 def _unreadable(path: str, name: str, text: str) -> dict[str, Any]:

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .fileio import discard, makedirs, open_for_write, publish, temp_name
+from .fileio import discard, makedirs, open_for_write, open_input, publish, temp_name
 from .tarstream import TarMember, TarStreamWriter, iter_members
 
 __all__ = ["Sample", "LAYOUTS", "IMAGE_EXTS", "ImageShardError", "detect_layout", "list_shards", "read_samples",
@@ -132,16 +132,8 @@ def _sample_from_members(key: str, members: list[tuple[Any, str, bytes]]) -> Sam
     return Sample(key, images, meta, caption, [(info, data) for info, _, data in members], problem=problem)
 
 
-def _open_read(path: str):
-    if "://" in path:
-        from apache_beam.io.filesystems import CompressionTypes, FileSystems
-
-        return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
-    return open(path, "rb")
-
-
 def _read_tar(path: str) -> Iterator[Sample]:
-    with _open_read(path) as fh:
+    with open_input(path) as fh:
         key, members = None, []
         for member in iter_members(fh):
             if not member.regular:
@@ -188,7 +180,7 @@ def read_samples(path: str, layout: str, errors: list[str]) -> Iterator[Sample |
 
 
 def _read_parquet(path: str, errors: list[str]) -> Iterator[Any]:
-    with _open_read(path) as fh:
+    with open_input(path) as fh:
         pf = pq.ParquetFile(fh)
         col = image_column(pf.schema_arrow)
         if col is None:

@@ -33,7 +33,7 @@ import time
 import typing
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -59,6 +59,7 @@ from license_rules.records import FetchRecord, Outcome
 from license_rules.urls import authority_of, redact_userinfo
 
 from .annotate import distinct_licenses
+from .fetch import Fetcher
 
 __all__ = [
     "API_KEY_ENV",
@@ -222,10 +223,6 @@ class ItemResolver:
 
     def __init__(self, config: ItemConfig, fetch_config, sleep: Callable[[float], None] = time.sleep,
                  bucket: TokenBucket | None = None) -> None:
-        from dataclasses import replace
-
-        from .fetch import Fetcher
-
         self.config = config
         workers = config.commons_concurrency + config.flickr_concurrency
         self._fetcher = Fetcher(replace(fetch_config, concurrency=workers, min_interval=0.0,

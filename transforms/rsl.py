@@ -24,6 +24,8 @@ from license_rules.robots import parse_robots
 from license_rules.rsl import rsl_link_targets
 from license_rules.urls import authority_of
 
+from .fetch import Fetcher
+
 __all__ = ["FetchRslDocuments", "declared_rsl"]
 
 NAMESPACE = "license_filter"
@@ -61,8 +63,6 @@ class _FetchRslFn(beam.DoFn):
         self._fetcher = None
 
     def setup(self):
-        from .fetch import Fetcher
-
         self._fetcher = Fetcher(self._config)
 
     def teardown(self):

@@ -18,7 +18,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .columns import ColumnMap
+from .columns import COLUMN_PRESETS, ColumnMap
+from .fileio import is_dir, join, open_input  # open_input stays importable from here (the input shards' reader)
 
 __all__ = ["ShardBatch", "iter_shard_batches", "shard_names", "open_input", "expand_inputs", "InputError",
            "check_footers", "file_digest"]
@@ -55,9 +56,7 @@ class ShardBatch:
 
 def expand_inputs(patterns: list[str]) -> list[str]:
     """Expand globs on any Beam filesystem into a sorted, de-duplicated list of files."""
-    from apache_beam.io.filesystems import FileSystems
-
-    from .fileio import is_dir, join
+    from apache_beam.io.filesystems import FileSystems  # Beam loads when a run lists its inputs, not at import
 
     files: list[str] = []
     for pattern in patterns:
@@ -94,8 +93,6 @@ def _looks_like_text(head: bytes) -> bool:
 
 
 def _fitting_presets(names: list[str]) -> list[str]:
-    from .columns import COLUMN_PRESETS
-
     return [key for key, cmap in COLUMN_PRESETS.items()
             if cmap.url in names and (not cmap.license_required or cmap.license_column(names))]
 
@@ -164,15 +161,6 @@ def shard_names(files: list[str]) -> dict[str, str]:
             else:
                 out[path] = f"{stem}-{hashlib.sha256(path.encode()).hexdigest()[:8]}"
     return out
-
-
-def open_input(path: str):
-    """A seekable binary file object for ``path`` on any Beam filesystem (local files natively)."""
-    if "://" not in path:
-        return open(path, "rb")
-    from apache_beam.io.filesystems import FileSystems
-
-    return FileSystems.open(path, compression_type="uncompressed")
 
 
 class _StorageReads:

@@ -24,6 +24,8 @@ import pyarrow.parquet as pq
 
 from license_rules.records import COLUMN_TYPES, RECORD_FIELDS, FetchRecord, Outcome, record_columns
 
+from .fileio import is_dir, join, list_files, makedirs, open_input, read_bytes, write_bytes_atomic
+
 __all__ = ["SNAPSHOT_SCHEMA", "SnapshotError", "records_to_table", "write_snapshot", "read_snapshot", "snapshot_files",
            "describe_snapshot", "write_part", "SNAPSHOT_ROW_GROUP",
            "fresh_authorities", "reuse_plan", "ReusePlan", "CRAWL_KINDS", "REUSABLE_OUTCOMES"]
@@ -76,8 +78,6 @@ SNAPSHOT_ROW_GROUP = 4096
 def write_part(records_or_table: Iterable[FetchRecord | Mapping[str, Any]] | pa.Table, directory: str) -> dict:
     """Write one part ``signals-<sha8>.parquet`` (named by its content) atomically on any Beam
     filesystem; return its listing entry: file, sha256, rows, counts per kind and outcome."""
-    from .fileio import join, makedirs, write_bytes_atomic
-
     table = records_or_table if isinstance(records_or_table, pa.Table) else records_to_table(records_or_table)
     if not table.schema.equals(SNAPSHOT_SCHEMA):
         table = table.cast(SNAPSHOT_SCHEMA)  # raises when the columns do not fit
@@ -98,8 +98,6 @@ def write_part(records_or_table: Iterable[FetchRecord | Mapping[str, Any]] | pa.
 
 def write_snapshot(records_or_table: Iterable[FetchRecord | Mapping[str, Any]] | pa.Table, directory: str | os.PathLike) -> dict:
     """Write one part and ``snapshot.json`` into ``directory``; return the manifest."""
-    from .fileio import join, write_bytes_atomic
-
     manifest = {"created_at": datetime.now(timezone.utc).isoformat(), **write_part(records_or_table, str(directory))}
     write_bytes_atomic(join(str(directory), _MANIFEST), (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
     return manifest
@@ -107,8 +105,6 @@ def write_snapshot(records_or_table: Iterable[FetchRecord | Mapping[str, Any]] |
 
 def snapshot_files(directory: str | os.PathLike) -> list[str]:
     """The ``signals-*.parquet`` parts of a snapshot directory (any Beam filesystem), sorted."""
-    from .fileio import is_dir, join, list_files
-
     directory = str(directory)
     if not is_dir(directory):
         raise SnapshotError(f"snapshot directory {directory} does not exist")
@@ -122,10 +118,6 @@ def describe_snapshot(directory: str | os.PathLike) -> dict:
     """Validate every part without loading it (schema and footer), and describe the snapshot for the
     manifest: each file's sha256 (streamed) and rows, and the range of ``fetched_at`` (row-group
     statistics). The launcher calls this; workers read the records themselves."""
-    from datetime import datetime as _dt
-
-    from .shards import open_input
-
     files = snapshot_files(directory)
     entries, low, high = [], None, None
     for path in files:
@@ -145,7 +137,7 @@ def describe_snapshot(directory: str | os.PathLike) -> dict:
         col = schema.get_field_index("fetched_at")
         for rg in range(meta.num_row_groups):
             stats = meta.row_group(rg).column(col).statistics
-            if stats is not None and stats.has_min_max and isinstance(stats.min, _dt):
+            if stats is not None and stats.has_min_max and isinstance(stats.min, datetime):
                 low = stats.min if low is None or stats.min < low else low
                 high = stats.max if high is None or stats.max > high else high
         entries.append({"file": str(path).rsplit("/", 1)[-1], "sha256": digest.hexdigest(), "rows": meta.num_rows})
@@ -158,10 +150,6 @@ def describe_snapshot(directory: str | os.PathLike) -> dict:
 
 def read_snapshot(directory: str | os.PathLike) -> pa.Table:
     """All ``signals-*.parquet`` files of ``directory`` (any Beam filesystem) as one table in SNAPSHOT_SCHEMA."""
-    import io
-
-    from .fileio import read_bytes
-
     directory = str(directory)
     files = snapshot_files(directory)
     tables = []

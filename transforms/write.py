@@ -11,6 +11,7 @@ attribution.
 from __future__ import annotations
 
 import contextlib
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -99,8 +100,6 @@ def attribution_table(kept: pa.Table, url_col: str, caption_col: str | None, lic
 def _item_attribution(rows: pa.Table) -> tuple[pa.Array, pa.Array, pa.Array]:
     """TASL from the image's own license answer (Commons/Flickr API) when it decided the license:
     creator, title and source page, read once per distinct ``lf_evidence`` value (a decision's evidence)."""
-    import json
-
     n = rows.num_rows
     if not n or "lf_evidence" not in rows.column_names:
         return (pa.nulls(n, pa.string()),) * 3

@@ -4,7 +4,7 @@ import random
 import pyarrow as pa
 
 from license_rules.urls import split_url
-from transforms.annotate import _origin_facts
+from transforms.annotate import origin_facts
 
 HANDPICKED = [
     "http://www.example.com", "HTTPS://Images.Example.ORG", "http://example.com.", "http://a_b.example.net",
@@ -28,7 +28,7 @@ def _corpus(n=3000, seed=7):
 
 def test_fast_path_agrees_with_split_url():
     origins = _corpus()
-    auth, host, err = _origin_facts(pa.array(origins, pa.string()))
+    auth, host, err = origin_facts(pa.array(origins, pa.string()))
     for origin, a, h, e in zip(origins, auth.to_pylist(), host.to_pylist(), err.to_pylist(), strict=True):
         parts, why = split_url(origin + "/")
         expected = (parts.authority if parts else None, parts.host if parts else None, why)
@@ -37,7 +37,7 @@ def test_fast_path_agrees_with_split_url():
 
 def test_fast_path_is_taken_for_plain_hosts():
     # every plain origin is handled without split_url: its error column is all-null and typed
-    auth, host, err = _origin_facts(pa.array(["http://www.example.com", "https://cdn.example.net"]))
+    auth, host, err = origin_facts(pa.array(["http://www.example.com", "https://cdn.example.net"]))
     assert auth.to_pylist() == ["http://www.example.com", "https://cdn.example.net"]
     assert host.to_pylist() == ["www.example.com", "cdn.example.net"]
     assert err.null_count == 2

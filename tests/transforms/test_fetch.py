@@ -16,7 +16,7 @@ from transforms.fetch import (
     BlockedAddressError,
     FetchConfig,
     Fetcher,
-    _GuardedHTTPConnection,
+    GuardedHTTPConnection,
     address_refusal,
 )
 
@@ -216,11 +216,11 @@ def test_policy_one_request_in_flight_per_authority_but_many_in_total():
 def test_policy_politeness_pauses_do_not_hold_request_slots():
     """With min_interval > 0, threads pausing for one authority must not block the others, and
     requests in flight never exceed ``concurrency``."""
-    from transforms.fetch import _pool_size
+    from transforms.fetch import pool_size
 
     hosts = [h for h in sorted(EXPECTED) if EXPECTED[h][0] == OK and "redirect" not in h][:10]
     cfg = config(concurrency=3, min_interval=0.2)
-    assert _pool_size(cfg) > cfg.concurrency  # pausing threads are extra, not request slots
+    assert pool_size(cfg) > cfg.concurrency  # pausing threads are extra, not request slots
     with FixtureWeb(latency=(0.02, 0.04)) as web, Fetcher(config(web, concurrency=3, min_interval=0.2)) as fetcher:
         records = list(fetcher.fetch_files("http://" + h for h in hosts))
         per_host = dict(web.max_in_flight_per_host)
@@ -349,7 +349,7 @@ def test_policy_dead_proxy_gives_records_not_exceptions(no_env_proxy):
 
 
 def test_policy_peer_guard_refuses_a_connected_loopback_socket(fixture_web):
-    connection = _GuardedHTTPConnection("127.0.0.1", fixture_web.port, timeout=1.0)
+    connection = GuardedHTTPConnection("127.0.0.1", fixture_web.port, timeout=1.0)
     with pytest.raises(BlockedAddressError, match="loopback"):
         connection.connect()
     assert sum(fixture_web.hits.values()) == 0

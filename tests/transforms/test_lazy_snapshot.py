@@ -61,11 +61,11 @@ def test_lazy_index_reads_only_row_groups_that_can_hold_the_authorities(parts, m
     _, paths, _ = parts
     index = LazySignalsIndex(paths)
     reads = []
-    for pf in index._files:
+    for pf in index.files:
         real = pf.read_row_group
         monkeypatch.setattr(pf, "read_row_group", lambda i, real=real, pf=pf: reads.append((id(pf), i)) or real(i))
     index.ensure({"http://tdm-reserved.example.com"})
-    total = sum(pf.num_row_groups for pf in index._files)
+    total = sum(pf.num_row_groups for pf in index.files)
     assert 0 < len(reads) < total
     assert set(index.by_authority) == {"http://tdm-reserved.example.com"}
     assert set(index.by_authority["http://tdm-reserved.example.com"]) == {"robots", "ai_txt", "tdmrep"}
