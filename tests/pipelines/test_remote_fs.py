@@ -39,14 +39,16 @@ BUCKET = f"{SCHEME}://bucket"
 
 # --- the fake object store --------------------------------------------------------------------------
 class _Flaky:
-    """An open object whose reads fail while its URL is in ``FakeObjectStore.failing``: a connection the
-    store resets (a transient error: the same read succeeds once the URL is taken out again)."""
+    """An open object whose reads fail while its URL is in ``FakeObjectStore.failing``, or when it was
+    opened after the URL's ``healthy_opens``: a connection the store resets (a transient error: the
+    same read succeeds once the URL is taken out again)."""
 
     def __init__(self, raw, url: str):
         self._raw, self._url = raw, url
+        FakeObjectStore.opens[url] = self._opened = FakeObjectStore.opens.get(url, 0) + 1
 
     def read(self, *args):
-        if self._url in FakeObjectStore.failing:
+        if self._url in FakeObjectStore.failing or self._opened > FakeObjectStore.healthy_opens.get(self._url, 1 << 30):
             raise ConnectionResetError(f"{self._url}: connection reset by the object store")
         return self._raw.read(*args)
 
@@ -65,6 +67,8 @@ class FakeObjectStore(FileSystem):
 
     root: Path | None = None
     failing: set[str] = set()  # URLs whose reads raise a transient error (tests add and remove them)
+    healthy_opens: dict[str, int] = {}  # URL -> how many opens read normally; reads of later opens fail
+    opens: dict[str, int] = {}  # URL -> times opened for reading
 
     @classmethod
     def scheme(cls):
@@ -191,6 +195,8 @@ def store(tmp_path, monkeypatch):
     root.mkdir()
     monkeypatch.setattr(FakeObjectStore, "root", root)
     monkeypatch.setattr(FakeObjectStore, "failing", set())
+    monkeypatch.setattr(FakeObjectStore, "healthy_opens", {})
+    monkeypatch.setattr(FakeObjectStore, "opens", {})
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
@@ -265,6 +271,23 @@ def test_filter_reads_and_writes_only_the_object_store(store, tmp_path, capsys):
     csv_rows = (remote_dir / "attribution.csv").read_text().count("\n") - 1
     assert csv_rows == sum(t.num_rows for t in shard_tables(remote_dir, "attribution").values()) > 0
     assert "<html" in (remote_dir / "audit" / "report.html").read_text().lower()
+
+
+def test_policy_transient_read_error_fails_the_run_instead_of_counting_rows(store, capsys):
+    """A connection reset while the pipeline reads a shard is raised (a remote runner retries the work
+    item; the local one fails the run, exit 1), never recorded as a shard of unknown rows (exit 3)."""
+    put_tree(store, SAMPLE / "shards", f"{BUCKET}/in/shards", "part-00000.parquet")
+    url = f"{BUCKET}/in/shards/part-00000.parquet"
+    FakeObjectStore.healthy_opens = {url: 3}  # the checks before the run read it (head, footer, digest); the run's read fails
+    out = f"{BUCKET}/out"
+    assert main(["filter", "--input", url, "--signals", str(SAMPLE / "signals"), "--output", out, "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "ConnectionResetError" in err and "FilterShards/ReadShards" in err and "holds no complete run" in err, err
+    assert not {n for n in objects(store, out) if not n.startswith(".license-filter/")}  # nothing published
+    FakeObjectStore.healthy_opens = {}  # the store recovers: the same command runs clean
+    assert main(["filter", "--input", url, "--signals", str(SAMPLE / "signals"), "--output", out, "--quiet"]) == 0
+    manifest = json.loads(FakeObjectStore.local(f"{out}/manifest.json").read_text())
+    assert manifest["accounting"]["ok"] and manifest["accounting"]["shards_with_unknown_rows"] == 0
 
 
 def test_policy_secret_beam_flags_are_redacted_in_every_output_file(store, capsys):
