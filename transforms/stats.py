@@ -118,13 +118,21 @@ class RunStats:
             out.add(s)
         return out
 
+    def counters(self) -> tuple[dict[str, int], ...]:
+        """The per-key counters, in ``COUNTERS`` order."""
+        return tuple(getattr(self, name) for name in self.COUNTERS)
+
     def add(self, s: RunStats) -> None:
         """Adds ``s`` into these counts (``s`` is left as it is)."""
-        for name in self.COUNTS:
-            setattr(self, name, getattr(self, name) + getattr(s, name))
-        for name in self.COUNTERS:
-            mine: dict[str, int] = getattr(self, name)
-            for k, v in getattr(s, name).items():
+        self.input_rows += s.input_rows
+        self.kept += s.kept
+        self.rejected += s.rejected
+        self.errors += s.errors
+        self.unknown_row_shards += s.unknown_row_shards
+        self.license_allowed += s.license_allowed
+        self.not_reserved += s.not_reserved
+        for mine, theirs in zip(self.counters(), s.counters(), strict=True):
+            for k, v in theirs.items():
                 mine[k] = mine.get(k, 0) + v
         for shard, row in s.shards.items():
             self.shards.setdefault(shard, ShardCounts(name=row.name)).merge(row)
@@ -154,12 +162,12 @@ class RunStats:
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> RunStats:
         """Reads :meth:`to_dict`'s form back (a missing counter is empty: older run-stats files)."""
-        out = cls(**{name: int(doc[name]) for name in cls.COUNTS},
-                  **{name: dict(doc.get(name, {})) for name in cls.COUNTERS})
-        out.shards = {k: ShardCounts.from_dict(v) for k, v in doc["shards"].items()}
-        out.unreachable = {k: Unreachable(v["rows"], v.get("detail")) for k, v in doc["unreachable"].items()}
-        out.error_messages = list(doc["error_messages"])
-        return out
+        kwargs: dict[str, Any] = {name: int(doc[name]) for name in cls.COUNTS}
+        kwargs.update({name: dict(doc.get(name, {})) for name in cls.COUNTERS})
+        kwargs["shards"] = {k: ShardCounts.from_dict(v) for k, v in doc["shards"].items()}
+        kwargs["unreachable"] = {k: Unreachable(v["rows"], v.get("detail")) for k, v in doc["unreachable"].items()}
+        kwargs["error_messages"] = list(doc["error_messages"])
+        return cls(**kwargs)
 
 
 def batch_stats(batch: ShardBatch, index: DecisionIndex | None) -> RunStats:

@@ -2,6 +2,7 @@
 grouping), their JSON form, and host pairs."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -168,3 +169,13 @@ def test_merge_leaves_its_inputs_unchanged():
     before = (a.to_dict(), b.to_dict())
     RunStats.merge([a, b, a])
     assert (a.to_dict(), b.to_dict()) == before
+
+
+def test_merge_adds_every_field():
+    """A field added to RunStats without a line in add() (or to_dict) would be lost in the merge."""
+    names = {f.name for f in dataclasses.fields(RunStats)}
+    assert names == set(RunStats.COUNTS) | set(RunStats.COUNTERS) | {"shards", "unreachable", "error_messages"}
+    one = RunStats.from_dict({**{n: 1 for n in RunStats.COUNTS}, **{n: {"k": 1} for n in RunStats.COUNTERS},
+                              "shards": {}, "unreachable": {}, "error_messages": []})
+    two = RunStats.merge([one, one]).to_dict()
+    assert all(two[n] == 2 for n in RunStats.COUNTS) and all(two[n] == {"k": 2} for n in RunStats.COUNTERS)
