@@ -13,7 +13,7 @@ import pytest
 from pipelines.cli import main
 from transforms.filtering import plan_ranges
 
-SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 
 
 def _damage_row_group(path: str, group: int) -> None:
