@@ -23,11 +23,9 @@ import datetime as dt
 import logging
 import sys
 
-__all__ = ["main", "UserError"]
+__all__ = ["main"]
 
-from .errors import EXIT_OK, EXIT_ROW_ERRORS, EXIT_USAGE, UserError, tool_version  # noqa: F401 - re-exported
-
-VERSION = tool_version()
+from .errors import EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, UserError, tool_version
 
 
 def _duration(text: str) -> dt.timedelta:
@@ -145,7 +143,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="license-filter", description=_DESCRIPTION, epilog=__doc__.split("\n\n", 1)[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
-    parser.add_argument("--version", action="version", version=f"license-filter {VERSION}")
+    parser.add_argument("--version", action="version", version=f"license-filter {tool_version()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress and Beam's own messages")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -278,7 +276,7 @@ def _main(argv: list[str] | None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt as exc:
         print("license-filter: interrupted", file=sys.stderr)
-        return 143 if getattr(exc, "signum", None) == 15 else 130
+        return EXIT_SIGTERM if getattr(exc, "signum", None) == 15 else EXIT_SIGINT
     except SystemExit as exc:  # --help / --version
         return exc.code if isinstance(exc.code, int) else 0
 

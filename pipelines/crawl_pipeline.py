@@ -15,19 +15,18 @@ from transforms.filtering import AnnotateRows, ReadShards
 from transforms.rsl import FetchRslDocuments
 from transforms.shards import shard_names
 
-from .cli import UserError
+from .errors import UserError
 
 __all__ = ["run_crawl", "build_crawl", "fetch_config_from_args"]
 
 log = logging.getLogger(__name__)
-DEFAULT_UA = "license-filter/0.1 (+https://github.com/license-filter/license-filter)"
 
 
 def fetch_config_from_args(args):
-    from transforms.fetch import FetchConfig
+    from transforms.fetch import DEFAULT_USER_AGENT, FetchConfig
 
     try:
-        return FetchConfig(user_agent=args.user_agent or DEFAULT_UA, read_timeout=args.timeout,
+        return FetchConfig(user_agent=args.user_agent or DEFAULT_USER_AGENT, read_timeout=args.timeout,
                            deadline=args.deadline, concurrency=args.concurrency, min_interval=args.min_interval,
                            allow_private_addresses=args.allow_private_addresses,
                            authority_budget=getattr(args, "authority_budget", None))

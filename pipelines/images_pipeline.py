@@ -15,7 +15,7 @@ import os
 import sys
 from typing import Any
 
-from .errors import EXIT_OK, EXIT_ROW_ERRORS, UserError
+from .errors import EXIT_OK, EXIT_ROW_ERRORS, UserError, tool_version
 
 __all__ = ["add_images_parser", "cmd_images", "build_images", "run_images", "explain_sample", "images_text_summary"]
 
@@ -99,7 +99,6 @@ def cmd_images(args, extra) -> int:
     from transforms.imageshards import ImageShardError, detect_layout, list_shards
 
     from .beam_options import BeamOptionsError, pipeline_options
-    from .cli import VERSION
 
     if not os.path.isdir(args.input):
         raise UserError(f"--input {args.input}: not a directory (give img2dataset's --output_folder)")
@@ -134,7 +133,7 @@ def cmd_images(args, extra) -> int:
     from .commands import redact_flags
 
     context = {
-        "version": VERSION,
+        "version": tool_version(),
         "layout": layout,
         "options": {"command": "images", "input": cfg.input_dir, "output": output, "format": layout,
                     "write_rejected": args.write_rejected, "license_columns": list(license_cols),

@@ -25,7 +25,7 @@ from transforms.fileio import (
 from transforms.filtering import AnnotateRows, ReadShards
 from transforms.shards import shard_names
 
-from .cli import UserError
+from .errors import UserError
 
 __all__ = ["item_config_from_args", "items_sentence", "run_licenses"]
 
