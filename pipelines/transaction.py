@@ -294,7 +294,7 @@ def _finalize(staging: str, out: str, run: dict, input_digests: dict, snapshot_h
     for entry in manifest["inputs"]:
         size, sha = input_digests.get(entry["path"], (None, None))
         entry["bytes"], entry["sha256"] = size, sha
-    write_attribution_csv(staging)
+    manifest["attribution"] = write_attribution_csv(staging)
     files = [rel for rel in run_files(staging)]
     digests = _digests([join(staging, rel) for rel in files])
     ordered = {"tool": manifest.pop("tool"), "run_id": run["run_id"], **{k: manifest.pop(k) for k in ("version", "created_at")}}
