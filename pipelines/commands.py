@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -250,7 +251,13 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
     from .filter_pipeline import run_filter
     from .postrun import finish_run
     from .staging import describe_current
-    from .transaction import exit_code_for, guarded, pipeline_failure, run_transaction, say
+    from .transaction import (
+        exit_code_for,
+        guarded,
+        pipeline_failure,
+        run_transaction,
+        say,
+    )
 
     # explain --run finds the run's lists from anywhere
     args.optout_list = [_absolute(p) for p in args.optout_list]
@@ -307,8 +314,6 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
     except UserError:
         raise
     except Exception as exc:  # noqa: BLE001 - the pipeline's own failure: one line, never a traceback
-        import logging
-
         if guard is not None and guard.signum is not None:  # the runner wrapped our Interrupted
             say(f"interrupted; {out} still holds {describe_current(out)}")
             return exit_code_for(guard.signum)
@@ -325,6 +330,84 @@ def cmd_filter(args, extra) -> int:
     return _filter(args, extra, files, args.signals, policy)
 
 
+# --- typed requests for the crawl and licenses pipelines (the only place that reads their flags) -------
+# The pipeline modules import Beam; they are imported inside the functions that run them, so that
+# `license-filter report/explain/--help` start without loading Beam.
+def _fetch_config(args):
+    from transforms.fetch import DEFAULT_USER_AGENT, FetchConfig
+
+    try:
+        return FetchConfig(user_agent=args.user_agent or DEFAULT_USER_AGENT, read_timeout=args.timeout,
+                           deadline=args.deadline, concurrency=args.concurrency, min_interval=args.min_interval,
+                           allow_private_addresses=args.allow_private_addresses,
+                           authority_budget=getattr(args, "authority_budget", None))
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _item_config(args, policy: Policy):
+    """The licenses step's settings from the command line, or None when the policy does not use item licenses."""
+    if "item" not in policy.license_sources:
+        return None
+    from transforms.items import (
+        DEFAULT_COMMONS_API,
+        DEFAULT_FLICKR_API,
+        ItemConfig,
+        flickr_key_from_env,
+    )
+
+    try:
+        config = ItemConfig(commons_api=getattr(args, "commons_api", None) or DEFAULT_COMMONS_API,
+                            flickr_api=getattr(args, "flickr_api", None) or DEFAULT_FLICKR_API,
+                            flickr_key=flickr_key_from_env(),
+                            flickr_calls_per_hour=getattr(args, "flickr_calls_per_hour", 3600.0),
+                            dataset_date=getattr(args, "dataset_date", None),
+                            allow_private_endpoints=bool(getattr(args, "commons_api", None)
+                                                         or getattr(args, "flickr_api", None)))
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if not config.flickr_key:
+        print("licenses: no FLICKR_API_KEY set: Flickr photos are recorded as 'not-checked' and decided by their "
+              "LICENSE column", file=sys.stderr)
+    return config
+
+
+def crawl_request(args, files: list[str], policy: Policy):
+    """The crawl's :class:`CrawlRequest` from the command line (``args.signals_out`` already absolute)."""
+    from .crawl_pipeline import CrawlRequest
+
+    fetch = _fetch_config(args)
+    registry_key = None
+    if args.registry:
+        from transforms.registry import api_key_from_env
+
+        if not args.registry_endpoint:
+            raise UserError("--registry needs --registry-endpoint (the Spawning-compatible API URL)")
+        registry_key = args.registry_key or api_key_from_env()
+        if not registry_key:
+            raise UserError("--registry needs an API key: --registry-key or $SPAWNING_API_KEY "
+                            "(without one the registry would be silently unchecked)")
+    if args.user_agent is None and not args.allow_private_addresses:
+        logging.getLogger("pipelines.crawl_pipeline").warning(
+            "crawling with the default User-Agent; set --user-agent to your product token and contact URL")
+    items = _item_config(args, policy)
+    return CrawlRequest(files=tuple(_absolute(f) for f in files), signals_out=args.signals_out, policy=policy,
+                        columns=_columns(args), fetch=fetch, max_age=args.max_age, reuse=args.reuse,
+                        full_audit=args.full_audit, check_headers=args.check_headers,
+                        registry_endpoint=args.registry_endpoint if args.registry else None,
+                        registry_key=registry_key, items=items)
+
+
+def licenses_request(args, files: list[str], policy: Policy):
+    from .licenses_pipeline import LicensesRequest
+
+    items = _item_config(args, policy)
+    if items is None:
+        raise UserError(f"policy {policy.policy_id} does not list \"item\" in license.sources: nothing to do")
+    return LicensesRequest(files=tuple(_absolute(f) for f in files), signals_out=args.signals_out, policy=policy,
+                           columns=_columns(args), fetch=_fetch_config(args), items=items, full_audit=args.full_audit)
+
+
 def cmd_crawl(args, extra) -> int:
     from .crawl_pipeline import run_crawl
 
@@ -333,7 +416,7 @@ def cmd_crawl(args, extra) -> int:
     _check_writable(args.signals_out, "--signals-out")
     args.signals_out = _absolute(args.signals_out)
     options = _beam_options(extra)
-    summary = run_crawl(args, [_absolute(f) for f in files], policy, _columns(args), options)
+    summary = run_crawl(crawl_request(args, files, policy), options)
     print(summary, file=sys.stderr)
     return EXIT_OK
 
@@ -345,7 +428,8 @@ def cmd_licenses(args, extra) -> int:
     files = _inputs(args.input)
     _check_writable(args.signals_out, "--signals-out")
     args.signals_out = _absolute(args.signals_out)
-    summary = run_licenses(args, [_absolute(f) for f in files], policy, _columns(args), _beam_options(extra))
+    options = _beam_options(extra)
+    summary = run_licenses(licenses_request(args, files, policy), options)
     print(summary, file=sys.stderr)
     return EXIT_OK
 
@@ -382,7 +466,8 @@ def cmd_run(args, extra) -> int:
         args.signals_out = args.signals_out or os.path.join(args.output, "signals")
         _check_writable(args.signals_out, "--signals-out")
         args.signals_out = _absolute(args.signals_out)
-        crawl_summary = run_crawl(args, [_absolute(f) for f in files], policy, _columns(args), _beam_options(extra))
+        options = _beam_options(extra)
+        crawl_summary = run_crawl(crawl_request(args, files, policy), options)
         if not args.quiet:
             print(crawl_summary)
         signals = args.signals_out
@@ -390,11 +475,10 @@ def cmd_run(args, extra) -> int:
 
 
 def cmd_report(args, extra) -> int:
-    from .postrun import write_report
-
     from transforms.fileio import exists, join
 
     from .lock import OutputLock
+    from .postrun import write_report
     from .staging import new_run_id
 
     out = args.output
