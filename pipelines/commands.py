@@ -478,7 +478,7 @@ def cmd_report(args, extra) -> int:
     from transforms.fileio import exists, join
 
     from .lock import OutputLock
-    from .postrun import write_report
+    from .report import write_report
     from .staging import new_run_id
 
     out = args.output

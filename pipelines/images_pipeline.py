@@ -150,7 +150,7 @@ def cmd_images(args, extra) -> int:
     with open(os.path.join(output, "manifest.json"), encoding="utf-8") as fh:
         manifest = json.load(fh)
     if not args.no_report:
-        from .postrun import write_report
+        from .report import write_report
 
         write_report(output)
     if not args.quiet:

@@ -1,5 +1,5 @@
-"""After the filter pipeline: attribution CSV and the HTML report (written into the staging folder before
-the publish), and the plain-text summary with the exit code (after it)."""
+"""After the filter pipeline: the attribution CSV (written into the staging folder before the publish),
+and the plain-text summary with the exit code (after it). The HTML report is pipelines/report.py."""
 from __future__ import annotations
 
 import io
@@ -16,19 +16,13 @@ from transforms.write import ATTRIBUTION_SCHEMA
 
 from .errors import EXIT_OK, EXIT_ROW_ERRORS
 
-__all__ = ["finish_run", "write_attribution_csv", "write_report", "text_summary", "CREATOR_EMPTY_REASON"]
+__all__ = ["CREATOR_EMPTY_REASON", "finish_run", "text_summary", "unreadable_line", "write_attribution_csv"]
 
 #: Why ``creator`` is empty for a listed row (recorded in the manifest): only item-level licence answers
 #: (Wikimedia Commons / Flickr APIs) name a creator; the LICENSE column, Link headers and RSL documents
 #: as parsed name none.
 CREATOR_EMPTY_REASON = ("no signal for these rows names a creator: only item-level licence answers "
                         "(Commons/Flickr) carry one; the LICENSE column, Link headers and RSL documents name none")
-
-
-def _load(output: str) -> tuple[dict, dict]:
-    summary = json.loads(read_bytes(join(output, "audit", "summary.json")).decode("utf-8"))
-    manifest = json.loads(read_bytes(join(output, "manifest.json")).decode("utf-8"))
-    return summary, manifest
 
 
 def write_attribution_csv(output: str) -> dict:
@@ -60,16 +54,6 @@ def write_attribution_csv(output: str) -> dict:
     if no_creator:
         doc["creator_empty_reason"] = CREATOR_EMPTY_REASON
     return doc
-
-
-def write_report(output: str) -> str:
-    from .report import render_images_report, render_report
-
-    summary, manifest = _load(output)
-    target = join(output, "audit", "report.html")
-    render = render_images_report if manifest.get("stage") == "images" else render_report  # license-filter images
-    write_bytes_atomic(target, render(summary, manifest).encode("utf-8"))
-    return target
 
 
 def text_summary(summary: dict, manifest: dict, output: str) -> str:

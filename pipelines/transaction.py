@@ -371,7 +371,7 @@ def run_transaction(out: str, files: list[str], policy, overwrite: bool, execute
     finalize and publish. Returns (run, manifest). Raises Interrupted, UserError or the pipeline's own
     exception, always with the staging folder removed and OUT as it was."""
     from .lock import OutputLock
-    from .postrun import write_report
+    from .report import write_report
     from .staging import create_staging, new_run_id, publish, recover, remove_staging
 
     run_id = new_run_id()
