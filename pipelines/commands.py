@@ -5,14 +5,41 @@ import json
 import logging
 import os
 import re
+import shlex
 import sys
 from dataclasses import replace
 from pathlib import Path
 
+from license_rules.names import NameListError, NameOptOut, parse_name_list
 from license_rules.optout import OptOutList, OptOutListError, parse_optout_list
-from license_rules.policy import Policy, PolicyError, load_policy
+from license_rules.policy import PRESETS, Policy, PolicyError, load_policy
+from transforms.columns import ColumnError, column_map
+from transforms.fetch import DEFAULT_USER_AGENT, FetchConfig
+from transforms.fileio import exists, join, read_bytes
+from transforms.registry import api_key_from_env
+from transforms.shards import InputError, check_footers, expand_inputs
+from transforms.snapshot import SnapshotError, describe_snapshot
 
-from .errors import EXIT_OK, UserError
+from .beam_options import BeamOptionsError, pipeline_options
+from .errors import EXIT_OK, Interrupted, UserError
+from .lock import OutputLock
+from .postrun import finish_run
+from .report import write_report
+from .staging import describe_current, new_run_id
+from .transaction import (
+    check_ownership,
+    exit_code_for,
+    guarded,
+    pipeline_failure,
+    resume_identity,
+    run_transaction,
+    say,
+    snapshot_id,
+)
+
+# Modules that import Apache Beam (the pipelines, transforms.filtering/items/coverage) and explain.py
+# (which imports this module) are imported inside the commands that need them: `license-filter
+# --help`, `report` and `explain` start without loading Beam.
 
 __all__ = ["cmd_run", "cmd_filter", "cmd_crawl", "cmd_licenses", "cmd_report", "cmd_explain", "load_optout_lists"]
 
@@ -22,9 +49,7 @@ def sample_dir() -> Path:
     return here if here.is_dir() else Path.cwd() / "sample_data"
 
 
-def _policy(spec: str) -> Policy:
-    from license_rules.policy import PRESETS
-
+def policy_from_arg(spec: str) -> Policy:
     if spec not in PRESETS and os.path.exists(spec):
         spec = os.path.abspath(spec)  # recorded as the policy's source: explain --run loads it from anywhere
     try:
@@ -75,8 +100,6 @@ def load_infringing_lists(paths: list[str]) -> tuple[OptOutList | None, list[dic
 
 def load_name_lists(paths: list[str]):
     """The name opt-out lists, merged into one matcher."""
-    from license_rules.names import NameListError, NameOptOut, parse_name_list
-
     people, info, versions, digests = [], [], [], []
     for path in paths:
         try:
@@ -102,8 +125,6 @@ def load_name_lists(paths: list[str]):
 
 
 def _columns(args):
-    from transforms.columns import ColumnError, column_map
-
     try:
         return column_map(args.columns, args.url_col, args.caption_col, args.license_col)
     except ColumnError as exc:
@@ -111,8 +132,6 @@ def _columns(args):
 
 
 def _inputs(patterns: list[str]) -> list[str]:
-    from transforms.shards import InputError, expand_inputs
-
     try:
         return expand_inputs(patterns)
     except InputError as exc:
@@ -120,8 +139,6 @@ def _inputs(patterns: list[str]) -> list[str]:
 
 
 def _beam_options(extra: list[str]):
-    from .beam_options import BeamOptionsError, pipeline_options
-
     try:
         return pipeline_options(extra)
     except BeamOptionsError as exc:
@@ -144,8 +161,6 @@ def _snapshot_info(signals_dir: str | None) -> dict | None:
     """Validate the snapshot on the launcher (schemas and footers, not every record) and describe it."""
     if not signals_dir:
         return None
-    from transforms.fileio import exists, join, read_bytes
-    from transforms.snapshot import SnapshotError, describe_snapshot
 
     try:
         described = describe_snapshot(signals_dir)
@@ -193,8 +208,6 @@ def _absolute(path: str | None) -> str | None:
 
 
 def _check_footers(files: list[str], cmap) -> None:
-    from transforms.shards import InputError, check_footers
-
     try:
         check_footers(files, cmap)
     except InputError as exc:
@@ -214,8 +227,6 @@ def _coverage_fn(files, cmap, policy, full_audit, signals_dir):
 
 
 def _identity_now(args, policy, snapshot, optout_info, cmap) -> dict:
-    from .transaction import resume_identity, snapshot_id
-
     return resume_identity({"policy": policy.as_dict(), "signals": {"id": snapshot_id(snapshot)} if snapshot else None,
                             "optout_lists": optout_info, "columns": cmap.as_dict(),
                             "options": {"write_rejected": args.write_rejected, "full_audit": args.full_audit}})
@@ -223,8 +234,6 @@ def _identity_now(args, policy, snapshot, optout_info, cmap) -> dict:
 
 def _crawl_command(args, signals_dir: str | None) -> str | None:
     """The crawl that refreshes this run's snapshot, as a command line to copy."""
-    import shlex
-
     if not signals_dir:
         return None
     if getattr(args, "sample_job", False):  # the sample's snapshot is recorded from a fixture web
@@ -247,17 +256,7 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
     the run is complete, and then all of it at once."""
     from transforms.filtering import FilterConfig
 
-    from .errors import Interrupted
     from .filter_pipeline import run_filter
-    from .postrun import finish_run
-    from .staging import describe_current
-    from .transaction import (
-        exit_code_for,
-        guarded,
-        pipeline_failure,
-        run_transaction,
-        say,
-    )
 
     # explain --run finds the run's lists from anywhere
     args.optout_list = [_absolute(p) for p in args.optout_list]
@@ -325,7 +324,7 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
 
 
 def cmd_filter(args, extra) -> int:
-    policy = _policy(args.policy)
+    policy = policy_from_arg(args.policy)
     files = _inputs(args.input)
     return _filter(args, extra, files, args.signals, policy)
 
@@ -334,8 +333,6 @@ def cmd_filter(args, extra) -> int:
 # The pipeline modules import Beam; they are imported inside the functions that run them, so that
 # `license-filter report/explain/--help` start without loading Beam.
 def _fetch_config(args):
-    from transforms.fetch import DEFAULT_USER_AGENT, FetchConfig
-
     try:
         return FetchConfig(user_agent=args.user_agent or DEFAULT_USER_AGENT, read_timeout=args.timeout,
                            deadline=args.deadline, concurrency=args.concurrency, min_interval=args.min_interval,
@@ -379,8 +376,6 @@ def crawl_request(args, files: list[str], policy: Policy):
     fetch = _fetch_config(args)
     registry_key = None
     if args.registry:
-        from transforms.registry import api_key_from_env
-
         if not args.registry_endpoint:
             raise UserError("--registry needs --registry-endpoint (the Spawning-compatible API URL)")
         registry_key = args.registry_key or api_key_from_env()
@@ -411,7 +406,7 @@ def licenses_request(args, files: list[str], policy: Policy):
 def cmd_crawl(args, extra) -> int:
     from .crawl_pipeline import run_crawl
 
-    policy = _policy(args.policy)
+    policy = policy_from_arg(args.policy)
     files = _inputs(args.input)
     _check_writable(args.signals_out, "--signals-out")
     args.signals_out = _absolute(args.signals_out)
@@ -424,7 +419,7 @@ def cmd_crawl(args, extra) -> int:
 def cmd_licenses(args, extra) -> int:
     from .licenses_pipeline import run_licenses
 
-    policy = _policy(args.policy)
+    policy = policy_from_arg(args.policy)
     files = _inputs(args.input)
     _check_writable(args.signals_out, "--signals-out")
     args.signals_out = _absolute(args.signals_out)
@@ -435,7 +430,7 @@ def cmd_licenses(args, extra) -> int:
 
 
 def cmd_run(args, extra) -> int:
-    policy = _policy(args.policy)
+    policy = policy_from_arg(args.policy)
     if not args.input:
         sample = sample_dir()
         if not sample.is_dir():
@@ -457,7 +452,6 @@ def cmd_run(args, extra) -> int:
     signals = args.signals
     if not signals:
         from .crawl_pipeline import run_crawl
-        from .transaction import check_ownership
 
         # refuse before crawling what the filter would refuse anyway
         _check_footers([_absolute(f) for f in files], _columns(args))
@@ -475,12 +469,6 @@ def cmd_run(args, extra) -> int:
 
 
 def cmd_report(args, extra) -> int:
-    from transforms.fileio import exists, join
-
-    from .lock import OutputLock
-    from .report import write_report
-    from .staging import new_run_id
-
     out = args.output
     if not exists(join(out, "audit", "summary.json")) or not exists(join(out, "manifest.json")):
         raise UserError(f"{out}: not a license-filter output directory (no audit/summary.json and manifest.json)")
