@@ -3,6 +3,7 @@
     python -m benchmarks all                                   # 2M rows, then the crawl
     python -m benchmarks all --rows 2000000 --rows 8000000     # two sizes (the README's figures)
     python -m benchmarks filter --rows 2000000 --repeat 3
+    python -m benchmarks filter --rows 16000000 --workers 1,2,4,8,16 --skip-naive   # the scaling table
     python -m benchmarks crawl --authorities 5000
     python -m benchmarks all --smoke                           # a tiny run in seconds (CI)
     python -m benchmarks generate --rows 8000000 --out DIR     # only the data
@@ -37,6 +38,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _worker_list(text: str) -> tuple[int, ...]:
+    values = tuple(sorted({_positive(part) for part in text.split(",") if part.strip()}))
+    if not values:
+        raise argparse.ArgumentTypeError(f"no worker counts in {text!r}")
+    return values
+
+
 def _nonneg(text: str) -> int:
     return 0 if text.strip() == "0" else _positive(text)
 
@@ -61,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--naive-max-rows", type=_positive, default=8_000_000,
                        help="run the naive pipeline on at most this many rows and extrapolate (8,000,000)")
         p.add_argument("--skip-naive", action="store_true", help="do not run the naive pipeline")
+        p.add_argument("--workers", type=_worker_list, default=(1, 2),
+                       help="scaling table: ours on N workers (--direct_num_workers N, multi_processing) vs the floor "
+                            "on N processes, for each N of a comma-separated list (1,2)")
+        p.add_argument("--split-row-groups", type=_nonneg, default=0, metavar="K",
+                       help="ours on N > 1 workers with --split-row-groups K (0: one worker per shard)")
 
     def crawl_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--crawl-rows", type=_positive, default=2_000_000, help="rows of the crawl's dataset (2,000,000)")
@@ -135,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
             sizes = args.rows or (SMOKE["rows"] if args.smoke else [2_000_000])
             summary = filter_benchmark(sizes, Path(data_dir), work_dir, seed=args.seed, repeat=args.repeat,
                                        naive_max_rows=args.naive_max_rows, shard_rows=shard_rows,
-                                       row_group_rows=row_group_rows, skip_naive=args.skip_naive, log=say)
+                                       row_group_rows=row_group_rows, skip_naive=args.skip_naive,
+                                       workers=args.workers, split_row_groups=args.split_row_groups, log=say)
             out["filter"] = summary
             texts.append("FILTER (ours = license-filter filter on FnApiRunner; floor = pyarrow read + write kept "
                          "rows; naive = per-row Beam pipeline)\n" + filter_table(summary))

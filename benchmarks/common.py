@@ -69,6 +69,8 @@ class Measured:
     exit_code: int
     result: dict = field(default_factory=dict)
     log: str = ""
+    started_at: float = 0.0  # wall clock (time.time()) just before the launch, and when it was reaped
+    ended_at: float = 0.0
 
     def as_dict(self) -> dict:
         return {"wall_s": round(self.wall_s, 3), "cpu_s": round(self.cpu_s, 3),
@@ -89,9 +91,11 @@ def run_measured(cmd: list[str], log_path: Path, result_path: Path | None = None
     full_env.update(env or {})
     launcher = [sys.executable, "-m", "benchmarks._launch", str(usage_path)]
     with open(log_path, "wb") as log:
+        started_at = time.time()
         started = time.perf_counter()
         subprocess.call(launcher + cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=full_env)
         wall = time.perf_counter() - started
+        ended_at = time.time()
     text = log_path.read_text("utf-8", errors="replace")
     if not usage_path.exists():
         raise RuntimeError(f"the launcher reported no resource usage for {cmd!r}:\n{text[-3000:]}")
@@ -100,7 +104,7 @@ def run_measured(cmd: list[str], log_path: Path, result_path: Path | None = None
     if result_path is not None and result_path.exists():
         result = json.loads(result_path.read_text("utf-8"))
     return Measured(wall, usage["utime"] + usage["stime"], usage["maxrss_kib"] / 1024, usage["exit_code"], result,
-                    text)
+                    text, started_at, ended_at)
 
 
 def format_table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -108,7 +112,7 @@ def format_table(headers: list[str], rows: list[list[Any]]) -> str:
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = []
     for n, row in enumerate(cells):
-        lines.append("  ".join(c.rjust(w) if n and _numeric(c) else c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        lines.append("  ".join(c.rjust(w) if n and _numeric(c) else c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)

@@ -101,9 +101,9 @@ def fetch_client(spec: dict) -> dict:
     with Fetcher(config) as fetcher:
         started = time.perf_counter()
         for record in fetcher.fetch_files(authorities, FILES):
-            outcomes[f"{record['kind']}:{record['outcome']}"] += 1
-            per_authority[record["authority"]] += 1
-            elapsed.append(record["elapsed_ms"])
+            outcomes[f"{record.kind}:{record.outcome}"] += 1
+            per_authority[record.authority] += 1
+            elapsed.append(record.elapsed_ms)
         seconds = time.perf_counter() - started
     elapsed.sort()
     return {"seconds": seconds, "records": sum(outcomes.values()), "outcomes": dict(sorted(outcomes.items())),

@@ -95,7 +95,7 @@ class _Vocab:
     table: np.ndarray  # inverse cdf quantised to 2**20 buckets: one gather per sample
 
     @classmethod
-    def build(cls) -> "_Vocab":
+    def build(cls) -> _Vocab:
         words = _vocabulary()
         encoded = [w.encode() + b" " for w in words]
         len1 = np.array([len(e) for e in encoded], dtype=np.int64)
@@ -544,10 +544,11 @@ def signal_files(authority: str, seed: int = 0) -> dict[str, dict]:
 def snapshot_records(authorities, seed: int = 0, fetched_at: dt.datetime | None = None) -> pa.Table:
     """Fetch records (RECORD_FIELDS, SNAPSHOT_SCHEMA) as the crawler would have written them."""
     from license_rules.fetchrules import classify
-    from transforms.snapshot import SNAPSHOT_SCHEMA
+    from license_rules.records import FetchRecord
+    from transforms.snapshot import records_to_table
 
     when = fetched_at or dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.timezone.utc)
-    cols: dict[str, list] = {name: [] for name in SNAPSHOT_SCHEMA.names}
+    records: list[FetchRecord] = []
     for i, authority in enumerate(sorted(authorities)):
         for kind, spec in signal_files(authority, seed).items():
             url = authority + spec["path"]
@@ -558,13 +559,12 @@ def snapshot_records(authorities, seed: int = 0, fetched_at: dt.datetime | None 
                 status, ctype, err_kind, error = spec["status"], spec["content_type"], None, None
                 body = spec["body"] if 200 <= status < 300 else None
             outcome = classify(kind, status, ctype, body or b"", err_kind, False)
-            for name, value in (("authority", authority), ("kind", kind), ("url", url), ("final_url", url),
-                                ("redirects", []), ("status", status), ("outcome", outcome), ("content_type", ctype),
-                                ("fetched_at", when), ("elapsed_ms", 20 + (i * 7) % 400),
-                                ("sha256", hashlib.sha256(body).hexdigest() if body is not None else None),
-                                ("body", body), ("truncated", False), ("headers_json", None), ("error", error)):
-                cols[name].append(value)
-    return pa.Table.from_pydict(cols, schema=SNAPSHOT_SCHEMA)
+            records.append(FetchRecord(
+                authority=authority, kind=kind, url=url, final_url=url, redirects=(), status=status, outcome=outcome,
+                content_type=ctype, fetched_at=when, elapsed_ms=20 + (i * 7) % 400,
+                sha256=hashlib.sha256(body).hexdigest() if body is not None else None,
+                body=body, truncated=False, headers_json=None, error=error))
+    return records_to_table(records)
 
 
 def make_snapshot(files: list[str], out_dir: str | os.PathLike, seed: int = 0) -> dict:
@@ -603,7 +603,7 @@ def make_optout_list(path: str | os.PathLike, files: list[str], n: int = 10_000,
         w1 = v.words.take(pa.array(rng.integers(0, len(v.cdf), m))).to_pylist()
         w2 = v.words.take(pa.array(rng.integers(0, len(v.cdf), m))).to_pylist()
         tld = rng.choice(_TLDS, size=m, p=np.array(_TLD_P) / sum(_TLD_P))
-        for a, b, t in zip(w1, w2, tld):
+        for a, b, t in zip(w1, w2, tld, strict=True):
             d = f"optout-{a}{b}.{t}"
             if d not in picked:
                 picked.add(d)

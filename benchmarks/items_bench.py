@@ -58,7 +58,7 @@ def _run(api: FixtureApi, items, **config) -> dict:
         seconds = time.perf_counter() - started
     outcomes: dict[str, int] = {}
     for r in records:
-        outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
+        outcomes[r.outcome.value] = outcomes.get(r.outcome.value, 0) + 1
     return {"items": len(items), "seconds": round(seconds, 3), "items_per_s": round(len(items) / seconds, 2),
             "requests": sum(api.hits.values()), "outcomes": outcomes}
 
@@ -85,7 +85,10 @@ def items_benchmark(commons: int = 5000, naive: int = 300, flickr: int = 15, lat
     }
     result["ratio_batched_over_one_per_request"] = round(
         batched["items_per_s"] / result["commons_one_per_request"]["items_per_s"], 1)
-    hours = lambda n, rate: round(n / rate / 3600, 1)
+
+    def hours(n: float, rate: float) -> float:
+        return round(n / rate / 3600, 1)
+
     result["projection"] = {
         "commons_rows": commons_rows, "flickr_rows": flickr_rows,
         "commons_hours_one_worker": hours(commons_rows, batched["items_per_s"]),

@@ -22,6 +22,8 @@ Decisions (*policy*, ai.txt only, because its patterns name file types):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from license_rules.robots import (
     MAX_ROBOTS_BYTES,
     RobotsGroup,
@@ -48,7 +50,7 @@ class AiTxt:
     def allowed(self, url_or_path: str, product_token: str) -> bool:
         return self._robots.allowed(url_or_path, product_token)
 
-    def disallowed_tokens(self, url_or_path: str, tokens) -> tuple[str, ...]:
+    def disallowed_tokens(self, url_or_path: str, tokens: Iterable[str]) -> tuple[str, ...]:
         return self._robots.disallowed_tokens(url_or_path, tokens)
 
     def groups(self) -> list[RobotsGroup]:

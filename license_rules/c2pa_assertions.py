@@ -15,7 +15,8 @@ as "allow" only in the sense that nothing is reserved.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from .xmp import vocabulary
 

@@ -95,9 +95,11 @@ import functools
 import io
 import re
 from dataclasses import dataclass
-from importlib import resources
-from typing import Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import NamedTuple
 from urllib.parse import unquote
+
+from .datafiles import read_package_text
 
 __all__ = ["LICENSE_CLASSES", "License", "parse_license", "TRUNCATION_LENGTH", "legal_tools", "RESTRICTED_SPDX"]
 
@@ -251,7 +253,7 @@ def _build_inventory(rows: Iterable[LegalTool], source: str) -> _Inventory:
 @functools.lru_cache(maxsize=1)
 def _inventory() -> _Inventory:
     source = f"license_rules/data/{_DATA_FILE}"
-    text = resources.files(__package__ or "license_rules").joinpath("data", _DATA_FILE).read_text(encoding="utf-8")
+    text = read_package_text("data", _DATA_FILE)
     return _build_inventory(_load_rows(text, source), source)
 
 

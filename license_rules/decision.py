@@ -6,7 +6,8 @@ network or the clock; the same facts and policy always give the same decision.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from .cc import RESTRICTED_SPDX, License
 from .itemlicense import ItemAnswer
@@ -121,7 +122,7 @@ def decide(
         evidence.append({"source": "image", "verdict": "missing", "detail": image_error})
     unreachable_ignored = False
     column_ev = license_evidence(license_raw, license, license_carrier)
-    if use_item_license(policy, license_raw, license, item):
+    if item is not None and use_item_license(policy, license_raw, license, item):  # (it is False for None)
         lic_reason = item_license_reason(item, policy)
         column_ev["overridden_by"] = "item_license"
         evidence.append(dict(item.evidence(), used=True))

@@ -29,8 +29,9 @@ import json
 from collections.abc import Iterable
 
 from license_rules import urls
+from license_rules.records import Outcome
 from license_rules.robots import parse_robots
-from license_rules.tokens import read_data_toml
+from license_rules.datafiles import read_data_toml
 
 __all__ = [
     "FILE_PATHS",
@@ -50,7 +51,8 @@ FILE_PATHS = {"robots": "/robots.txt", "ai_txt": "/ai.txt", "tdmrep": "/.well-kn
 #: Every record kind: the three files, the per-image header check, and documents that a signal
 #: names (``rsl``: the RSL 1.0 licence a robots.txt ``License:`` line or a ``Link`` header points to).
 KINDS = ("robots", "ai_txt", "tdmrep", "headers", "rsl")
-OUTCOMES = ("ok", "not-found", "unreachable", "invalid", "too-large", "bot-wall", "soft-404", "blocked-address")
+#: What :func:`classify` returns: every license_rules.records.Outcome but the item step's own.
+OUTCOMES: tuple[str, ...] = tuple(outcome.value for outcome in Outcome if outcome is not Outcome.NOT_CHECKED)
 
 #: Network failures that mean "unreachable" (RFC 9309 2.3.1.4: assume complete disallow).
 UNREACHABLE_ERROR_KINDS = (
@@ -94,7 +96,7 @@ def looks_like_html(content_type: str | None, body_head: bytes) -> bool:
     return head.lstrip(b" \t\r\n\f\v").startswith(b"<")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _markers() -> tuple[tuple[tuple[str, str, str], ...], tuple[tuple[str, str], ...]]:
     data = read_data_toml("challenge_markers.toml")
     headers = tuple((h["name"].lower(), h["contains"].lower(), h["source"]) for h in data["header"])
@@ -136,7 +138,7 @@ def classify(
     error_kind: str | None,
     truncated: bool,
     headers: Iterable[tuple[str, str]] | None = None,
-) -> str:
+) -> Outcome:
     """The outcome of one fetch (one of :data:`OUTCOMES`).
 
     ``body_head`` is the stored body (for ``tdmrep`` and ``robots`` pass the whole stored body: JSON
@@ -148,53 +150,53 @@ def classify(
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     if error_kind is not None:
         if error_kind == "blocked-address":
-            return "blocked-address"
+            return Outcome.BLOCKED_ADDRESS
         if error_kind in UNREACHABLE_ERROR_KINDS:
-            return "unreachable"
+            return Outcome.UNREACHABLE
         raise ValueError(f"unknown error_kind {error_kind!r}; expected one of {', '.join(ERROR_KINDS)}")
     if status is None:
         raise ValueError("classify needs a status when error_kind is None")
     if kind == "headers":
-        return "ok" if 200 <= status < 300 else "not-found" if 400 <= status < 500 and status != 429 else "unreachable"
+        return Outcome.OK if 200 <= status < 300 else Outcome.NOT_FOUND if 400 <= status < 500 and status != 429 else Outcome.UNREACHABLE
     html = looks_like_html(content_type, body_head)
     # A challenge page is a bot wall whatever its status and type (a 403 challenge is no "not found").
     # Body markers count in HTML and in text that holds no robots group (a real robots.txt may well
     # say "Disallow: /captcha/").
     if challenge_marker(headers, body_head, check_body=html or not _has_robots_group(body_head)):
-        return "bot-wall"
+        return Outcome.BOT_WALL
     if 200 <= status < 300:
         if kind == "rsl":  # an XML document that must be whole; an HTML page is not one (fail closed)
             head = body_head[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
             page = looks_like_html(content_type, b"") or head.startswith((b"<!doctype html", b"<html"))
-            return "too-large" if truncated else "invalid" if page else "ok"
+            return Outcome.TOO_LARGE if truncated else Outcome.INVALID if page else Outcome.OK
         if html:
             # robots.txt: an HTML page that is no challenge is a soft 404: no rules (RFC 9309 2.3.1.2),
             # recorded as its own outcome. ai.txt / tdmrep.json: the file is not implemented.
-            return "soft-404" if kind == "robots" else "not-found"
+            return Outcome.SOFT_404 if kind == "robots" else Outcome.NOT_FOUND
         if kind == "tdmrep":
             if truncated:
-                return "too-large"
+                return Outcome.TOO_LARGE
             if not _is_json(body_head):
-                return "invalid"
+                return Outcome.INVALID
         if kind == "robots" and body_head:
             if parse_robots(body_head).invalid:
-                return "invalid"
-        return "ok"
+                return Outcome.INVALID
+        return Outcome.OK
     if 400 <= status < 500 and status != 429:
-        return "not-found"
+        return Outcome.NOT_FOUND
     # 429, 5xx, and anything else that is no answer: 1xx, a 3xx left over (redirects are followed
     # by the fetcher, so a 3xx here has no usable Location), or a non-standard code.
-    return "unreachable"
+    return Outcome.UNREACHABLE
 
 
 def outcome_detail(kind: str, outcome: str, headers: Iterable[tuple[str, str]] | None, body: bytes) -> str | None:
     """Why a response got a body-dependent outcome (for the record's ``error`` and the evidence)."""
-    if outcome == "bot-wall":
+    if outcome == Outcome.BOT_WALL:
         marker = challenge_marker(headers, body, check_body=True)
         return f"challenge page ({marker})" if marker else "challenge page"
-    if outcome == "soft-404":
+    if outcome == Outcome.SOFT_404:
         return "an HTML page instead of the file (no challenge marker): no rules"
-    if outcome == "invalid" and kind == "robots":
+    if outcome == Outcome.INVALID and kind == "robots":
         return parse_robots(body).invalid
     return None
 

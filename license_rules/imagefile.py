@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["ImageScan", "XmpPacket", "scan_image", "sniff_format", "MAX_XMP_BYTES", "MAX_EXTENDED_CHUNKS"]
 
@@ -110,7 +112,7 @@ def scan_image(data: bytes) -> ImageScan:
 # --- JPEG ---------------------------------------------------------------------------------------------
 def _scan_jpeg(data: bytes, scan: ImageScan) -> None:
     pos, n = 2, len(data)
-    extended: dict[bytes, dict] = {}
+    extended: dict[bytes, dict[str, Any]] = {}
     while True:
         while pos < n and data[pos] == 0xFF and pos + 1 < n and data[pos + 1] == 0xFF:
             pos += 1  # fill bytes
@@ -169,7 +171,7 @@ def _scan_jpeg(data: bytes, scan: ImageScan) -> None:
                 scan.xmp.append(XmpPacket("JPEG APP1 ExtendedXMP", bytes(buf)))
 
 
-def _extended_chunk(body: bytes, extended: dict, scan: ImageScan) -> None:
+def _extended_chunk(body: bytes, extended: dict[bytes, dict[str, Any]], scan: ImageScan) -> None:
     if len(body) < 40:
         scan.problem("jpeg: ExtendedXMP segment shorter than its header")
         return
@@ -270,9 +272,10 @@ def _png_itxt(body: bytes, scan: ImageScan) -> None:
         if method != 0:
             scan.problem(f"png: iTXt XMP chunk with unknown compression method {method}")
             return
-        text = _inflate(text, scan, "png iTXt XMP")
-        if text is None:
+        inflated = _inflate(text, scan, "png iTXt XMP")
+        if inflated is None:
             return
+        text = inflated
     _add_packet(scan, "PNG iTXt", text)
 
 
@@ -280,9 +283,10 @@ def _png_raw_profile(body: bytes, ctype: bytes, scan: ImageScan) -> None:
     """ImageMagick's ``Raw profile type xmp``: "\\nxmp\\n<length>\\n<hex lines>" (zTXt-compressed or not)."""
     text = body[len(_PNG_RAW_XMP_KEY) + 1:]
     if ctype == b"zTXt":
-        text = _inflate(text[1:], scan, "png zTXt raw XMP profile")
-        if text is None:
+        inflated = _inflate(text[1:], scan, "png zTXt raw XMP profile")
+        if inflated is None:
             return
+        text = inflated
     parts = text.split(b"\n", 3)
     if len(parts) < 4:
         scan.problem("png: raw XMP profile without its header lines")
@@ -337,7 +341,7 @@ def _read_tiff(data: bytes, scan: ImageScan, where: str, whole_file: bool = Fals
         report(f"{where}: damaged ({exc})")
 
 
-def _read_ifd0(data: bytes, scan: ImageScan, where: str, whole_file: bool, report) -> None:
+def _read_ifd0(data: bytes, scan: ImageScan, where: str, whole_file: bool, report: Callable[..., None]) -> None:
     if len(data) < 8 or data[:2] not in (b"II", b"MM"):
         report(f"{where}: no TIFF header")
         return

@@ -37,11 +37,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html.parser import HTMLParser
-from importlib import resources
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import quote, unquote, urlsplit
 
 from .cc import LICENSE_CLASSES, License, parse_license
+from .datafiles import read_package_text
 
 __all__ = [
     "ITEM_HOST_REGEX",
@@ -103,7 +103,7 @@ class ItemRef:
 
 
 def is_item_host(host: str | None) -> bool:
-    return bool(host) and _ITEM_HOST_RE.match(host.lower()) is not None
+    return bool(host) and _ITEM_HOST_RE.match((host or "").lower()) is not None
 
 
 def _wiki_of(project: str, lang: str) -> str | None:
@@ -307,7 +307,7 @@ def _commons_codes() -> dict[tuple[str, str], tuple[str, str]]:
 
 
 def _read_csv(name: str, columns: tuple[str, ...]) -> list[tuple[str, ...]]:
-    text = resources.files(__package__ or "license_rules").joinpath("data", name).read_text(encoding="utf-8")
+    text = read_package_text("data", name)
     lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     reader = csv.reader(io.StringIO("\n".join(lines)))
     header = next(reader, None)
@@ -337,7 +337,7 @@ def _cc_code_url(code: str) -> str | None:
     return None
 
 
-def _known(lic: License | None) -> bool:
+def _known(lic: License | None) -> TypeGuard[License]:
     return lic is not None and lic.license_class != "unknown"
 
 
@@ -350,8 +350,8 @@ def commons_item(wiki: str, title: str, page: Mapping[str, Any] | None, provenan
         return ItemAnswer("commons", item, "unknown", title=title, provenance=prov,
                           detail=f"{title} does not exist on {wiki} (deleted, or never uploaded there)")
     infos = page.get("imageinfo")
-    info = infos[0] if isinstance(infos, list) and infos and isinstance(infos[0], dict) else {}
-    ext = info.get("extmetadata") if isinstance(info.get("extmetadata"), dict) else {}
+    info: dict[str, Any] = infos[0] if isinstance(infos, list) and infos and isinstance(infos[0], dict) else {}
+    ext: dict[str, Any] = info["extmetadata"] if isinstance(info.get("extmetadata"), dict) else {}
     fields = {k: _meta(ext, k) for k in ("LicenseShortName", "LicenseUrl", "License", "UsageTerms", "Artist",
                                           "Credit", "AttributionRequired", "NonFree", "Copyrighted")}
     answer = {k: v for k, v in fields.items() if v is not None}
@@ -361,7 +361,7 @@ def commons_item(wiki: str, title: str, page: Mapping[str, Any] | None, provenan
     page_url = info.get("descriptionurl") if isinstance(info.get("descriptionurl"), str) else None
     page_url = page_url or f"https://{wiki}/wiki/{quote(title.replace(' ', '_'), safe=':/()')}"
     raw = fields["LicenseShortName"] or fields["License"] or fields["LicenseUrl"]
-    common = dict(api="commons", item=item, raw=raw, creator=creator, source_page=page_url,
+    common: dict[str, Any] = dict(api="commons", item=item, raw=raw, creator=creator, source_page=page_url,
                   title=strip_html(_meta(ext, "ObjectName")) or title, provenance=prov, answer=answer)
     if not ext:
         return ItemAnswer(verdict="unknown", detail="the answer has no extmetadata for this file", **common)
@@ -429,13 +429,13 @@ def _flickr_by_name_or_url(name: str | None, url: str | None,
             table.insert(0, FlickrLicense(str(entry.get("id")), str(entry.get("name") or known.name),
                                           str(entry.get("url") or known.url), known.spdx_id, known.license_class))
     if url:
-        for entry in table:
-            if entry.url and _norm_url(entry.url) == _norm_url(url):
-                return entry
+        for row in table:
+            if row.url and _norm_url(row.url) == _norm_url(url):
+                return row
     if name:
-        for entry in table:
-            if entry.name.lower() == name.strip().lower():
-                return entry
+        for row in table:
+            if row.name.lower() == name.strip().lower():
+                return row
     return None
 
 
@@ -484,25 +484,25 @@ def flickr_item(photo_id: str, info: Any, history: Any = None, live_license: Map
     item = f"flickr.com/photos/{photo_id}"
     if not isinstance(info, dict):
         return ItemAnswer("flickr", item, "unknown", provenance=prov, detail=f"photo {photo_id} not found on Flickr")
-    owner = info.get("owner") if isinstance(info.get("owner"), dict) else {}
+    owner: dict[str, Any] = info["owner"] if isinstance(info.get("owner"), dict) else {}
     creator = owner.get("realname") or owner.get("username") or None
     alias = owner.get("path_alias") or owner.get("nsid")
     page = None
     urls = info.get("urls", {}).get("url", []) if isinstance(info.get("urls"), dict) else []
-    for entry in urls if isinstance(urls, list) else []:
-        if isinstance(entry, dict) and entry.get("type") == "photopage":
-            page = _content(entry)
+    for link in urls if isinstance(urls, list) else []:
+        if isinstance(link, dict) and link.get("type") == "photopage":
+            page = _content(link)
     if page is None and alias:
         page = f"https://www.flickr.com/photos/{alias}/{photo_id}/"
     license_id = str(info.get("license")) if info.get("license") is not None else None
     answer: dict[str, Any] = {"license_id": license_id, "owner": {k: owner.get(k) for k in
                                                                    ("nsid", "username", "realname", "path_alias")
                                                                    if owner.get(k)}}
-    common = dict(api="flickr", item=item, creator=creator, source_page=page, title=_content(info.get("title")),
+    common: dict[str, Any] = dict(api="flickr", item=item, creator=creator, source_page=page, title=_content(info.get("title")),
                   provenance=prov)
-    entry = None
+    entry: FlickrLicense | None = None
     live = [live_license] if isinstance(live_license, dict) else []
-    if live and str(live_license.get("id")) == license_id:
+    if live_license is not None and live and str(live_license.get("id")) == license_id:
         entry = _flickr_by_name_or_url(live_license.get("name"), live_license.get("url"), live)
     if entry is None and license_id is not None:
         entry = flickr_licenses().get(license_id)
@@ -538,7 +538,7 @@ def _when(value: Any) -> str | None:
     if value is None:
         return None
     if hasattr(value, "isoformat"):
-        return value.isoformat().replace("+00:00", "Z")
+        return str(value.isoformat()).replace("+00:00", "Z")
     return str(value)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 import ahocorasick
 import numpy as np
@@ -47,7 +48,7 @@ class NameOptOut:
     sha256: str
     version: str
     people: list[tuple[str, ...]] = field(default_factory=list)  # (name, aliases...) as written
-    _automaton: object = None
+    _automaton: Any = None  # ahocorasick.Automaton (untyped), built lazily
 
     @property
     def entries(self) -> int:
@@ -62,7 +63,7 @@ class NameOptOut:
         automaton.make_automaton()
         self._automaton = automaton
 
-    def __getstate__(self):  # the automaton is rebuilt where it is used (workers)
+    def __getstate__(self) -> dict[str, Any]:  # the automaton is rebuilt where it is used (workers)
         state = dict(self.__dict__)
         state["_automaton"] = None
         return state

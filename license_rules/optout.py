@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from .urls import _normalise_host, split_url
+from .urls import normalise_host, split_url
 
 __all__ = ["OptOutList", "OptOutListError", "parse_optout_list", "list_version"]
 
@@ -71,7 +71,7 @@ class OptOutList:
                 return prefix + "*"
         return None
 
-    def merged(self, other: "OptOutList") -> "OptOutList":
+    def merged(self, other: OptOutList) -> OptOutList:
         return OptOutList(
             name=f"{self.name}+{other.name}",
             sha256=hashlib.sha256((self.sha256 + other.sha256).encode()).hexdigest(),
@@ -108,7 +108,7 @@ def parse_optout_list(text: str, name: str = "<opt-out list>") -> OptOutList:
             else:
                 out.exact.add(norm)
             continue
-        host = _normalise_host(entry.lstrip("*.").rstrip("/"))
+        host = normalise_host(entry.lstrip("*.").rstrip("/"))
         if host is None:
             raise OptOutListError(
                 f"{name}:{lineno}: not a domain, host, URL prefix or URL: {entry!r}"

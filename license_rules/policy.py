@@ -9,26 +9,20 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import sys
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 from .cc import LICENSE_CLASSES
+from .datafiles import TOMLDecodeError, loads_toml, read_package_text
+from .records import Source
 
 __all__ = ["Policy", "PolicyError", "load_policy", "parse_policy", "PRESETS", "SOURCES", "LICENSE_SOURCES", "DEFAULTS",
            "TOKEN_PRESETS", "LICENSE_ORIGINS"]
 
 PRESETS = ("public-domain", "permissive", "open")
 #: Every opt-out source the pipeline knows, in the order the audit lists them.
-SOURCES = ("infringing_list", "optout_list", "registry", "name_optout", "robots", "rsl", "tdmrep", "content_usage",
-           "content_signal", "ai_txt", "x_robots_tag", "xmp_license", "iptc", "tdmrep_xmp", "c2pa")
+SOURCES: tuple[str, ...] = tuple(source.value for source in Source)  # license_rules.records.Source
 #: Sources that state a licence for the item rather than reserve it: their "deny" (the licence is not
 #: kept) drops whatever ``optout.beats_license`` says.
 LICENSE_SOURCES = ("xmp_license",)
@@ -143,7 +137,7 @@ class Policy:
         }
 
 
-def _check(where: str, data: dict, schema: dict, dotted: str = "") -> None:
+def _check(where: str, data: dict[str, Any], schema: dict[str, Any], dotted: str = "") -> None:
     for key, value in data.items():
         full = f"{dotted}{key}"
         if key not in schema:
@@ -173,14 +167,14 @@ def _check(where: str, data: dict, schema: dict, dotted: str = "") -> None:
             raise PolicyError(f"{where}: {full!r} has unknown value {value!r}; allowed: {', '.join(allowed)}")
 
 
-def _type_name(typ) -> str:
+def _type_name(typ: type | tuple[type, ...]) -> str:
     names = {str: "a string", bool: "true or false", list: "a list", int: "an integer"}
     if isinstance(typ, tuple):
         return " or ".join(names[t] for t in typ)
     return names[typ]
 
 
-def _merge(base: dict, override: dict) -> dict:
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
@@ -193,8 +187,8 @@ def _merge(base: dict, override: dict) -> dict:
 def parse_policy(text: str, where: str = "<policy>") -> Policy:
     """Validate and build a policy from TOML text; ``where`` names the file in errors."""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = loads_toml(text)
+    except TOMLDecodeError as exc:
         raise PolicyError(f"{where}: not valid TOML: {exc}") from None
     _check(where, data, _SCHEMA)
     if "name" not in data:
@@ -268,7 +262,7 @@ def load_policy(spec: str | None = None) -> Policy:
     """Load a shipped preset by name (default ``permissive``) or a TOML file by path."""
     spec = spec or "permissive"
     if spec in PRESETS:
-        text = resources.files("license_rules").joinpath("policies", f"{spec}.toml").read_text("utf-8")
+        text = read_package_text("policies", f"{spec}.toml")
         return parse_policy(text, where=f"preset:{spec}")
     path = Path(spec)
     if not path.exists():

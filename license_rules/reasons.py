@@ -8,6 +8,7 @@ machine-readable opt-out (most specific first), then missing or unreachable evid
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 
 __all__ = ["Reason", "REASON_DOCS", "KEEP_REASONS", "SOURCE_REASONS", "primary_reason"]
 
@@ -105,6 +106,6 @@ SOURCE_REASONS: dict[str, Reason] = {
 _ORDER = {reason: i for i, reason in enumerate(Reason)}
 
 
-def primary_reason(reasons) -> Reason:
+def primary_reason(reasons: Iterable[Reason]) -> Reason:
     """The reason of highest precedence among ``reasons`` (non-empty)."""
     return min(reasons, key=_ORDER.__getitem__)

@@ -23,7 +23,7 @@ matches user agents by substring (a ``User-agent: Google`` group captures ``Goog
 ``AI2Bot`` captures ``Ai2Bot-Dolma``), does not match ``Brightbot 1.0`` / ``iaskspider/2.0``
 lines, and fails open on a UTF-8 BOM. Where protego is right (grouping, longest match, wildcards,
 percent-encoding) the tests run it side by side as a differential oracle, and
-``tests/test_robots.py`` records protego's behaviour for every quirk.
+``tests/license_rules/test_robots.py`` records protego's behaviour for every quirk.
 
 Decisions (RFC 9309 unless marked *policy*):
 
@@ -63,11 +63,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any
 from dataclasses import dataclass, field
 
 from license_rules import aipref
-from license_rules.tokens import read_data_toml
+from license_rules.datafiles import read_data_toml
 
 __all__ = [
     "MAX_ROBOTS_BYTES",
@@ -208,10 +209,11 @@ class PathPattern:
     """A compiled robots.txt path pattern: ``*`` wildcards and an optional final ``$``.
 
     Matching is linear-time (greedy left-most search for each literal segment), so hostile
-    patterns such as ``/a*a*a*a*b`` cannot blow up.
+    patterns such as ``/a*a*a*a*b`` cannot blow up. ``prefix`` is the literal text before the first
+    ``*`` (every matching path starts with it); ``plain`` says the pattern has no ``*``.
     """
 
-    __slots__ = ("raw", "normalised", "priority", "_first", "_middle", "_last", "_anchored", "_plain", "_ci")
+    __slots__ = ("raw", "normalised", "priority", "prefix", "_middle", "_last", "_anchored", "plain", "_ci")
 
     def __init__(self, raw: str, case_insensitive: bool = False) -> None:
         self.raw = raw
@@ -231,19 +233,19 @@ class PathPattern:
         self._anchored = anchored
         self._ci = case_insensitive
         parts = norm.split("*")
-        self._plain = len(parts) == 1
-        self._first = parts[0]
+        self.plain = len(parts) == 1
+        self.prefix = parts[0]
         self._middle = tuple(parts[1:-1])
         self._last = parts[-1] if len(parts) > 1 else ""
 
     def matches(self, path: str) -> bool:
         """``path`` must already be normalised with :func:`request_path` (and lower-cased if
         the pattern is case-insensitive: use :meth:`prepare`)."""
-        if self._plain:
-            return path == self._first if self._anchored else path.startswith(self._first)
-        if not path.startswith(self._first):
+        if self.plain:
+            return path == self.prefix if self._anchored else path.startswith(self.prefix)
+        if not path.startswith(self.prefix):
             return False
-        pos = len(self._first)
+        pos = len(self.prefix)
         for part in self._middle:
             idx = path.find(part, pos)
             if idx < 0:
@@ -268,7 +270,7 @@ def compile_pattern(pattern: str, case_insensitive: bool = False) -> PathPattern
 # --------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _directive_table() -> tuple[dict[str, str], dict[str, str], int]:
     """alias -> canonical, canonical -> kind, max words in an alias."""
     data = read_data_toml("robots_typos.toml")
@@ -492,6 +494,10 @@ def parse_rep_text(text: str) -> tuple[list[RobotsGroup], list[tuple[str, str, i
 MAX_WILDCARD_PATTERNS = 1000
 
 
+#: (rank, pattern, payload): one pattern of a _PathIndex with what it stands for.
+_IndexEntry = tuple[tuple[Any, ...], PathPattern, Any]
+
+
 class _PathIndex:
     """Path patterns compiled once for lookups whose cost does not grow with the number of lines.
 
@@ -506,21 +512,22 @@ class _PathIndex:
 
     __slots__ = ("_buckets", "_lengths", "_ci", "wildcards", "pathological")
 
-    def __init__(self, entries: Iterable[tuple[PathPattern, tuple, object]], case_insensitive: bool, what: str):
+    def __init__(self, entries: Iterable[tuple[PathPattern, tuple[Any, ...], object]], case_insensitive: bool,
+                 what: str) -> None:
         self._ci = case_insensitive
-        unique: dict[tuple[str, object], tuple] = {}
+        unique: dict[tuple[str, object], _IndexEntry] = {}
         for pattern, rank, payload in entries:
             key = (pattern.normalised, rank[1:-1] if len(rank) > 2 else None)  # e.g. allow vs disallow
             if key not in unique or rank > unique[key][0]:
                 unique[key] = (rank, pattern, payload)
-        buckets: dict[str, list[tuple]] = {}
+        buckets: dict[str, list[_IndexEntry]] = {}
         for entry in unique.values():
-            buckets.setdefault(entry[1]._first, []).append(entry)
+            buckets.setdefault(entry[1].prefix, []).append(entry)
         for bucket in buckets.values():
             bucket.sort(key=lambda e: e[0], reverse=True)
         self._buckets = buckets
         self._lengths = tuple(sorted({len(k) for k in buckets}))
-        self.wildcards = sum(1 for e in unique.values() if not e[1]._plain)
+        self.wildcards = sum(1 for e in unique.values() if not e[1].plain)
         self.pathological = (
             f"{self.wildcards} distinct {what} with wildcards, over the cap of {MAX_WILDCARD_PATTERNS}: "
             "not evaluated, every path counts as reserved" if self.wildcards > MAX_WILDCARD_PATTERNS else None)
@@ -528,7 +535,7 @@ class _PathIndex:
     def __bool__(self) -> bool:
         return bool(self._buckets)
 
-    def _candidates(self, path: str):
+    def _candidates(self, path: str) -> Iterator[list[_IndexEntry]]:
         n = len(path)
         buckets = self._buckets
         for length in self._lengths:
@@ -538,7 +545,7 @@ class _PathIndex:
             if entries is not None:
                 yield entries
 
-    def best(self, path: str):
+    def best(self, path: str) -> _IndexEntry | None:
         """The highest-ranked entry ``(rank, pattern, payload)`` whose pattern matches, or None."""
         if self._ci:
             path = path.lower()
@@ -552,11 +559,11 @@ class _PathIndex:
                     break
         return best
 
-    def best_all(self, path: str) -> list:
+    def best_all(self, path: str) -> list[_IndexEntry]:
         """Every matching entry whose pattern priority (``rank[0]``) is the highest that matches."""
         if self._ci:
             path = path.lower()
-        top, found = -1, []
+        top, found = -1, list[_IndexEntry]()
         for entries in self._candidates(path):
             for entry in entries:
                 if entry[0][0] < top:
@@ -618,7 +625,7 @@ class _Resolved:
         """One entry per distinct path pattern; its payload is every statement with that pattern,
         in file order, with its verdict computed once."""
         if self._content_usage is None:
-            by_pattern: dict[str, tuple[PathPattern, list]] = {}
+            by_pattern: dict[str, tuple[PathPattern, list[Any]]] = {}
             for value, line in self.named("content-usage"):
                 if value.startswith("/"):
                     parts = value.split(None, 1)
@@ -671,7 +678,7 @@ class RobotsTxt:
         self._groups = tuple(groups)
         self._ci = case_insensitive
         self._cache: dict[str, _Resolved | None] = {}
-        self._shared: dict[tuple, _Resolved] = {}
+        self._shared: dict[tuple[Any, ...], _Resolved] = {}
         self._by_token: dict[str, list[RobotsGroup]] = {}
         for g in self._groups:
             for tok in dict.fromkeys(t for t in g.tokens if t):
@@ -698,7 +705,7 @@ class RobotsTxt:
             if token == "*":
                 label = "*"
             else:
-                names = [ua.strip() for g in groups for ua, t in zip(g.user_agents, g.tokens) if t == token]
+                names = [ua.strip() for g in groups for ua, t in zip(g.user_agents, g.tokens, strict=True) if t == token]
                 label = ", ".join(dict.fromkeys(names))
             # tokens that fall back to the same groups share one compiled view (24 tokens, often one "*")
             key = (label, tuple(id(g) for g in groups))
@@ -787,7 +794,7 @@ class RobotsTxt:
         if len(found) == 1:
             parsed, verdicts = found[0][2][0], found[0][2][pick]
         else:  # several patterns of the same length match: their statements combine, in file order
-            pairs = sorted(((p, v) for entry in found for p, v in zip(entry[2][0], entry[2][pick])),
+            pairs = sorted(((p, v) for entry in found for p, v in zip(entry[2][0], entry[2][pick], strict=True)),
                            key=lambda pv: pv[0][3])
             parsed, verdicts = tuple(p for p, _ in pairs), tuple(v for _, v in pairs)
         verdict = aipref.combine_verdicts(verdicts)

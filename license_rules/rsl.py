@@ -36,6 +36,7 @@ type="...">``. How we read it for AI training, per ``<content>``:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element, tostring
 
@@ -203,7 +204,7 @@ def parse_rsl(body: bytes) -> RslDocument:
     return RslDocument(contents)
 
 
-def rsl_link_targets(link_values) -> tuple[str, ...]:
+def rsl_link_targets(link_values: str | Iterable[str]) -> tuple[str, ...]:
     """Targets of ``Link`` header values with ``rel`` containing ``license`` and type application/rsl+xml."""
     out: list[str] = []
     for value in link_values or ():

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
+from collections.abc import Mapping, Sequence
 
 from .aipref import VOCAB_VERSION, combine_verdicts, content_signal_verdict, usage_verdict
 from .aitxt import parse_ai_txt
 from .links import parse_link_licenses
+from .records import Outcome, Verdict
 from .robots import parse_robots
 from .rsl import RSL_VERSION, parse_rsl
 from .tdmrep import parse_tdm_headers, parse_tdmrep_json
@@ -32,15 +34,15 @@ __all__ = ["SourceVerdict", "AuthoritySignals", "UrlSignals", "FILE_KINDS", "AUT
 FILE_KINDS = ("robots", "ai_txt", "tdmrep")
 #: Sources evaluated per authority (robots.txt carries content_usage, content_signal and RSL discovery).
 AUTHORITY_SOURCES = ("robots", "rsl", "content_usage", "content_signal", "ai_txt", "tdmrep")
-_RSL_VERDICTS = {"reserved": "deny", "conditional": "conditional", "allowed": "allow", "unknown": "unknown",
-                 "invalid": "unreachable"}
-UNREACHABLE_OUTCOMES = frozenset({"unreachable", "bot-wall", "blocked-address", "too-large"})
+_RSL_VERDICTS = {"reserved": Verdict.DENY, "conditional": Verdict.CONDITIONAL, "allowed": Verdict.ALLOW,
+                 "unknown": Verdict.UNKNOWN, "invalid": Verdict.UNREACHABLE}
+UNREACHABLE_OUTCOMES = frozenset({Outcome.UNREACHABLE, Outcome.BOT_WALL, Outcome.BLOCKED_ADDRESS, Outcome.TOO_LARGE})
 
 
 @dataclass(frozen=True)
 class SourceVerdict:
     source: str
-    verdict: str  # deny | conditional | allow | unknown | unreachable | missing | not_checked | unreadable (images)
+    verdict: str  # a license_rules.records.Verdict (its value; the members are str)
     detail: str = ""
     tokens: tuple[str, ...] = ()
     url: str | None = None
@@ -49,7 +51,7 @@ class SourceVerdict:
     sha256: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"source": self.source, "verdict": self.verdict}
+        out: dict[str, Any] = {"source": self.source, "verdict": str(self.verdict)}  # plain str in the evidence
         if self.detail:
             out["detail"] = self.detail
         if self.tokens:
@@ -61,11 +63,11 @@ class SourceVerdict:
         return out
 
 
-def _when(value) -> str | None:
+def _when(value: Any) -> str | None:
     if value is None:
         return None
     if hasattr(value, "isoformat"):
-        return value.isoformat().replace("+00:00", "Z")
+        return str(value.isoformat()).replace("+00:00", "Z")
     return str(value)
 
 
@@ -84,21 +86,21 @@ def _fetch_problem(source: str, record: Mapping[str, Any]) -> SourceVerdict:
     detail = f"{outcome}" + (f": {error}" if error else "")
     if record.get("final_url") and record.get("final_url") != record.get("url"):
         detail += f" (redirected to {record.get('final_url')})"
-    return SourceVerdict(source, "unreachable", detail, **_provenance(record))
+    return SourceVerdict(source, Verdict.UNREACHABLE, detail, **_provenance(record))
 
 
-def _line_verdict(source: str, what: str, key: str, results: list[tuple[str, str, str]], prov: dict) -> SourceVerdict:
+def _line_verdict(source: str, what: str, key: str, results: list[tuple[str, str, str]], prov: dict[str, Any]) -> SourceVerdict:
     """One source's verdict from per-token (token, verdict, raw line) results of robots.txt lines."""
-    for verdict in ("deny", "conditional"):
+    for verdict in (Verdict.DENY, Verdict.CONDITIONAL):
         hits = [(t, raw) for t, v, raw in results if v == verdict]
         if hits:
             return SourceVerdict(source, verdict, hits[0][1], tuple(t for t, _ in hits), **prov)
-    allow = [raw for _, v, raw in results if v == "allow"]
+    allow = [raw for _, v, raw in results if v == Verdict.ALLOW]
     if allow:
-        return SourceVerdict(source, "allow", allow[0], **prov)
+        return SourceVerdict(source, Verdict.ALLOW, allow[0], **prov)
     if results:
-        return SourceVerdict(source, "unknown", f"{results[0][2]} (no {key} preference)", **prov)
-    return SourceVerdict(source, "unknown", f"no {what} applies", **prov)
+        return SourceVerdict(source, Verdict.UNKNOWN, f"{results[0][2]} (no {key} preference)", **prov)
+    return SourceVerdict(source, Verdict.UNKNOWN, f"no {what} applies", **prov)
 
 
 class AuthoritySignals:
@@ -117,21 +119,21 @@ class AuthoritySignals:
         robots_rec = records.get("robots")
         self._robots = None
         self._robots_invalid = None
-        if robots_rec is not None and robots_rec.get("outcome") in ("ok", "invalid"):
+        if robots_rec is not None and robots_rec.get("outcome") in (Outcome.OK, Outcome.INVALID):
             parsed = parse_robots(robots_rec.get("body") or b"")
             self._robots_invalid = parsed.invalid or (
-                "the crawl classified the body as invalid" if robots_rec.get("outcome") == "invalid" else None)
+                "the crawl classified the body as invalid" if robots_rec.get("outcome") == Outcome.INVALID else None)
             if self._robots_invalid is None:
                 self._robots = parsed
         rsl_rec = records.get("rsl")
-        self._rsl = parse_rsl(rsl_rec.get("body") or b"") if rsl_rec is not None and rsl_rec.get("outcome") == "ok" else None
+        self._rsl = parse_rsl(rsl_rec.get("body") or b"") if rsl_rec is not None and rsl_rec.get("outcome") == Outcome.OK else None
         ai_rec = records.get("ai_txt")
         self._aitxt = None
-        if ai_rec is not None and ai_rec.get("outcome") == "ok":
+        if ai_rec is not None and ai_rec.get("outcome") == Outcome.OK:
             self._aitxt = parse_ai_txt(ai_rec.get("body") or b"")
         tdm_rec = records.get("tdmrep")
         self._tdmrep = None
-        if tdm_rec is not None and tdm_rec.get("outcome") in ("ok", "invalid"):
+        if tdm_rec is not None and tdm_rec.get("outcome") in (Outcome.OK, Outcome.INVALID):
             self._tdmrep = parse_tdmrep_json(tdm_rec.get("body") or b"")
         self._robots_verdicts: dict[str, tuple[SourceVerdict, ...]] = {}
         robots = self._robots
@@ -149,25 +151,25 @@ class AuthoritySignals:
         rec = self.records.get("robots")
         names = ("robots", "content_usage", "content_signal")
         if rec is None:
-            out = tuple(SourceVerdict(n, "missing", f"no robots.txt record for {self.authority} in the snapshot") for n in names)
-        elif rec.get("outcome") == "not-found":
+            out = tuple(SourceVerdict(n, Verdict.MISSING, f"no robots.txt record for {self.authority} in the snapshot") for n in names)
+        elif rec.get("outcome") == Outcome.NOT_FOUND:
             prov = _provenance(rec)
-            out = tuple(SourceVerdict(n, "unknown", f"robots.txt not found (HTTP {rec.get('status')}): no rules", **prov) for n in names)
-        elif rec.get("outcome") == "soft-404":
+            out = tuple(SourceVerdict(n, Verdict.UNKNOWN, f"robots.txt not found (HTTP {rec.get('status')}): no rules", **prov) for n in names)
+        elif rec.get("outcome") == Outcome.SOFT_404:
             prov = _provenance(rec)
             if self.soft_404_drops:
                 why = (f"robots.txt soft-404: an HTML page (HTTP {rec.get('status')}) instead of the file; "
                        "the policy says robots.on_soft_404 = \"drop\"")
-                out = tuple(SourceVerdict(n, "unreachable", why, **prov) for n in names)
+                out = tuple(SourceVerdict(n, Verdict.UNREACHABLE, why, **prov) for n in names)
             else:
                 why = (f"robots.txt soft-404: an HTML page (HTTP {rec.get('status')}) instead of the file, "
                        "read as no rules (RFC 9309 2.3.1.2)")
-                out = tuple(SourceVerdict(n, "unknown", why, **prov) for n in names)
+                out = tuple(SourceVerdict(n, Verdict.UNKNOWN, why, **prov) for n in names)
         elif self._robots_invalid is not None:
             prov = _provenance(rec)
             why = f"robots.txt invalid: {self._robots_invalid}; fails closed"
-            out = tuple(SourceVerdict(n, "unreachable", why, **prov) for n in names)
-        elif rec.get("outcome") != "ok":
+            out = tuple(SourceVerdict(n, Verdict.UNREACHABLE, why, **prov) for n in names)
+        elif rec.get("outcome") != Outcome.OK:
             bad = _fetch_problem("robots", rec)
             out = tuple(SourceVerdict(n, bad.verdict, "robots.txt " + bad.detail, url=bad.url, status=bad.status,
                                       fetched_at=bad.fetched_at, sha256=bad.sha256) for n in names)
@@ -179,6 +181,7 @@ class AuthoritySignals:
 
     def _evaluate_robots(self, path: str, rec: Mapping[str, Any]) -> tuple[SourceVerdict, ...]:
         robots = self._robots
+        assert robots is not None, "an ok robots.txt record is parsed in __init__"
         prov = _provenance(rec)
         denied: list[str] = []
         rules: dict[str, str] = {}
@@ -201,9 +204,9 @@ class AuthoritySignals:
             trunc += f" (decoded as {robots.encoding})"
         if denied:
             detail = "; ".join(rules) + trunc
-            robots_v = SourceVerdict("robots", "deny", detail, tuple(denied), **prov)
+            robots_v = SourceVerdict("robots", Verdict.DENY, detail, tuple(denied), **prov)
         else:
-            robots_v = SourceVerdict("robots", "allow", "no rule disallows the path for any evaluated token" + trunc, **prov)
+            robots_v = SourceVerdict("robots", Verdict.ALLOW, "no rule disallows the path for any evaluated token" + trunc, **prov)
         # Content-Usage (IETF aipref) lines, group- and path-scoped; Cloudflare Content-Signal lines.
         usage = []
         for token in self._cu_tokens:
@@ -219,26 +222,28 @@ class AuthoritySignals:
         cs_v = _line_verdict("content_signal", "Content-Signal line", "ai-train", signal, prov)
         return robots_v, cu_v, cs_v
 
-    def _file_state(self, kind: str, label: str, readable: tuple[str, ...]):
+    def _file_state(self, kind: str, label: str, readable: tuple[str, ...]
+                    ) -> tuple[Mapping[str, Any] | None, SourceVerdict | None]:
         """(record, verdict when the file cannot be read: missing, not found or unreachable)."""
         rec = self.records.get(kind)
         if rec is None:
-            return None, SourceVerdict(kind, "missing", f"no {label} record for {self.authority} in the snapshot")
+            return None, SourceVerdict(kind, Verdict.MISSING, f"no {label} record for {self.authority} in the snapshot")
         outcome = rec.get("outcome")
-        if outcome == "not-found":
-            return rec, SourceVerdict(kind, "unknown", f"{label} not found (HTTP {rec.get('status')})", **_provenance(rec))
+        if outcome == Outcome.NOT_FOUND:
+            return rec, SourceVerdict(kind, Verdict.UNKNOWN, f"{label} not found (HTTP {rec.get('status')})", **_provenance(rec))
         if outcome not in readable:
             return rec, _fetch_problem(kind, rec)
         return rec, None
 
     # -- ai.txt --------------------------------------------------------------------------------
     def _aitxt_source(self, path: str) -> SourceVerdict:
-        rec, early = self._file_state("ai_txt", "ai.txt", ("ok",))
+        rec, early = self._file_state("ai_txt", "ai.txt", (Outcome.OK,))
         if early is not None:
             return early
+        assert rec is not None, "_file_state gives a verdict whenever it has no record"
         prov = _provenance(rec)
         if self._aitxt is None:
-            return SourceVerdict("ai_txt", "unknown", "/ai.txt is not REP-shaped (no User-Agent/Disallow lines): not an ai.txt opt-out", **prov)
+            return SourceVerdict("ai_txt", Verdict.UNKNOWN, "/ai.txt is not REP-shaped (no User-Agent/Disallow lines): not an ai.txt opt-out", **prov)
         denied, rule = [], ""
         for token in self.tokens:
             m = self._aitxt.match(path, token)
@@ -246,33 +251,34 @@ class AuthoritySignals:
                 denied.append(token)
                 rule = f"{m.rule} (group {m.group})"
         if denied:
-            return SourceVerdict("ai_txt", "deny", rule, tuple(denied), **prov)
-        return SourceVerdict("ai_txt", "allow", "no ai.txt rule disallows the path", **prov)
+            return SourceVerdict("ai_txt", Verdict.DENY, rule, tuple(denied), **prov)
+        return SourceVerdict("ai_txt", Verdict.ALLOW, "no ai.txt rule disallows the path", **prov)
 
     # -- tdmrep.json ---------------------------------------------------------------------------
     def _tdmrep_source(self, path: str) -> SourceVerdict:
-        rec, early = self._file_state("tdmrep", "tdmrep.json", ("ok", "invalid"))
+        rec, early = self._file_state("tdmrep", "tdmrep.json", (Outcome.OK, Outcome.INVALID))
         if early is not None:
             return early
+        assert rec is not None, "_file_state gives a verdict whenever it has no record"
         prov = _provenance(rec)
         tdm = self._tdmrep
         if tdm is None:
-            return SourceVerdict("tdmrep", "unknown", "unparseable tdmrep.json: protocol error, reservation unset", **prov)
+            return SourceVerdict("tdmrep", Verdict.UNKNOWN, "unparseable tdmrep.json: protocol error, reservation unset", **prov)
         # A protocol error elsewhere in the file does not cancel a clear rule: the valid rules still apply
         # (failing open on one bad rule would ignore a reservation the rightsholder did express).
         problems = f" (file has protocol errors: {'; '.join(tdm.errors)})" if tdm.errors else ""
         rule = tdm.lookup(path)
         if rule is None:
-            return SourceVerdict("tdmrep", "unknown", "no tdmrep.json rule matches the path" + problems, **prov)
+            return SourceVerdict("tdmrep", Verdict.UNKNOWN, "no tdmrep.json rule matches the path" + problems, **prov)
         detail = f"rule #{rule.index} location {rule.location!r}: tdm-reservation={rule.reservation}"
         if rule.policy:
             detail += f", tdm-policy={rule.policy}"
         detail += problems
         if rule.reservation == 1:
-            return SourceVerdict("tdmrep", "deny", detail, **prov)
+            return SourceVerdict("tdmrep", Verdict.DENY, detail, **prov)
         if rule.reservation == 0:
-            return SourceVerdict("tdmrep", "allow", detail, **prov)
-        return SourceVerdict("tdmrep", "unknown", detail, **prov)
+            return SourceVerdict("tdmrep", Verdict.ALLOW, detail, **prov)
+        return SourceVerdict("tdmrep", Verdict.UNKNOWN, detail, **prov)
 
     # -- RSL 1.0 -------------------------------------------------------------------------------
     def _rsl_source(self, path: str) -> SourceVerdict:
@@ -280,19 +286,20 @@ class AuthoritySignals:
         declared = self._robots.licenses if self._robots is not None else ()
         if rec is None:
             if self.records.get("robots") is None:
-                return SourceVerdict("rsl", "missing", f"no robots.txt record for {self.authority} in the snapshot "
+                return SourceVerdict("rsl", Verdict.MISSING, f"no robots.txt record for {self.authority} in the snapshot "
                                      "(RSL discovery needs it)")
             if declared:
                 urls = ", ".join(v for v, _ in declared)
-                return SourceVerdict("rsl", "missing", f"robots.txt declares License: {urls} but the snapshot holds no RSL "
+                return SourceVerdict("rsl", Verdict.MISSING, f"robots.txt declares License: {urls} but the snapshot holds no RSL "
                                      "document for it (crawl again)", **_provenance(self.records["robots"]))
-            return SourceVerdict("rsl", "unknown", "no RSL license declared (no robots.txt License: record)")
+            return SourceVerdict("rsl", Verdict.UNKNOWN, "no RSL license declared (no robots.txt License: record)")
         prov = _provenance(rec)
         outcome = rec.get("outcome")
-        if outcome == "not-found":
-            return SourceVerdict("rsl", "unknown", f"RSL document not found (HTTP {rec.get('status')})", **prov)
-        if outcome != "ok":
+        if outcome == Outcome.NOT_FOUND:
+            return SourceVerdict("rsl", Verdict.UNKNOWN, f"RSL document not found (HTTP {rec.get('status')})", **prov)
+        if outcome != Outcome.OK:
             return _fetch_problem("rsl", rec)
+        assert self._rsl is not None, "an ok RSL record is parsed in __init__"
         got = self._rsl.evaluate(path)
         detail = f"{got.detail} [{RSL_VERSION}]" + (f": {got.element}" if got.element else "")
         return SourceVerdict("rsl", _RSL_VERDICTS[got.verdict], detail, **prov)
@@ -311,7 +318,7 @@ class AuthoritySignals:
 
 def missing_authority(authority: str) -> dict[str, SourceVerdict]:
     why = f"no record for {authority} in the signals snapshot (not crawled)"
-    return {name: SourceVerdict(name, "missing", why) for name in AUTHORITY_SOURCES}
+    return {name: SourceVerdict(name, Verdict.MISSING, why) for name in AUTHORITY_SOURCES}
 
 
 @dataclass(frozen=True)
@@ -330,16 +337,20 @@ class UrlSignals:
                      legacy_reserve: bool = True) -> HeaderFacts:
         if record is None:
             why = "image headers not checked (crawl without --check-headers)"
-            return HeaderFacts({"x_robots_tag": SourceVerdict("x_robots_tag", "not_checked", why)}, ())
+            return HeaderFacts({"x_robots_tag": SourceVerdict("x_robots_tag", Verdict.NOT_CHECKED, why)}, ())
         prov = _provenance(record)
-        if record.get("outcome") not in ("ok", "not-found"):
+        if record.get("outcome") not in (Outcome.OK, Outcome.NOT_FOUND):
             return HeaderFacts({"x_robots_tag": _fetch_problem("x_robots_tag", record)}, ())
         pairs = [tuple(p) for p in json.loads(record.get("headers_json") or "[]")]
-        values = lambda name: [v for k, v in pairs if k.lower() == name]  # noqa: E731
+
+        def values(name: str) -> list[str]:
+            return [v for k, v in pairs if k.lower() == name]
+
         verdicts: dict[str, SourceVerdict] = {}
         xrt_values = values("x-robots-tag")
         xrt = parse_x_robots_tag(xrt_values)
-        denied, directives = [], set()
+        denied: list[str] = []
+        directives: set[str] = set()
         for token in tokens:
             hit = xrt.reserves(token, noindex_reserves)
             if hit:
@@ -347,15 +358,15 @@ class UrlSignals:
                 directives.update(hit)
         raw = " | ".join(xrt_values)
         if denied:
-            verdicts["x_robots_tag"] = SourceVerdict("x_robots_tag", "deny", f"X-Robots-Tag: {raw} -> {', '.join(sorted(directives))}", tuple(denied), **prov)
+            verdicts["x_robots_tag"] = SourceVerdict("x_robots_tag", Verdict.DENY, f"X-Robots-Tag: {raw} -> {', '.join(sorted(directives))}", tuple(denied), **prov)
         elif xrt_values:
-            verdicts["x_robots_tag"] = SourceVerdict("x_robots_tag", "allow", f"X-Robots-Tag: {raw}", **prov)
+            verdicts["x_robots_tag"] = SourceVerdict("x_robots_tag", Verdict.ALLOW, f"X-Robots-Tag: {raw}", **prov)
         else:
-            verdicts["x_robots_tag"] = SourceVerdict("x_robots_tag", "unknown", "no X-Robots-Tag header", **prov)
+            verdicts["x_robots_tag"] = SourceVerdict("x_robots_tag", Verdict.UNKNOWN, "no X-Robots-Tag header", **prov)
         reservation, policy_url, errors = parse_tdm_headers(pairs)
         if reservation is not None:
             detail = f"tdm-reservation: {reservation} (response header)" + (f", tdm-policy: {policy_url}" if policy_url else "")
-            verdicts["tdmrep"] = SourceVerdict("tdmrep", "deny" if reservation == 1 else "allow", detail, **prov)
+            verdicts["tdmrep"] = SourceVerdict("tdmrep", Verdict.DENY if reservation == 1 else Verdict.ALLOW, detail, **prov)
         cu_values = values("content-usage")
         if cu_values:
             combined = combine_verdicts(usage_verdict(v, legacy_reserve)[0] for v in cu_values)
@@ -365,11 +376,11 @@ class UrlSignals:
     @staticmethod
     def from_registry(record: Mapping[str, Any] | None) -> SourceVerdict:
         if record is None:
-            return SourceVerdict("registry", "not_checked", "no registry answer for this URL (crawl without --registry)")
+            return SourceVerdict("registry", Verdict.NOT_CHECKED, "no registry answer for this URL (crawl without --registry)")
         prov = _provenance(record)
-        if record.get("outcome") != "ok":
+        if record.get("outcome") != Outcome.OK:
             return _fetch_problem("registry", record)
         answer = json.loads(record.get("body") or b"{}")
         if answer.get("opt_out"):
-            return SourceVerdict("registry", "deny", "registry: optOut=true", **prov)
-        return SourceVerdict("registry", "allow", f"registry: optOut=false, optIn={bool(answer.get('opt_in'))}", **prov)
+            return SourceVerdict("registry", Verdict.DENY, "registry: optOut=true", **prov)
+        return SourceVerdict("registry", Verdict.ALLOW, f"registry: optOut=false, optIn={bool(answer.get('opt_in'))}", **prov)

@@ -59,7 +59,7 @@ class TdmRepFile:
     def lookup(self, url_or_path: str) -> TdmRule | None:
         """The first rule (array order) whose location matches the path, else None."""
         path = request_path(url_or_path)
-        for rule, pattern in zip(self.rules, self._patterns):
+        for rule, pattern in zip(self.rules, self._patterns, strict=True):
             if pattern.matches(path):
                 return rule
         return None

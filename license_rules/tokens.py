@@ -8,7 +8,6 @@ Public API:
         case-insensitive), first spelling and order kept.
     ai_token_operators() -> dict[str, str]
         token -> operator, for evidence and reports.
-    read_data_toml(name) -> dict
         Parse a TOML file shipped in ``license_rules/data`` (read-only, importlib.resources).
 
 Pure: reads only its own packaged data; no network, no writes.
@@ -18,15 +17,10 @@ from __future__ import annotations
 
 import functools
 import re
-from importlib import resources
-from typing import Any
 
-try:  # Python >= 3.11
-    import tomllib as _toml
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10 needs the "tomli" backport
-    import tomli as _toml  # type: ignore[no-redef]
+from .datafiles import read_data_toml
 
-__all__ = ["load_ai_tokens", "ai_token_operators", "read_data_toml", "is_product_token", "token_list_version",
+__all__ = ["load_ai_tokens", "ai_token_operators", "is_product_token", "token_list_version",
            "known_agents", "TOKEN_LIST_PRESETS"]
 
 #: ``core``: data/ai_tokens.toml (the AI-training crawlers); ``all-known-ai``: core plus every agent
@@ -44,18 +38,7 @@ def is_product_token(value: str) -> bool:
     return bool(_PRODUCT_TOKEN.match(value))
 
 
-@functools.lru_cache(maxsize=None)
-def _read_toml_cached(name: str) -> Any:
-    text = resources.files("license_rules").joinpath("data", name).read_text(encoding="utf-8")
-    return _toml.loads(text)
-
-
-def read_data_toml(name: str) -> dict[str, Any]:
-    """Parse ``license_rules/data/<name>``; raises FileNotFoundError / TOMLDecodeError."""
-    return _read_toml_cached(name)
-
-
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _token_table() -> tuple[tuple[str, str], ...]:
     data = read_data_toml("ai_tokens.toml")
     rows = data.get("token")
@@ -79,7 +62,7 @@ def ai_token_operators() -> dict[str, str]:
     return dict(_token_table())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def known_agents() -> tuple[tuple[str, str, str], ...]:
     """(name as the list spells it, product token, operator) for every agent of ai.robots.txt.
 
@@ -105,7 +88,7 @@ def token_list_version(preset: str = "core") -> str:
     if preset == "core":
         return "core: license_rules/data/ai_tokens.toml"
     if preset == "all-known-ai":
-        return "all-known-ai: core + " + read_data_toml("ai_robots_txt.toml")["list"]["version"]
+        return "all-known-ai: core + " + str(read_data_toml("ai_robots_txt.toml")["list"]["version"])
     raise ValueError(f"unknown token preset {preset!r}; expected one of {', '.join(TOKEN_LIST_PRESETS)}")
 
 

@@ -15,9 +15,11 @@ import functools
 import ipaddress
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["UrlParts", "split_url", "authority_of", "registered_domain", "is_ip_literal", "MAX_URL_LENGTH", "redact_userinfo"]
+__all__ = ["UrlParts", "split_url", "authority_of", "registered_domain", "is_ip_literal", "MAX_URL_LENGTH", "redact_userinfo",
+           "normalise_host"]
 
 #: URLs longer than this are refused as invalid (browsers and crawlers cap far lower in practice).
 MAX_URL_LENGTH = 8192
@@ -35,7 +37,9 @@ class UrlParts:
     authority: str  # scheme://host[:port]
 
 
-def _normalise_host(host: str) -> str | None:
+def normalise_host(host: str) -> str | None:
+    """The canonical form of a host name or IP literal (lower case, no trailing dot, IDNA A-label,
+    compressed IPv6 without brackets), or None when it is not a valid host."""
     host = host.strip().rstrip(".").lower()
     if not host:
         return None
@@ -97,7 +101,7 @@ def split_url(url: str | None) -> tuple[UrlParts | None, str | None]:
         if not rest.startswith(":") or not (digits.isascii() and digits.isdigit()) or not 0 < int(digits) < 65536:
             return None, f"bad port in {netloc!r}"
         port = int(rest[1:])
-    host = _normalise_host(raw_host)
+    host = normalise_host(raw_host)
     if host is None:
         return None, f"bad host {raw_host!r}"
     if port == _DEFAULT_PORTS[scheme]:
@@ -125,7 +129,7 @@ def is_ip_literal(host: str) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def _extractor():
+def _extractor() -> Any:
     import tldextract  # local import: only loaded where registered domains are needed
 
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)

@@ -23,20 +23,15 @@ of them are read.
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
-from typing import Iterable
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from collections.abc import Iterable
+from typing import Any
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
+from .datafiles import read_data_toml
 from .imagefile import MAX_XMP_BYTES
 
 __all__ = ["XmpRights", "XmpError", "parse_xmp", "data_mining_verdict", "tdm_reservation_value", "vocabulary"]
@@ -49,10 +44,8 @@ class XmpError(ValueError):
     """A packet that cannot be read (not XML, hostile, too large)."""
 
 
-@lru_cache(maxsize=1)
-def vocabulary() -> dict:
-    text = resources.files("license_rules").joinpath("data", "image_rights.toml").read_text("utf-8")
-    return tomllib.loads(text)
+def vocabulary() -> dict[str, Any]:
+    return read_data_toml("image_rights.toml")
 
 
 @lru_cache(maxsize=1)
@@ -82,7 +75,7 @@ class XmpRights:
     linked_rights_expr: list[str] = field(default_factory=list)
     provenance: list[str] = field(default_factory=list)
 
-    def merge(self, other: "XmpRights") -> None:
+    def merge(self, other: XmpRights) -> None:
         for name in self.__dataclass_fields__:
             mine = getattr(self, name)
             mine.extend(v for v in getattr(other, name) if v not in mine)
@@ -131,7 +124,7 @@ def _add(out: XmpRights, target: str, values: Iterable[str]) -> None:
             bucket.append(value)
 
 
-def _values(elem) -> list[str]:
+def _values(elem: Any) -> list[str]:
     """Every simple value of one property element, whatever its RDF form."""
     found: list[str] = []
     resource = elem.get(f"{{{RDF}}}resource")

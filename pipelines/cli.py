@@ -77,7 +77,7 @@ def _add_input_args(p: argparse.ArgumentParser, required: bool) -> None:
                    help="policy TOML file or preset: public-domain, permissive (default), open")
     p.add_argument("--full-audit", action="store_true",
                    help="resolve signals for every row, not only rows whose license can be kept")
-    p.add_argument("--batch-rows", type=_positive_int, default=65536, help=argparse.SUPPRESS)
+    p.add_argument("--batch-rows", type=_positive_int, default=131072, help=argparse.SUPPRESS)
 
 
 def _add_filter_args(p: argparse.ArgumentParser) -> None:
@@ -92,6 +92,9 @@ def _add_filter_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--snapshot-memory-rows", type=_nonneg_int, default=2_000_000, metavar="N",
                    help="a snapshot of at most N records is held whole by each worker; a larger one is read "
                         "per authority from its row groups, with bounded memory (2,000,000)")
+    p.add_argument("--split-row-groups", type=_nonneg_int, default=0, metavar="N",
+                   help="read and decide shards of more than N row groups in ranges of N, so that several workers "
+                        "share one large shard; each shard is still written as one file (0: one worker per shard)")
     p.add_argument("--no-report", action="store_true", help="do not write audit/report.html")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the results of another run (other inputs or policy) that --output holds")
@@ -239,7 +242,7 @@ def _guarded_call(handler, args, extra) -> int:
             return handler(args, extra)
         except (UserError, KeyboardInterrupt):
             raise
-        except Exception as exc:  # noqa: BLE001 - never a traceback; -v logs it
+        except Exception as exc:  # never a traceback; -v logs it
             if guard.signum is not None:  # the runner wrapped the interruption into its own exception
                 print("license-filter: interrupted", file=sys.stderr)
                 return exit_code_for(guard.signum)

@@ -278,7 +278,8 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
         config = FilterConfig(output=staging, columns=cmap, policy=policy, signals_dir=signals_dir, optout=optout,
                               infringing=infringing, name_optout=names, write_rejected=args.write_rejected,
                               full_audit=args.full_audit, batch_rows=args.batch_rows,
-                              snapshot_eager_max_rows=args.snapshot_memory_rows)
+                              snapshot_eager_max_rows=args.snapshot_memory_rows,
+                              split_row_groups=getattr(args, "split_row_groups", 0))
         context = {
             "version": run["versions"]["license_filter"],
             "options": {"command": args.command, "input": args.input, "output": out, "signals": signals_dir,
@@ -312,7 +313,7 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
         return exit_code_for(exc.signum)
     except UserError:
         raise
-    except Exception as exc:  # noqa: BLE001 - the pipeline's own failure: one line, never a traceback
+    except Exception as exc:  # the pipeline's own failure: one line, never a traceback
         if guard is not None and guard.signum is not None:  # the runner wrapped our Interrupted
             say(f"interrupted; {out} still holds {describe_current(out)}")
             return exit_code_for(guard.signum)

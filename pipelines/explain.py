@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from license_rules.policy import PolicyError, load_policy
+from license_rules.policy import SOURCES, PolicyError, load_policy
 from license_rules.reasons import REASON_DOCS, Reason
 from license_rules.urls import split_url
 from transforms.annotate import annotate_table
@@ -41,8 +41,7 @@ from .errors import EXIT_OK, UserError
 __all__ = ["explain", "explain_url", "make_decider", "find_row"]
 
 _URL, _LICENSE = "URL", "LICENSE"
-_SOURCE_ORDER = ("infringing_list", "optout_list", "registry", "robots", "rsl", "content_usage", "content_signal", "ai_txt", "tdmrep",
-                 "x_robots_tag")
+_SOURCE_ORDER = SOURCES  # the audit's order, from license_rules.records.Source
 
 
 def find_row(url: str, pattern: str, columns: str) -> dict[str, Any]:

@@ -298,7 +298,7 @@ def _finalize(staging: str, out: str, run: dict, input_digests: dict, snapshot_h
     ordered = {"tool": manifest.pop("tool"), "run_id": run["run_id"], **{k: manifest.pop(k) for k in ("version", "created_at")}}
     ordered["versions"] = run["versions"]
     ordered.update(manifest)
-    ordered["files"] = [{"path": rel, "bytes": size, "sha256": sha} for rel, (size, sha) in zip(files, digests)]
+    ordered["files"] = [{"path": rel, "bytes": size, "sha256": sha} for rel, (size, sha) in zip(files, digests, strict=True)]
     ordered["snapshot_health"] = snapshot_health_doc
     write_bytes_atomic(path, (json.dumps(ordered, indent=2, default=str) + "\n").encode("utf-8"))
     return ordered
@@ -379,7 +379,7 @@ def run_transaction(out: str, files: list[str], policy, overwrite: bool, execute
     try:
         recover(out, say)
         check_ownership(out, files, policy, overwrite, resume=resume_identity_now is not None)
-        digests = dict(zip(files, _digests(files)))
+        digests = dict(zip(files, _digests(files), strict=True))
         reused, resume_ctx = [], None
         if resume_identity_now is not None:
             reused, resume_ctx, sentence = plan_resume(out, files, digests, resume_identity_now)

@@ -76,9 +76,9 @@ def _huge_chunks(size: int):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: "_Server"
+    server: _Server
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - base class signature
+    def log_message(self, format: str, *args) -> None:
         log.debug("%s " + format, self.address_string(), *args)
 
     def do_GET(self) -> None:
@@ -131,7 +131,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.web._leave(self._in_flight_host)
             self._in_flight_host = None
 
-    def _respond(self, web: "FixtureWeb", host: str, path: str, proxied: bool, head: bool) -> None:
+    def _respond(self, web: FixtureWeb, host: str, path: str, proxied: bool, head: bool) -> None:
         host_dir = web.root / host if host and "/" not in host and not host.startswith(".") else None
         if host_dir is None or not host_dir.is_dir():
             if proxied:
@@ -268,7 +268,7 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
     allow_reuse_address = True
     request_queue_size = 256  # many clients connect at once; the default backlog of 5 drops SYNs
-    web: "FixtureWeb"
+    web: FixtureWeb
 
     def handle_error(self, request, client_address) -> None:
         # Clients that give up (size cap, deadline, reset tests) close connections mid-request.
@@ -306,7 +306,7 @@ class FixtureWeb:
 
     # ---------------------------------------------------------------- lifecycle
 
-    def start(self) -> "FixtureWeb":
+    def start(self) -> FixtureWeb:
         if self._server is not None:
             raise RuntimeError("fixture web already started")
         self._stopping.clear()
@@ -340,7 +340,7 @@ class FixtureWeb:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "FixtureWeb":
+    def __enter__(self) -> FixtureWeb:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

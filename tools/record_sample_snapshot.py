@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class _Registry(BaseHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002
+    def log_message(self, format, *args):
         pass
 
     def do_POST(self):

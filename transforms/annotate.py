@@ -5,6 +5,10 @@ Adds the public columns ``lf_license_spdx``, ``lf_license_class``, ``lf_license_
 internal ones (``_lf_`` prefix, dropped before writing): ``_lf_url_error``, ``_lf_authority`` and
 ``_lf_host`` (dictionary-encoded over the batch's distinct origins), ``_lf_path`` (path and query,
 only for rows with a recognised license: the others need none before the policy).
+
+``annotate_table`` annotates every row (the crawl, ``explain``, ``--full-audit``); the filter calls
+``annotate_rows`` for its candidate rows only (cheap first: a row whose license the policy cannot
+keep pays for the LICENSE lookup, never for URL parsing).
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ import pyarrow.compute as pc
 from license_rules.cc import parse_license
 from license_rules.urls import MAX_URL_LENGTH, split_url
 
-__all__ = ["annotate_table", "distinct_licenses", "INTERNAL_PREFIX"]
+__all__ = ["annotate_table", "annotate_rows", "url_columns", "distinct_licenses", "INTERNAL_PREFIX"]
 
 INTERNAL_PREFIX = "_lf_"
 _ORIGIN_PREFIX = r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*"
@@ -77,7 +81,7 @@ def _origin_facts(origins: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
 
 
 def annotate_table(table: pa.Table, url_column: str, license_column: str | None) -> pa.Table:
-    n = table.num_rows
+    """Every row: license facts and URL facts (the crawl, ``explain`` and ``--full-audit``)."""
     # --- license, once per distinct value -----------------------------------------------------
     values, lic_idx = distinct_licenses(table, license_column)
     parsed = [parse_license(v) for v in values]
@@ -85,8 +89,58 @@ def annotate_table(table: pa.Table, url_column: str, license_column: str | None)
     klass = pa.array([p.license_class if p else None for p in parsed], pa.string())
     url = pa.array([p.canonical_url if p else None for p in parsed], pa.string())
     idx = pa.array(lic_idx, pa.int32())
-    # --- URL, once per distinct origin ----------------------------------------------------------
+    row_klass = pc.take(klass, idx)
+    # The path is needed before the policy only for rows with a recognised license (the crawl's and
+    # the filter's candidates); BatchDecider derives it for any other row it evaluates.
+    cols = {
+        "lf_license_spdx": pc.take(spdx, idx),
+        "lf_license_class": row_klass,
+        "lf_license_url": pc.take(url, idx),
+        **url_columns(_as_plain_strings(table.column(url_column)), pc.is_valid(row_klass)),
+    }
+    return _with_columns(table, cols)
+
+
+def annotate_rows(table: pa.Table, url_column: str, rows: np.ndarray) -> pa.Table:
+    """URL facts for the given rows only (ascending row numbers) (cheap first: the filter's candidates); every other row's
+    ``_lf_`` columns are null, i.e. not checked. Paths are computed for every given row."""
+    n = table.num_rows
     urls = _as_plain_strings(table.column(url_column))
+    if len(rows) == n:
+        return _with_columns(table, url_columns(urls, None))
+    dict_type = pa.dictionary(pa.int32(), pa.string())
+    if not len(rows):
+        nulls = pa.nulls(n, pa.string())
+        return _with_columns(table, {"_lf_url_error": nulls, "_lf_authority": pa.nulls(n, dict_type),
+                                     "_lf_host": pa.nulls(n, dict_type), "_lf_path": nulls})
+    sub = url_columns(pc.take(urls, pa.array(rows, pa.int64())), None)
+    mask = np.zeros(n, dtype=bool)
+    mask[rows] = True
+    arrow_mask = pa.array(mask)
+    cols = {}
+    for name, col in sub.items():
+        if pa.types.is_dictionary(col.type):
+            full = np.full(n, -1, dtype=np.int32)
+            full[rows] = pc.fill_null(col.indices, -1).to_numpy(zero_copy_only=False)
+            cols[name] = pa.DictionaryArray.from_arrays(pa.array(full, mask=full < 0), col.dictionary)
+        else:
+            cols[name] = pc.replace_with_mask(pa.nulls(n, pa.string()), arrow_mask, col)
+    return _with_columns(table, cols)
+
+
+def _with_columns(table: pa.Table, cols: dict) -> pa.Table:
+    out = table
+    for name, col in cols.items():
+        if name in out.column_names:
+            out = out.drop_columns([name])
+        out = out.append_column(name, col)
+    return out
+
+
+def url_columns(urls: pa.Array, path_for: pa.Array | None) -> dict[str, pa.Array]:
+    """``_lf_url_error``, ``_lf_authority``, ``_lf_host`` (dictionary-encoded over the distinct
+    origins) and ``_lf_path`` for each URL; the path only where ``path_for`` (None: every valid URL)."""
+    n = len(urls)
     filled = pc.fill_null(urls, "")
     origin = pc.struct_field(pc.extract_regex(filled, _ORIGIN_RE), [0])
     enc = pc.dictionary_encode(origin)
@@ -113,10 +167,7 @@ def annotate_table(table: pa.Table, url_column: str, license_column: str | None)
     ok_idx = pc.if_else(ok, o_idx, pa.scalar(None, o_idx.type))
     authority = pa.DictionaryArray.from_arrays(ok_idx, o_auth)
     host = pa.DictionaryArray.from_arrays(ok_idx, o_host)
-    # The path is needed before the policy only for rows with a recognised license (the crawl's and
-    # the filter's candidates); BatchDecider derives it for any other row it evaluates.
-    row_klass = pc.take(klass, idx)
-    need_path = pc.and_(ok, pc.is_valid(row_klass))
+    need_path = ok if path_for is None else pc.and_(ok, path_for)
     path = pa.nulls(n, pa.string())
     if pc.any(need_path).as_py():
         rows = pa.array(np.nonzero(need_path.to_numpy(zero_copy_only=False))[0])
@@ -124,18 +175,4 @@ def annotate_table(table: pa.Table, url_column: str, license_column: str | None)
         rest = pc.replace_substring_regex(pc.replace_substring_regex(some, _ORIGIN_PREFIX, ""), "#.*", "")
         rest = pc.if_else(pc.equal(rest, ""), pa.scalar("/"), rest)
         path = pc.replace_with_mask(path, need_path, rest)
-    cols = {
-        "lf_license_spdx": pc.take(spdx, idx),
-        "lf_license_class": row_klass,
-        "lf_license_url": pc.take(url, idx),
-        "_lf_url_error": err,
-        "_lf_authority": authority,
-        "_lf_host": host,
-        "_lf_path": path,
-    }
-    out = table
-    for name, col in cols.items():
-        if name in out.column_names:
-            out = out.drop_columns([name])
-        out = out.append_column(name, col)
-    return out
+    return {"_lf_url_error": err, "_lf_authority": authority, "_lf_host": host, "_lf_path": path}

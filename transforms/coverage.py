@@ -61,7 +61,7 @@ def snapshot_coverage(files: list[str], cmap: ColumnMap, policy, full_audit: boo
                     if mask.any():
                         auth = table.column("_lf_authority").filter(pa.array(mask))
                         candidates.update(pc.unique(auth).to_pylist())
-        except Exception:  # noqa: BLE001, S112 - unreadable inputs are the pipeline's to count, not this estimate's
+        except Exception:  # noqa: BLE001 - unreadable inputs are the pipeline's to count, not this estimate's
             continue
     candidates.discard(None)
     have = _snapshot_authorities(signals_dir)

@@ -29,6 +29,7 @@ from apache_beam.transforms.window import GlobalWindows
 from license_rules.cc import parse_license
 from license_rules.decision import license_reason
 from license_rules.policy import Policy
+from license_rules.records import FetchRecord, Outcome
 from license_rules.urls import authority_of, redact_userinfo
 
 from . import progress
@@ -86,7 +87,7 @@ def _candidates(batch: ShardBatch, policy: Policy, full_audit: bool, url_column:
     if want_urls:
         urls = rows.column(url_column)
         auths = rows.column("_lf_authority")
-        for url, authority in zip(urls.to_pylist(), auths.to_pylist()):
+        for url, authority in zip(urls.to_pylist(), auths.to_pylist(), strict=True):
             yield beam.pvalue.TaggedOutput("urls", (authority, url))
 
 
@@ -134,9 +135,9 @@ class _StreamingFetchFn(_FetcherFn):
     def _emit(self, records):
         for record in records:
             self._requests.inc()
-            if record["kind"] == "robots":
+            if record.kind == "robots":
                 progress.add("authorities")
-            Metrics.counter(NAMESPACE, f"fetch.{record['kind']}.{record['outcome']}").inc()
+            Metrics.counter(NAMESPACE, f"fetch.{record.kind}.{record.outcome}").inc()
             yield record
 
     def process(self, element):
@@ -235,18 +236,18 @@ class _RegistryFn(beam.DoFn):
             ans = answers[url] if url in sendable and failure is None else None
             body = json.dumps(ans or {}).encode("utf-8")
             if url not in sendable:
-                outcome, error = "invalid", "not a single-line URL; not sent to the registry"
+                outcome, error = Outcome.INVALID, "not a single-line URL; not sent to the registry"
             elif failure is None:
-                outcome, error = "ok", None
+                outcome, error = Outcome.OK, None
             else:
-                outcome, error = "unreachable", failure
-            yield {
-                "authority": authority_of(url) or "", "kind": "registry", "url": url, "final_url": None,
-                "redirects": [], "status": 200 if outcome == "ok" else None,
-                "outcome": outcome, "content_type": "application/json",
-                "fetched_at": now, "elapsed_ms": None, "sha256": hashlib.sha256(body).hexdigest(), "body": body,
-                "truncated": False, "headers_json": None, "error": error,
-            }
+                outcome, error = Outcome.UNREACHABLE, failure
+            yield FetchRecord(
+                authority=authority_of(url) or "", kind="registry", url=url, final_url=None,
+                redirects=(), status=200 if outcome is Outcome.OK else None,
+                outcome=outcome, content_type="application/json",
+                fetched_at=now, elapsed_ms=None, sha256=hashlib.sha256(body).hexdigest(), body=body,
+                truncated=False, headers_json=None, error=error,
+            )
 
 
 class QueryRegistry(beam.PTransform):

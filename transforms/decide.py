@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import bisect
 import json
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 import pyarrow as pa
@@ -23,14 +24,15 @@ from license_rules.itemlicense import ItemAnswer, is_item_host, item_answer
 from license_rules.optout import OptOutList
 from license_rules.policy import Policy
 from license_rules.urls import redact_userinfo, split_url
+from license_rules.records import RECORD_FIELDS
 from license_rules.signals import (AuthoritySignals, SourceVerdict, UrlSignals, missing_authority)
 
-from .annotate import distinct_licenses
+from .annotate import annotate_rows, distinct_licenses
 
 __all__ = ["SignalsIndex", "BatchDecider", "DecisionIndex", "infringing_verdict", "name_optout_hits"]
 
-_RECORD_FIELDS = ("authority", "kind", "url", "final_url", "status", "outcome", "fetched_at", "sha256", "body",
-                  "truncated", "headers_json", "error")
+#: The FetchRecord fields the decider reads (the others stay on disk: less to convert per batch).
+_RECORD_FIELDS = tuple(name for name in RECORD_FIELDS if name not in ("redirects", "content_type", "elapsed_ms"))
 
 
 class SignalsIndex:
@@ -53,7 +55,7 @@ class SignalsIndex:
             self.item_urls = pa.array(sorted(self.items), pa.string())
 
     @staticmethod
-    def open(directory: str, eager_max_rows: int = 2_000_000) -> "SignalsIndex":
+    def open(directory: str, eager_max_rows: int = 2_000_000) -> SignalsIndex:
         """An index over the snapshot in ``directory``: whole in memory when it holds at most
         ``eager_max_rows`` records, else lazy (bounded memory, row groups read per authority)."""
         from .snapshot import read_snapshot, snapshot_files
@@ -167,6 +169,12 @@ class BatchDecider:
         self.full_audit = full_audit
         self._authorities: dict[str, AuthoritySignals | None] = {}
         self._max_cached = max_cached_authorities
+        self._optout_verdicts: dict[str | None, SourceVerdict] = {}
+        self._decisions: dict[tuple, tuple] = {}  # (URL error, LICENSE value, verdict set) -> DecisionIndex entry
+        # the verdicts of an image URL without a registry answer or header record (the usual URL)
+        self._no_registry = UrlSignals.from_registry(None)
+        self._no_headers = UrlSignals.from_headers(None, policy.tokens, policy.noindex_reserves,
+                                                   policy.legacy_labels_reserve)
 
     # -- per distinct URL ----------------------------------------------------------------------
     def _authority(self, authority: str) -> AuthoritySignals | None:
@@ -184,19 +192,44 @@ class BatchDecider:
 
     def url_verdicts(self, url: str, authority: str, host: str, path: str) -> tuple[dict[str, SourceVerdict], tuple[str, ...]]:
         """Every source's verdict for one image URL, and any license URLs its headers named."""
-        verdicts: dict[str, SourceVerdict] = {}
-        if self.infringing is not None:
-            verdicts["infringing_list"] = infringing_verdict(self.infringing, url, host)
-        if self.optout is not None:
-            hit = self.optout.match(url, host)
-            verdicts["optout_list"] = (SourceVerdict("optout_list", "deny", f"entry {hit!r} in {self.optout.name}")
-                                       if hit else SourceVerdict("optout_list", "allow", f"not in {self.optout.name}"))
-        key = redact_userinfo(url)  # the crawl sends and stores image URLs without user:password@
-        verdicts["registry"] = UrlSignals.from_registry(self.signals.registry.get(key))
         auth = self._authority(authority)
-        verdicts.update(auth.evaluate(path) if auth is not None else missing_authority(authority))
-        facts = UrlSignals.from_headers(self.signals.headers.get(key), self.policy.tokens, self.policy.noindex_reserves,
-                                        self.policy.legacy_labels_reserve)
+        key = self._record_key(url)
+        return self._merge(self._infringing_verdict(url, host), self._optout_verdict(url, host),
+                           self.signals.registry.get(key),
+                           auth.evaluate(path) if auth is not None else missing_authority(authority),
+                           self.signals.headers.get(key))
+
+    @staticmethod
+    def _record_key(url: str) -> str:
+        """The key of an image URL's registry, header and item records in the snapshot: the crawl
+        sends and stores image URLs without user:password@."""
+        return redact_userinfo(url)
+
+    def _infringing_verdict(self, url: str, host: str) -> SourceVerdict | None:
+        return infringing_verdict(self.infringing, url, host) if self.infringing is not None else None
+
+    def _optout_verdict(self, url: str, host: str) -> SourceVerdict | None:
+        if self.optout is None:
+            return None
+        hit = self.optout.match(url, host)
+        got = self._optout_verdicts.get(hit)
+        if got is None:
+            got = self._optout_verdicts[hit] = (
+                SourceVerdict("optout_list", "deny", f"entry {hit!r} in {self.optout.name}") if hit
+                else SourceVerdict("optout_list", "allow", f"not in {self.optout.name}"))
+        return got
+
+    def _merge(self, infringing_v, optout_v, registry_rec, authority_verdicts, headers_rec):
+        verdicts: dict[str, SourceVerdict] = {}
+        if infringing_v is not None:
+            verdicts["infringing_list"] = infringing_v
+        if optout_v is not None:
+            verdicts["optout_list"] = optout_v
+        verdicts["registry"] = UrlSignals.from_registry(registry_rec) if registry_rec is not None else self._no_registry
+        verdicts.update(authority_verdicts)
+        facts = (UrlSignals.from_headers(headers_rec, self.policy.tokens, self.policy.noindex_reserves,
+                                         self.policy.legacy_labels_reserve)
+                 if headers_rec is not None else self._no_headers)
         for name, v in facts.verdicts.items():
             if name == "tdmrep":  # the resource's header overrides tdmrep.json (TDMRep §3)
                 verdicts[name] = v
@@ -208,65 +241,158 @@ class BatchDecider:
                 verdicts[name] = v
         return verdicts, facts.license_urls
 
+    # -- per authority, in bulk ------------------------------------------------------------------
+    def authority_verdicts(self, authority: str, paths: list[str]) -> list[dict[str, SourceVerdict]]:
+        """The authority's file verdicts for each of ``paths``: its files are parsed once per worker
+        (cached), an authority without a readable file (none fetched, 404, unreachable: nothing
+        parsed, so nothing can depend on the path) is evaluated once for all paths, each distinct
+        path once."""
+        auth = self._authority(authority)
+        if auth is None:
+            return [missing_authority(authority)] * len(paths)
+        if _path_independent(auth.records):
+            return [auth.evaluate("/")] * len(paths)
+        seen: dict[str, dict[str, SourceVerdict]] = {}
+        out = []
+        for path in paths:
+            got = seen.get(path)
+            if got is None:
+                got = seen[path] = auth.evaluate(path)
+            out.append(got)
+        return out
+
+    def evaluate_urls(self, urls: list[str], authorities: list[str], hosts: list[str], paths: list[str]):
+        """Verdicts for distinct candidate URLs, grouped by authority (one pass per authority over its
+        paths). Returns each URL's number among the distinct fact sets, and those sets as
+        ``(verdicts, license URLs from headers, item answer, hashable key)``: most URLs of an authority
+        share one, so the decision is made once per set, not once per URL (a URL with an item-license
+        answer keeps its own set)."""
+        self.signals.ensure(set(authorities))
+        by_authority: dict[str, list[int]] = {}
+        for i, a in enumerate(authorities):
+            by_authority.setdefault(a, []).append(i)
+        file_verdicts: list = [None] * len(urls)
+        for a, members in by_authority.items():
+            for i, v in zip(members, self.authority_verdicts(a, [paths[i] for i in members]), strict=True):
+                file_verdicts[i] = v
+        host_hits: dict[str, SourceVerdict | None] = {}
+        url_level = self.optout is not None and bool(self.optout.exact or self.optout.prefixes)
+        interned: dict[tuple, int] = {}
+        facts: list[tuple] = []
+        keys = []
+        registry, headers = self.signals.registry, self.signals.headers
+        for url, host, fv in zip(urls, hosts, file_verdicts, strict=True):
+            if url_level:
+                optout_v = self._optout_verdict(url, host)
+            else:  # a host-only list: one lookup per distinct host
+                optout_v = host_hits.get(host, False)
+                if optout_v is False:
+                    optout_v = host_hits[host] = self._optout_verdict(url, host)
+            record_key = self._record_key(url)
+            verdicts, links = self._merge(self._infringing_verdict(url, host), optout_v, registry.get(record_key), fv,
+                                          headers.get(record_key))
+            answer = self.item_facts(url, host)
+            key = (tuple(verdicts.items()), links, None if answer is None else ("item", url))
+            k = interned.get(key)
+            if k is None:
+                k = interned[key] = len(facts)
+                facts.append((verdicts, links, answer, key))
+            keys.append(k)
+        return keys, facts
+
     def item_facts(self, url: str, host: str | None) -> ItemAnswer | None:
         """The image's own license from the licenses step, ``not_checked`` for an item host without a
         record, None for other hosts."""
         if "item" not in self.policy.license_sources:
             return None
-        answer = item_answer(self.signals.items.get(redact_userinfo(url)))  # stored without user:password@
+        answer = item_answer(self.signals.items.get(self._record_key(url)))  # stored without user:password@
         if answer is None and is_item_host(host):
             answer = ItemAnswer("?", url, "not_checked", detail="the snapshot has no item-license record for this URL "
                                                                  "(crawl without the licenses step)")
         return answer
 
+    def _decide_one(self, error: str | None, raw: str | None, lic, facts, name_verdict: SourceVerdict | None) -> tuple:
+        """One distinct (URL error, LICENSE value, fact set, caption name verdict): the decision as a
+        DecisionIndex entry."""
+        policy = self.policy
+        carrier = "LICENSE column"
+        verdicts = None
+        answer = None
+        if facts is not None:
+            verdicts, link_licenses, answer, _ = facts
+            for link in link_licenses:  # a license stated for the image itself beats the page-level column
+                parsed = parse_license(link)
+                if parsed is not None and parsed.license_class != "unknown":
+                    raw, lic, carrier = link, parsed, "Link rel=license header"
+                    break
+        if name_verdict is not None:
+            verdicts = {**(verdicts or {}), "name_optout": name_verdict}
+        d = decide(policy=policy, license_raw=raw, license=lic, url_error=error, verdicts=verdicts,
+                   license_carrier=carrier, item=answer)
+        column_ok = license_reason(raw, lic, policy) is None
+        if use_item_license(policy, raw, lic, answer):
+            lic, carrier = answer.license, f"{answer.api} API (the image's own license)"
+            license_ok = error is None and item_license_reason(answer, policy) is None
+        else:
+            license_ok = error is None and column_ok
+        return DecisionIndex.entry(d, lic, carrier, license_ok, verdicts or {}, policy,
+                                   _item_effect(answer, column_ok, license_ok, error is None))
+
     # -- per batch -----------------------------------------------------------------------------
     def decide_table(self, table: pa.Table, license_column: str | None, url_column: str,
-                     caption_column: str | None = None) -> tuple[pa.Table, "DecisionIndex"]:
-        """Decide every row; returns the table with ``_lf_keep`` added, and the batch's DecisionIndex."""
+                     caption_column: str | None = None) -> tuple[pa.Table, DecisionIndex]:
+        """Decide every row; returns the table with ``_lf_keep`` (and, unless the table was annotated
+        already, the candidate rows' ``_lf_`` URL facts) added, and the batch's DecisionIndex.
+
+        Cheap first: the license is looked up once per distinct LICENSE value; only rows whose
+        license the policy can keep (or whose URL has a header or item-license record, or every row
+        under ``full_audit``) are URL-checked and evaluated. A row whose license fails is decided from
+        its license (and caption) alone: its URL is not checked (``url_invalid`` is not computed)."""
         n = table.num_rows
         name_hit, name_verdicts = name_optout_hits(self.names, table, caption_column)
         policy = self.policy
         values, lic_idx = distinct_licenses(table, license_column)
         licenses = [parse_license(v) for v in values]
-        lic_ok = np.array([license_reason(v, lic, policy) is None for v, lic in zip(values, licenses)], dtype=bool)
+        lic_ok = np.array([license_reason(v, lic, policy) is None for v, lic in zip(values, licenses, strict=True)], dtype=bool)
+        if self.full_audit:
+            need = np.ones(n, dtype=bool)
+        else:
+            need = lic_ok[lic_idx] if n else np.zeros(0, dtype=bool)
+            if len(self.signals.header_urls):
+                # a URL whose own headers were checked may carry a Link rel=license: evaluate it too
+                has_headers = pc.is_in(table.column(url_column), value_set=self.signals.header_urls)
+                need |= pc.fill_null(has_headers, False).to_numpy(zero_copy_only=False)
+            if len(self.signals.item_urls) and "item" in policy.license_sources:
+                # the image's own license may keep a row whose LICENSE column cannot (LAION's "?")
+                has_item = pc.is_in(table.column(url_column), value_set=self.signals.item_urls)
+                need |= pc.fill_null(has_item, False).to_numpy(zero_copy_only=False)
+        if "_lf_url_error" not in table.column_names:
+            table = annotate_rows(table, url_column, np.nonzero(need)[0])
         url_err = table.column("_lf_url_error")
         err_enc = pc.dictionary_encode(url_err.combine_chunks() if isinstance(url_err, pa.ChunkedArray) else url_err)
         err_values = err_enc.dictionary.to_pylist()
         err_idx = pc.fill_null(err_enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-        valid = err_idx < 0
-        candidate = valid & (lic_ok[lic_idx] if n else np.zeros(0, dtype=bool))
-        if self.full_audit:
-            candidate = valid.copy()
-        elif len(self.signals.header_urls):
-            # a URL whose own headers were checked may carry a Link rel=license: evaluate it too
-            has_headers = pc.is_in(table.column(url_column), value_set=self.signals.header_urls)
-            candidate |= valid & pc.fill_null(has_headers, False).to_numpy(zero_copy_only=False)
-        if not self.full_audit and len(self.signals.item_urls) and "item" in policy.license_sources:
-            # the image's own license may keep a row whose LICENSE column cannot (LAION's "?")
-            has_item = pc.is_in(table.column(url_column), value_set=self.signals.item_urls)
-            candidate |= valid & pc.fill_null(has_item, False).to_numpy(zero_copy_only=False)
+        err_idx[~need] = -1  # not checked (an annotated table has facts for every row: ignore them alike)
+        candidate = (err_idx < 0) & need
         cand_rows = np.nonzero(candidate)[0]
         url_key = np.full(n, -1, dtype=np.int64)
-        url_facts: list[tuple[dict[str, SourceVerdict], tuple[str, ...]]] = []
-        url_items: list[ItemAnswer | None] = []
+        url_facts: list[tuple] = []
         if len(cand_rows):
             cand_idx = pa.array(cand_rows)
-            urls = pc.take(table.column(url_column), cand_idx).to_pylist()
-            auths = pc.take(table.column("_lf_authority"), cand_idx).to_pylist()
-            hosts = pc.take(table.column("_lf_host"), cand_idx).to_pylist()
-            paths = pc.take(table.column("_lf_path"), cand_idx).to_pylist()
-            self.signals.ensure(set(auths))
-            seen: dict[str, int] = {}
-            for row, u, a, h, p in zip(cand_rows, urls, auths, hosts, paths):
-                k = seen.get(u)
-                if k is None:
-                    k = seen[u] = len(url_facts)
-                    if p is None:  # annotate computes paths only for rows with a recognised license
-                        p = split_url(u)[0].path
-                    url_facts.append(self.url_verdicts(u, a, h, p))
-                    url_items.append(self.item_facts(u, h))
-                url_key[row] = k
-        # one decision per distinct (url error, license, url facts), as a single int64 key
+            cand_urls = pc.take(table.column(url_column), cand_idx)
+            enc = pc.dictionary_encode(cand_urls.combine_chunks() if isinstance(cand_urls, pa.ChunkedArray) else cand_urls)
+            inverse = enc.indices.to_numpy(zero_copy_only=False)
+            first = np.full(len(enc.dictionary), len(inverse), dtype=np.int64)
+            np.minimum.at(first, inverse, np.arange(len(inverse)))
+            first_rows = pa.array(cand_rows[first])
+            urls = enc.dictionary.to_pylist()
+            auths = pc.take(table.column("_lf_authority"), first_rows).to_pylist()
+            hosts = pc.take(table.column("_lf_host"), first_rows).to_pylist()
+            paths = pc.take(table.column("_lf_path"), first_rows).to_pylist()
+            paths = [p if p is not None else split_url(u)[0].path for u, p in zip(urls, paths, strict=True)]
+            keys, url_facts = self.evaluate_urls(urls, auths, hosts, paths)
+            url_key[cand_rows] = np.asarray(keys, dtype=np.int64)[inverse]
+        # one decision per distinct (url error, license, fact set[, caption name]), as a single int64 key
         n_lic = max(len(values), 1)
         keys = ((err_idx + 1) * n_lic + lic_idx.astype(np.int64)) * (len(url_facts) + 1) + (url_key + 1)
         n_names = len(name_verdicts)
@@ -274,6 +400,7 @@ class BatchDecider:
             keys = keys * (n_names + 1) + (name_hit + 1)
         uniq, inverse = _distinct(keys)
         index = DecisionIndex(inverse=inverse)
+        cache = self._decisions
         for key in uniq.tolist():
             name_k = -1
             if n_names:
@@ -282,30 +409,28 @@ class BatchDecider:
             key, uk = divmod(key, len(url_facts) + 1)
             e, li = divmod(key, n_lic)
             e, uk = e - 1, uk - 1
-            raw, lic = values[li], licenses[li]
-            carrier = "LICENSE column"
-            verdicts = None
-            answer = url_items[uk] if uk >= 0 else None
-            if uk >= 0:
-                verdicts, link_licenses = url_facts[uk]
-                for link in link_licenses:  # a license stated for the image itself beats the page-level column
-                    parsed = parse_license(link)
-                    if parsed is not None and parsed.license_class != "unknown":
-                        raw, lic, carrier = link, parsed, "Link rel=license header"
-                        break
-            if n_names:
-                verdicts = {**(verdicts or {}), "name_optout": name_verdicts[name_k]}
-            d = decide(policy=policy, license_raw=raw, license=lic, url_error=err_values[e] if e >= 0 else None,
-                       verdicts=verdicts, license_carrier=carrier, item=answer)
-            column_ok = license_reason(raw, lic, policy) is None
-            if use_item_license(policy, raw, lic, answer):
-                lic, carrier = answer.license, f"{answer.api} API (the image's own license)"
-                license_ok = e < 0 and item_license_reason(answer, policy) is None
-            else:
-                license_ok = e < 0 and column_ok
-            index.add(d, lic, carrier, license_ok, verdicts or {}, policy)
-            index.item_effect.append(_item_effect(answer, column_ok, license_ok, e < 0))
+            error = err_values[e] if e >= 0 else None
+            name_verdict = name_verdicts[name_k] if n_names else None
+            cache_key = (error, values[li], url_facts[uk][3] if uk >= 0 else None, name_verdict)
+            entry = cache.get(cache_key)
+            if entry is None:
+                entry = self._decide_one(error, values[li], licenses[li], url_facts[uk] if uk >= 0 else None,
+                                         name_verdict)
+                if len(cache) >= _MAX_CACHED_DECISIONS:  # bounded memory: start over
+                    cache.clear()
+                cache[cache_key] = entry
+            index.append(entry)
         return table.append_column("_lf_keep", pa.array(index.keep_mask(), pa.bool_())), index
+
+
+_MAX_CACHED_DECISIONS = 4096  # DecisionIndex entries kept across batches (~6 KB each with their keys)
+
+
+def _path_independent(records: Mapping[str, Mapping[str, Any]]) -> bool:
+    """True when none of the authority's records has a body that was parsed (``AuthoritySignals``
+    parses only ``ok`` and ``invalid`` fetches): then every verdict comes from the records' status
+    alone and every path gets the same verdicts."""
+    return all(rec.get("outcome") not in ("ok", "invalid") for rec in records.values())
 
 
 def _item_effect(answer: ItemAnswer | None, column_ok: bool, license_ok: bool, url_ok: bool) -> str | None:
@@ -387,23 +512,38 @@ class DecisionIndex:
             setattr(self, name, [])
 
     def add(self, d: Decision, lic, carrier: str, license_ok: bool, verdicts: Mapping[str, SourceVerdict],
-            policy: Policy) -> None:
-        self.keep.append(d.keep)
-        self.reason.append(str(d.reason))
-        self.reasons.append([str(r) for r in d.reasons])
-        self.evidence.append(_evidence_json(d))
-        self.spdx.append(lic.spdx_id if lic else None)
-        self.klass.append(lic.license_class if lic else None)
-        self.url.append(lic.canonical_url if lic else None)
-        self.source.append(carrier if lic is not None else None)
-        self.license_ok.append(license_ok)
+            policy: Policy, item_effect: str | None = None) -> None:
+        self.append(self.entry(d, lic, carrier, license_ok, verdicts, policy, item_effect))
+
+    @staticmethod
+    def entry(d: Decision, lic, carrier: str, license_ok: bool, verdicts: Mapping[str, SourceVerdict],
+              policy: Policy, item_effect: str | None = None) -> tuple:
+        """One decision's fields (``keep``, ``license_ok``, ``reserved``, ``item_effect``, then ``FIELDS``),
+        ready to append to any batch's index (the decider caches them across batches; nothing mutates them)."""
         deny = [v for v in verdicts.values() if v.verdict == "deny" and policy.uses(v.source)]
-        self.sources.append(sorted({v.source for v in deny}))
-        self.tokens.append(sorted({t for v in deny for t in v.tokens}))
         unr = [f"{v.source}: {v.url or ''} {v.detail}".strip() for v in verdicts.values()
                if v.verdict == "unreachable" and policy.uses(v.source)]
-        self.unreachable.append(unr[0] if unr else None)
-        self.reserved.append(bool(deny))
+        return (d.keep, license_ok, bool(deny), item_effect,
+                str(d.reason), [str(r) for r in d.reasons], _evidence_json(d),
+                lic.spdx_id if lic else None, lic.license_class if lic else None, lic.canonical_url if lic else None,
+                carrier if lic is not None else None,
+                sorted({v.source for v in deny}), sorted({t for v in deny for t in v.tokens}),
+                unr[0] if unr else None)
+
+    def append(self, entry: tuple) -> None:
+        self.keep.append(entry[0])
+        self.license_ok.append(entry[1])
+        self.reserved.append(entry[2])
+        self.item_effect.append(entry[3])
+        for name, value in zip(self.FIELDS, entry[4:], strict=True):
+            getattr(self, name).append(value)
+
+    def subset(self, rows: np.ndarray) -> DecisionIndex:
+        """The decisions of the given rows only (entries shared, not copied)."""
+        sub = DecisionIndex(inverse=self.inverse[rows])
+        for name in ("keep", "license_ok", "reserved", "item_effect") + self.FIELDS:
+            setattr(sub, name, getattr(self, name))
+        return sub
 
     def __len__(self) -> int:
         return len(self.keep)

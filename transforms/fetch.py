@@ -58,6 +58,8 @@ import urllib3.connectionpool
 import urllib3.exceptions
 
 from license_rules.fetchrules import FILE_PATHS, KINDS, authority_of, classify, outcome_detail
+from license_rules.records import RECORD_FIELDS as _RECORD_FIELDS
+from license_rules.records import FetchRecord, Outcome
 from license_rules.urls import redact_userinfo
 
 from .addressguard import BlockedAddressError, address_refusal, check_peer, host_refusal
@@ -96,24 +98,8 @@ KEPT_HEADERS = frozenset(
     }
 )
 
-#: The keys of every record (the snapshot row), in schema order.
-RECORD_FIELDS = (
-    "authority",
-    "kind",
-    "url",
-    "final_url",
-    "redirects",
-    "status",
-    "outcome",
-    "content_type",
-    "fetched_at",
-    "elapsed_ms",
-    "sha256",
-    "body",
-    "truncated",
-    "headers_json",
-    "error",
-)
+#: The keys of every record (the snapshot row), in schema order: the fields of FetchRecord.
+RECORD_FIELDS = _RECORD_FIELDS
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _HEADERS_CHUNK = 10_000  # image URLs grouped by authority per round of check_headers
@@ -460,7 +446,7 @@ class Fetcher:
 
     def fetch_files(
         self, authorities: Iterable, kinds: Iterable[str] = ("robots", "ai_txt", "tdmrep")
-    ) -> Iterator[dict]:
+    ) -> Iterator[FetchRecord]:
         """One record per distinct (authority, kind), in completion order.
 
         ``authorities`` are ``scheme://host[:port]`` strings (any http(s) URL is reduced to its
@@ -470,7 +456,7 @@ class Fetcher:
         """
         kinds = self._check_kinds(kinds)
 
-        def tasks() -> Iterator[Callable[[], list[dict]]]:
+        def tasks() -> Iterator[Callable[[], list[FetchRecord]]]:
             seen: set[str] = set()
             for raw in authorities:
                 wanted = kinds
@@ -494,7 +480,7 @@ class Fetcher:
             raise ValueError(f"unknown kinds {unknown!r}; expected a subset of {', '.join(FILE_PATHS)}")
         return kinds
 
-    def check_headers(self, urls: Iterable[str]) -> Iterator[dict]:
+    def check_headers(self, urls: Iterable[str]) -> Iterator[FetchRecord]:
         """One ``kind="headers"`` record per distinct image URL, in completion order.
 
         A URL without an http(s) authority gets a record with outcome "invalid" and no request.
@@ -503,7 +489,7 @@ class Fetcher:
         checked once). URLs are taken in rounds of 10,000, grouped by authority within a round.
         """
 
-        def tasks() -> Iterator[Callable[[], list[dict]]]:
+        def tasks() -> Iterator[Callable[[], list[FetchRecord]]]:
             iterator = iter(urls)
             seen: set = set()
             while True:
@@ -550,8 +536,8 @@ class Fetcher:
             raise RuntimeError("Fetcher is closed")
         urls = list(urls)
 
-        def work() -> list[dict]:
-            records: list[dict] = []
+        def work() -> list[FetchRecord]:
+            records: list[FetchRecord] = []
             groups: dict[str, list[str]] = {}
             for url in dict.fromkeys(redact_userinfo(u) if isinstance(u, str) else u for u in urls):
                 authority = authority_of(url) if isinstance(url, str) else None
@@ -570,13 +556,13 @@ class Fetcher:
         """How many submitted tasks a caller should keep pending at most (twice the pool's threads)."""
         return self._workers * 2
 
-    def fetch_documents(self, items: Iterable[tuple[str, str, str]]) -> Iterator[dict]:
+    def fetch_documents(self, items: Iterable[tuple[str, str, str]]) -> Iterator[FetchRecord]:
         """One record per distinct (owner authority, kind, absolute http(s) URL): a document that a
         signal names (an RSL licence). The record carries the owner's authority (whose rows it
         governs); politeness, deadline, size cap and address guard are those of every fetch, paced
         per authority of the URL itself. A URL without an http(s) authority raises ValueError."""
 
-        def tasks() -> Iterator[Callable[[], list[dict]]]:
+        def tasks() -> Iterator[Callable[[], list[FetchRecord]]]:
             seen: set[tuple[str, str, str]] = set()
             for owner, kind, url in items:
                 host = authority_of(url) if isinstance(url, str) else None
@@ -590,7 +576,7 @@ class Fetcher:
 
         return self._run_bounded(tasks())
 
-    def _document_of(self, owner: str, kind: str, url: str, host: str, pace: Callable[[], None]) -> list[dict]:
+    def _document_of(self, owner: str, kind: str, url: str, host: str, pace: Callable[[], None]) -> list[FetchRecord]:
         pace()
         started, fetched_at = time.monotonic(), _utcnow()
         try:
@@ -601,7 +587,7 @@ class Fetcher:
 
     # ------------------------------------------------------------------ scheduling
 
-    def _run_bounded(self, tasks: Iterator[Callable[[], list[dict]]]) -> Iterator[dict]:
+    def _run_bounded(self, tasks: Iterator[Callable[[], list[FetchRecord]]]) -> Iterator[FetchRecord]:
         if self._closed:
             raise RuntimeError("Fetcher is closed")
         window = self._workers * 2
@@ -623,8 +609,8 @@ class Fetcher:
 
     # ------------------------------------------------------------------ per authority work
 
-    def _files_of(self, authority: str, kinds: tuple[str, ...], pace: Callable[[], None]) -> list[dict]:
-        records = []
+    def _files_of(self, authority: str, kinds: tuple[str, ...], pace: Callable[[], None]) -> list[FetchRecord]:
+        records: list[FetchRecord] = []
         budget = _Budget(self.config.authority_budget)
         for kind in kinds:
             url = authority + FILE_PATHS[kind]
@@ -642,8 +628,8 @@ class Fetcher:
             records.append(self._record(authority, kind, url, response, fetched_at, started))
         return records
 
-    def _headers_of(self, authority: str, urls: list[str], pace: Callable[[], None]) -> list[dict]:
-        records = []
+    def _headers_of(self, authority: str, urls: list[str], pace: Callable[[], None]) -> list[FetchRecord]:
+        records: list[FetchRecord] = []
         for url in urls:
             pace()
             started, fetched_at = time.monotonic(), _utcnow()
@@ -660,7 +646,7 @@ class Fetcher:
 
     def _record(
         self, authority: str, kind: str, url: str, response: _Response, fetched_at: datetime, started: float
-    ) -> dict:
+    ) -> FetchRecord:
         body = response.body
         if response.error_kind is not None:
             body = None
@@ -669,49 +655,49 @@ class Fetcher:
             headers=response.headers,
         )
         error = response.error
-        if error is None and outcome in ("bot-wall", "soft-404", "invalid"):
+        if error is None and outcome in (Outcome.BOT_WALL, Outcome.SOFT_404, Outcome.INVALID):
             error = outcome_detail(kind, outcome, response.headers, body or b"")
         if body is not None and not 200 <= (response.status or 0) < 300:
             body = None  # an error page was read only to recognise a challenge; it is not the file
         headers_json = None
         if kind == "headers" and response.headers is not None:
             headers_json = json.dumps([[name, value] for name, value in response.headers], ensure_ascii=False)
-        return {
-            "authority": authority,
-            "kind": kind,
-            "url": url,
-            "final_url": response.final_url,
-            "redirects": list(response.redirects),
-            "status": response.status,
-            "outcome": outcome,
-            "content_type": response.content_type,
-            "fetched_at": fetched_at,
-            "elapsed_ms": int(round((time.monotonic() - started) * 1000)),
-            "sha256": hashlib.sha256(body).hexdigest() if body is not None else None,
-            "body": body,
-            "truncated": bool(response.truncated and body is not None),
-            "headers_json": headers_json,
-            "error": error,
-        }
+        return FetchRecord(
+            authority=authority,
+            kind=kind,
+            url=url,
+            final_url=response.final_url,
+            redirects=tuple(response.redirects),
+            status=response.status,
+            outcome=outcome,
+            content_type=response.content_type,
+            fetched_at=fetched_at,
+            elapsed_ms=int(round((time.monotonic() - started) * 1000)),
+            sha256=hashlib.sha256(body).hexdigest() if body is not None else None,
+            body=body,
+            truncated=bool(response.truncated and body is not None),
+            headers_json=headers_json,
+            error=error,
+        )
 
-    def _invalid_url_record(self, url: object) -> dict:
-        return {
-            "authority": "",
-            "kind": "headers",
-            "url": url if isinstance(url, str) else repr(url),
-            "final_url": None,
-            "redirects": [],
-            "status": None,
-            "outcome": "invalid",
-            "content_type": None,
-            "fetched_at": _utcnow(),
-            "elapsed_ms": 0,
-            "sha256": None,
-            "body": None,
-            "truncated": False,
-            "headers_json": None,
-            "error": "not an http(s) URL with a valid host; not requested",
-        }
+    def _invalid_url_record(self, url: object) -> FetchRecord:
+        return FetchRecord(
+            authority="",
+            kind="headers",
+            url=url if isinstance(url, str) else repr(url),
+            final_url=None,
+            redirects=(),
+            status=None,
+            outcome=Outcome.INVALID,
+            content_type=None,
+            fetched_at=_utcnow(),
+            elapsed_ms=0,
+            sha256=None,
+            body=None,
+            truncated=False,
+            headers_json=None,
+            error="not an http(s) URL with a valid host; not requested",
+        )
 
     # ------------------------------------------------------------------ one request chain
 

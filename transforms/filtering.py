@@ -1,8 +1,11 @@
 """The filter stage as Beam PTransforms over Arrow batches.
 
-    files ─ ReadShards ─ AnnotateRows ─ ApplyPolicy ─┬─ WriteShards ─────────────┐
-                                                      ├─ SummariseRun ─ summary ──┼─ WriteAudit
-                                                      └─ (hosts) CombinePerKey ───┘
+    files ─ ReadShards ─ ApplyPolicy ─┬─ WriteShards ─────────────┐
+                                       ├─ SummariseRun ─ summary ──┼─ WriteAudit
+                                       └─ (hosts) CombinePerKey ───┘
+
+ApplyPolicy is cheap first: it looks up each distinct LICENSE value, then URL-checks and evaluates
+only the rows whose license the policy can keep (``AnnotateRows`` annotates every row: the crawl).
 
 Each PTransform only wires plain functions from ``shards``, ``annotate``, ``decide``, ``write`` and
 ``stats`` together. Elements are :class:`~transforms.shards.ShardBatch` objects carrying a
@@ -10,17 +13,25 @@ Each PTransform only wires plain functions from ``shards``, ``annotate``, ``deci
 """
 from __future__ import annotations
 
+import atexit
+import gc
 import logging
 import pickle
+import queue
+import threading
 from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, TypeVar
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
 
 from license_rules.optout import OptOutList
 from license_rules.policy import Policy
+from license_rules.urls import registered_domain
 
 from . import progress
 from .annotate import annotate_table
@@ -30,11 +41,17 @@ from .shards import ShardBatch, iter_shard_batches
 from .stats import _aggregate, batch_stats, host_tables, merge_stats, top_rows
 from .write import ShardWriter
 
-__all__ = ["ReadShards", "AnnotateRows", "ApplyPolicy", "WriteShards", "SummariseRun", "TopHosts", "FilterShards",
+__all__ = ["read_ahead", "ReadShards", "AnnotateRows", "ApplyPolicy", "WriteShards", "SummariseRun", "TopHosts", "FilterShards",
            "FilterConfig"]
 
 log = logging.getLogger(__name__)
 NAMESPACE = "license_filter"
+T = TypeVar("T")
+
+# At interpreter exit the final garbage collection walks every object that Beam, pyarrow and pandas
+# created (~0.3 s of a filter run's fixed cost); freezing them first skips that walk. Runs only at
+# exit: nothing is frozen while a process (a test session, a worker) is still working.
+atexit.register(gc.freeze)
 
 
 class ShardBatchCoder(beam.coders.Coder):
@@ -70,21 +87,73 @@ class FilterConfig:
     name_optout: Any = None  # license_rules.names.NameOptOut (--name-optout-list)
     write_rejected: bool = False
     full_audit: bool = False
-    batch_rows: int = 65536
+    batch_rows: int = 131072  # one LAION-like row group (131,072 rows) per batch: fewer per-batch costs
     top_hosts: int = 50
     snapshot_eager_max_rows: int = 2_000_000  # larger snapshots are read lazily, per authority
+    split_row_groups: int = 0  # > 0: shards of more row groups are read and decided in ranges of this many
+
+
+def read_ahead(batches: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """Yield what ``batches`` yields, in order, while a background thread produces up to ``depth`` items
+    ahead: pyarrow decodes row groups without holding the GIL, so reading the next row group overlaps
+    deciding and writing this one (on one worker, the read no longer adds to the wall time).
+    An exception in the producer is raised here; when the consumer stops early, the producer stops
+    and closes ``batches`` (its open file) in its own thread."""
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def pump():
+        try:
+            for item in batches:
+                slots.put((True, item))
+                if stop.is_set():
+                    return
+            slots.put((False, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            slots.put((False, exc))
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=pump, name="license-filter-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            more, value = slots.get()
+            if not more:
+                if value is not None:
+                    raise value
+                return
+            yield value
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue, then let it finish
+            try:
+                slots.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
 
 
 class _ReadShardFn(beam.DoFn):
-    def __init__(self, names: dict[str, str], columns: ColumnMap, batch_rows: int):
+    def __init__(self, names: dict[str, str], columns: ColumnMap, batch_rows: int, read_ahead_batches: bool = True):
         self._names = names
         self._columns = columns
         self._batch_rows = batch_rows
+        self._read_ahead = read_ahead_batches
+        self._marked = False
         self._rows = Metrics.counter(NAMESPACE, "rows_read")
         self._errors = Metrics.counter(NAMESPACE, "rows_unreadable")
 
-    def process(self, path: str):
-        for batch in iter_shard_batches(path, self._names[path], self._columns, self._batch_rows):
+    def process(self, item):
+        path, groups = (item, None) if isinstance(item, str) else item  # a whole shard, or a ShardRange
+        batches = iter_shard_batches(path, self._names[path], self._columns, self._batch_rows, groups)
+        if groups is not None:  # a split shard's output order: its range, then the batch within it
+            batches = (replace(b, extra={**b.extra, "order": (groups.start, b.index)}) for b in batches)
+        for batch in read_ahead(batches) if self._read_ahead else batches:
+            if not self._marked:
+                progress.mark("first_batch_read", rows=batch.rows)
+                self._marked = True
             self._rows.inc(batch.rows)
             self._errors.inc(batch.error_rows)
             if batch.error:
@@ -93,7 +162,7 @@ class _ReadShardFn(beam.DoFn):
 
 
 class ReadShards(beam.PTransform):
-    """PCollection[str path] -> PCollection[ShardBatch], row group by row group."""
+    """PCollection[str path | (path, range of row groups)] -> PCollection[ShardBatch], row group by row group."""
 
     def __init__(self, names: dict[str, str], columns: ColumnMap, batch_rows: int = 65536):
         super().__init__()
@@ -130,10 +199,20 @@ class _ApplyPolicyFn(beam.DoFn):
         self._rejected = Metrics.counter(NAMESPACE, "rows_rejected")
 
     def setup(self):
+        import time
+
+        started = time.perf_counter()
         cfg = self._config
         index = SignalsIndex.open(cfg.signals_dir, cfg.snapshot_eager_max_rows) if cfg.signals_dir else SignalsIndex()
+        snapshot_s = time.perf_counter() - started
         self._decider = BatchDecider(cfg.policy, index, cfg.optout, cfg.full_audit, infringing=cfg.infringing,
                                      names=cfg.name_optout)
+        # tldextract (registered domains of reserved hosts, TopHosts) loads here, once per worker
+        tld_started = time.perf_counter()
+        registered_domain("example.co.uk")
+        progress.mark("worker_setup", seconds=time.perf_counter() - started, snapshot_s=snapshot_s,
+                      tldextract_s=time.perf_counter() - tld_started,
+                      optout_entries=cfg.optout.entries if cfg.optout is not None else 0)
 
     def process(self, batch: ShardBatch):
         if batch.table is not None:
@@ -184,6 +263,7 @@ class _WriteShardFn(beam.DoFn):
         except BaseException:
             self._writer.abort()
             raise
+        progress.mark("batch_written", rows=batch.rows)
 
     def finish_bundle(self):
         unfinished = self._writer.unfinished()
@@ -280,6 +360,55 @@ class TopHosts(beam.PTransform):
                 | "Rank" >> beam.Map(_merge_tops, self._n))
 
 
+def plan_ranges(path: str, per_range: int):
+    """A shard as work items: ``path`` itself when it has at most ``per_range`` row groups (or its footer
+    cannot be read: the reader reports that once), else ``(path, range)`` per ``per_range`` row groups."""
+    from .shards import open_input
+
+    try:
+        with open_input(path) as handle:
+            n = pq.ParquetFile(handle).metadata.num_row_groups
+    except Exception:  # noqa: BLE001 - the reader turns the same failure into the shard's error batch
+        return [path]
+    if n <= per_range:
+        return [path]
+    return [(path, range(start, min(start + per_range, n))) for start in range(0, n, per_range)]
+
+
+def output_part(batch: ShardBatch, write_rejected: bool) -> tuple[str, ShardBatch]:
+    """A decided batch reduced to the rows its shard's files need (kept rows; every row with
+    ``write_rejected``), keyed by shard: what travels to the shard's single writer."""
+    extra = {"order": batch.extra.get("order", (0, batch.index))}
+    if batch.table is None:
+        return batch.shard, replace(batch, extra=extra)
+    index = batch.extra["decisions"]
+    rows = np.arange(batch.table.num_rows) if write_rejected else np.nonzero(index.keep_mask())[0]
+    extra["decisions"] = index.subset(rows)
+    return batch.shard, replace(batch, table=batch.table.take(pa.array(rows, pa.int64())), extra=extra)
+
+
+class _WriteGroupedFn(beam.DoFn):
+    """One shard's parts, from any number of workers, written in row-group order by one writer:
+    the same files as an unsplit run."""
+
+    def __init__(self, config: FilterConfig):
+        self._config = config
+
+    def process(self, item):
+        shard, parts = item
+        parts = sorted(parts, key=lambda b: b.extra["order"])
+        cfg = self._config
+        writer = ShardWriter(cfg.output, cfg.write_rejected, cfg.columns.url, cfg.columns.caption)
+        try:
+            for i, part in enumerate(parts):
+                for out in writer.write(replace(part, index=i, last=i == len(parts) - 1)):
+                    yield {"shard": out.shard, "kind": out.kind, "path": out.path, "rows": out.rows}
+                progress.mark("batch_written", rows=part.rows)
+        except BaseException:
+            writer.abort()
+            raise
+
+
 class FilterShards(beam.PTransform):
     """PCollection[str path] -> dict of PCollections: ``outputs`` (file records), ``stats`` and ``hosts``."""
 
@@ -290,12 +419,22 @@ class FilterShards(beam.PTransform):
 
     def expand(self, paths):
         cfg = self._config
-        decided = (paths
-                   | "SpreadShards" >> beam.Reshuffle()
+        items = paths | "SpreadShards" >> beam.Reshuffle()
+        if cfg.split_row_groups:  # several workers share one large shard: ranges of row groups
+            items = (items
+                     | "PlanRanges" >> beam.FlatMap(plan_ranges, cfg.split_row_groups)
+                     | "SpreadRanges" >> beam.Reshuffle())
+        decided = (items
                    | "ReadShards" >> ReadShards(self._names, cfg.columns, cfg.batch_rows)
-                   | "AnnotateRows" >> AnnotateRows(cfg.columns)
-                   | "ApplyPolicy" >> ApplyPolicy(cfg))
-        outputs = decided | "WriteShards" >> WriteShards(cfg)
+                   | "ApplyPolicy" >> ApplyPolicy(cfg))  # annotates the candidate rows' URLs itself (cheap first)
+        if cfg.split_row_groups:
+            outputs = (decided
+                       | "OutputRows" >> beam.Map(output_part, cfg.write_rejected).with_output_types(
+                           beam.typehints.KV[str, ShardBatch])
+                       | "ByShard" >> beam.GroupByKey()
+                       | "WriteShardParts" >> beam.ParDo(_WriteGroupedFn(cfg)))
+        else:
+            outputs = decided | "WriteShards" >> WriteShards(cfg)
         stats = decided | "SummariseRun" >> SummariseRun()
         hosts = decided | "TopHosts" >> TopHosts(cfg.top_hosts)
         return {"outputs": outputs, "stats": stats, "hosts": hosts}

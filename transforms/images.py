@@ -240,7 +240,7 @@ class _SampleLog:
         try:
             self._writer.close()
             self._fh.close()
-        except Exception:  # noqa: BLE001 - aborting
+        except Exception:  # noqa: BLE001, S110 - aborting: the error that caused the abort propagates
             pass
         discard(self._tmp)
 

@@ -19,7 +19,8 @@ import json
 import os
 import shutil
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -270,7 +271,7 @@ class ShardSink:
                 self._pq.close()
             if self._fh is not None:
                 self._fh.close()
-        except Exception:  # noqa: BLE001 - aborting: the temporary output is discarded anyway
+        except Exception:  # noqa: BLE001, S110 - aborting: the temporary output is discarded anyway
             pass
         if self.layout == "files":
             shutil.rmtree(self._tmp, ignore_errors=True)

@@ -55,6 +55,7 @@ from license_rules.itemlicense import (
 )
 from license_rules.policy import Policy
 from license_rules.reasons import Reason
+from license_rules.records import FetchRecord, Outcome
 from license_rules.urls import authority_of, redact_userinfo
 
 from .annotate import distinct_licenses
@@ -255,7 +256,7 @@ class ItemResolver:
 
     # ------------------------------------------------------------------ public
 
-    def resolve(self, items: Iterable[tuple[ItemRef, list[str]]]) -> Iterator[dict]:
+    def resolve(self, items: Iterable[tuple[ItemRef, list[str]]]) -> Iterator[FetchRecord]:
         """One ``kind="item"`` record per image URL of every item given (URLs of one item share its answer)."""
         commons: dict[str, dict[str, list[str]]] = {}
         flickr: dict[str, list[str]] = {}
@@ -361,7 +362,7 @@ class ItemResolver:
         base = self.config.commons_api.replace("{wiki}", wiki)
         return base + ("&" if "?" in base else "?") + urlencode(params)
 
-    def _commons_batch(self, wiki: str, titles: dict[str, list[str]]) -> list[dict]:
+    def _commons_batch(self, wiki: str, titles: dict[str, list[str]]) -> list[FetchRecord]:
         params = {"action": "query", "format": "json", "formatversion": "2", "prop": "imageinfo",
                   "iiprop": "extmetadata|url", "iiextmetadatafilter": "|".join(EXTMETADATA_FIELDS),
                   "redirects": "1", "maxlag": str(self.config.maxlag), "titles": "|".join(titles)}
@@ -377,7 +378,7 @@ class ItemResolver:
                     answer = more
                     break
                 merged = _merge_continued(merged, more.data)
-        records = []
+        records: list[FetchRecord] = []
         try:
             pages = commons_pages(merged, list(titles)) if answer.outcome == "ok" else {}
         except ApiAnswerError as exc:
@@ -413,7 +414,7 @@ class ItemResolver:
                 self._live = table
             return self._live
 
-    def _flickr_photo(self, photo_id: str, urls: list[str]) -> list[dict]:
+    def _flickr_photo(self, photo_id: str, urls: list[str]) -> list[FetchRecord]:
         with self._flickr_slots:
             live = self._live_table()
             info = self._call(self._flickr_url("flickr.photos.getInfo", photo_id=photo_id), "flickr")
@@ -440,7 +441,7 @@ class ItemResolver:
                     "dataset_date": self.config.dataset_date, "response_sha256": sha}
         return self._records(urls, info, outcome, envelope)
 
-    def _flickr_not_checked(self, photo_id: str, urls: list[str]) -> list[dict]:
+    def _flickr_not_checked(self, photo_id: str, urls: list[str]) -> list[FetchRecord]:
         answer = _Answer(self._flickr_url("flickr.photos.getInfo", photo_id=photo_id), None, "not-checked",
                          error=f"no Flickr API key (set {API_KEY_ENV}): the photo's own license was not checked",
                          fetched_at=datetime.now(timezone.utc), elapsed_ms=0)
@@ -450,18 +451,18 @@ class ItemResolver:
     # ------------------------------------------------------------------ records
 
     @staticmethod
-    def _records(urls: list[str], answer: _Answer, outcome: str, envelope: dict) -> list[dict]:
+    def _records(urls: list[str], answer: _Answer, outcome: str, envelope: dict) -> list[FetchRecord]:
         body = json.dumps(envelope, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         digest = hashlib.sha256(body).hexdigest()
         Metrics.counter(NAMESPACE, f"items.{envelope['api']}.{outcome}").inc(len(set(urls)))
-        return [{
-            "authority": authority_of(url) or "", "kind": "item", "url": redact_userinfo(url),
-            "final_url": _redact(answer.url),
-            "redirects": [], "status": answer.status, "outcome": outcome, "content_type": "application/json",
-            "fetched_at": answer.fetched_at or datetime.now(timezone.utc), "elapsed_ms": answer.elapsed_ms,
-            "sha256": digest, "body": body, "truncated": False, "headers_json": None,
-            "error": answer.error if outcome != "ok" else None,
-        } for url in sorted(set(urls))]
+        return [FetchRecord(
+            authority=authority_of(url) or "", kind="item", url=redact_userinfo(url),
+            final_url=_redact(answer.url),
+            redirects=(), status=answer.status, outcome=Outcome(outcome), content_type="application/json",
+            fetched_at=answer.fetched_at or datetime.now(timezone.utc), elapsed_ms=answer.elapsed_ms,
+            sha256=digest, body=body, truncated=False, headers_json=None,
+            error=answer.error if outcome != Outcome.OK else None,
+        ) for url in sorted(set(urls))]
 
 
 def _merge_continued(first: dict, more: Any) -> dict:
@@ -588,7 +589,7 @@ class ResolveItemLicenses(beam.PTransform):
     def expand(self, pairs):
         return (pairs
                 | "ByItem" >> beam.GroupByKey()
-                | "KeyBySite" >> beam.Map(_by_site).with_output_types(typing.Tuple[str, typing.Any])
+                | "KeyBySite" >> beam.Map(_by_site).with_output_types(typing.Tuple[str, typing.Any])  # noqa: UP006 - a Beam type hint, kept in typing form
                 | "BatchPerSite" >> beam.GroupIntoBatches.WithShardedKey(self._batch)
                 | "DropKey" >> beam.Map(lambda kv: list(kv[1]))
                 | "AskApis" >> beam.ParDo(_ResolveFn(self._config, self._fetch)))

@@ -7,11 +7,28 @@ from the Beam metrics counters.
 """
 from __future__ import annotations
 
+import json
+import os
 import sys
 import threading
 import time
 
-__all__ = ["add", "ProgressLine", "format_line"]
+__all__ = ["add", "ProgressLine", "format_line", "mark", "TIMINGS_ENV"]
+
+#: When set to a file path, :func:`mark` appends one JSON line per event (the benchmark's fixed-cost
+#: figures: time to first batch, worker setup, the pipeline's tail); unset, a mark costs one lookup.
+TIMINGS_ENV = "LICENSE_FILTER_TIMINGS"
+_timings_path = os.environ.get(TIMINGS_ENV)
+
+
+def mark(event: str, **fields) -> None:
+    """Record ``event`` with the wall clock and process id (only when ``LICENSE_FILTER_TIMINGS`` is set;
+    worker processes inherit it, and each line is one small append)."""
+    if not _timings_path:
+        return
+    line = json.dumps({"event": event, "t": time.time(), "pid": os.getpid(), **fields}, separators=(",", ":"))
+    with open(_timings_path, "a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
 
 _lock = threading.Lock()
 _counts: dict[str, int] = {}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 import requests
 import requests.adapters
@@ -121,7 +121,7 @@ class RegistryClient:
     def close(self) -> None:
         self._session.close()
 
-    def __enter__(self) -> "RegistryClient":
+    def __enter__(self) -> RegistryClient:
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -11,14 +11,15 @@ it with that authority's other files (``license_rules.signals``).
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
-from typing import Any
 from urllib.parse import urljoin
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from license_rules.records import FetchRecord, Outcome
 from license_rules.robots import parse_robots
 from license_rules.rsl import rsl_link_targets
 from license_rules.urls import authority_of
@@ -28,32 +29,30 @@ __all__ = ["FetchRslDocuments", "declared_rsl"]
 NAMESPACE = "license_filter"
 
 
-def declared_rsl(record: dict[str, Any]) -> Iterator[tuple[str, tuple[int, int, str]]]:
+def declared_rsl(record: FetchRecord) -> Iterator[tuple[str, tuple[int, int, str]]]:
     """(authority, (precedence, position, absolute URL)) for each RSL licence a fetch record declares."""
-    owner = record.get("authority")
-    if not owner or record.get("outcome") != "ok":
+    owner = record.authority
+    if not owner or record.outcome != Outcome.OK:
         return
-    if record.get("kind") == "robots" and record.get("body"):
-        parsed = parse_robots(record["body"])
+    if record.kind == "robots" and record.body:
+        parsed = parse_robots(record.body)
         if parsed.invalid is None:
             for i, (value, _) in enumerate(parsed.licenses):
                 yield owner, (0, i, urljoin(owner + "/robots.txt", value.strip()))
-    elif record.get("kind") == "headers" and record.get("headers_json"):
-        pairs = json.loads(record["headers_json"])
+    elif record.kind == "headers" and record.headers_json:
+        pairs = json.loads(record.headers_json)
         links = rsl_link_targets([value for name, value in pairs if name.lower() == "link"])
         for i, target in enumerate(links):
-            yield owner, (1, i, urljoin(record.get("url") or owner, target.strip()))
+            yield owner, (1, i, urljoin(record.url or owner, target.strip()))
 
 
-def _unusable(owner: str, url: str) -> dict[str, Any]:
-    import datetime as dt
-
-    return {
-        "authority": owner, "kind": "rsl", "url": url, "final_url": None, "redirects": [], "status": None,
-        "outcome": "invalid", "content_type": None, "fetched_at": dt.datetime.now(dt.timezone.utc), "elapsed_ms": 0,
-        "sha256": None, "body": None, "truncated": False, "headers_json": None,
-        "error": "the declared RSL licence is not an http(s) URL; not requested",
-    }
+def _unusable(owner: str, url: str) -> FetchRecord:
+    return FetchRecord(
+        authority=owner, kind="rsl", url=url, final_url=None, redirects=(), status=None,
+        outcome=Outcome.INVALID, content_type=None, fetched_at=dt.datetime.now(dt.timezone.utc), elapsed_ms=0,
+        sha256=None, body=None, truncated=False, headers_json=None,
+        error="the declared RSL licence is not an http(s) URL; not requested",
+    )
 
 
 class _FetchRslFn(beam.DoFn):
@@ -79,7 +78,7 @@ class _FetchRslFn(beam.DoFn):
             else:
                 usable.append((owner, "rsl", url))
         for record in self._fetcher.fetch_documents(usable):
-            Metrics.counter(NAMESPACE, f"fetch.rsl.{record['outcome']}").inc()
+            Metrics.counter(NAMESPACE, f"fetch.rsl.{record.outcome}").inc()
             yield record
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from dataclasses import dataclass, field
-from typing import Iterator
+from collections.abc import Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -57,7 +57,7 @@ def expand_inputs(patterns: list[str]) -> list[str]:
             pattern = join(pattern.rstrip("/"), "*.parquet")  # a folder means its parquet files
         try:
             matches = FileSystems.match([pattern])[0].metadata_list
-        except Exception as exc:  # Beam raises BeamIOError and friends; name the pattern
+        except Exception as exc:  # noqa: BLE001 - Beam raises BeamIOError and friends: re-raised naming the pattern
             raise InputError(f"--input {pattern!r}: cannot list: {exc}") from None
         paths = sorted(m.path for m in matches if not m.path.endswith("/"))
         if not paths:
@@ -167,8 +167,11 @@ def open_input(path: str):
     return FileSystems.open(path, compression_type="uncompressed")
 
 
-def iter_shard_batches(path: str, name: str, cmap: ColumnMap, batch_rows: int = 65536) -> Iterator[ShardBatch]:
-    """Yield the shard's batches; the last one has ``last=True`` (an empty shard yields one empty batch)."""
+def iter_shard_batches(path: str, name: str, cmap: ColumnMap, batch_rows: int = 65536,
+                       groups: range | None = None) -> Iterator[ShardBatch]:
+    """Yield the shard's batches; the last one has ``last=True`` (an empty shard yields one empty batch).
+    ``groups``: only these row groups (a range of a split shard; its batch numbers start at 0 and
+    problems with the whole file count the range's rows only)."""
     try:
         handle = open_input(path)
     except (OSError, Exception) as exc:  # noqa: BLE001 - any open failure is this shard's error
@@ -182,13 +185,15 @@ def iter_shard_batches(path: str, name: str, cmap: ColumnMap, batch_rows: int = 
             return
         schema = pf.schema_arrow
         names = schema.names
+        file_rows = (pf.metadata.num_rows if groups is None
+                     else sum(pf.metadata.row_group(g).num_rows for g in groups))
         if cmap.url not in names:
-            yield ShardBatch(path, name, 0, True, None, error_rows=pf.metadata.num_rows,
+            yield ShardBatch(path, name, 0, True, None, error_rows=file_rows,
                              error=f"{path}: no URL column {cmap.url!r}; columns are {names} (use --columns or --url-col)")
             return
         lic_col = cmap.license_column(names)
         if lic_col is None and cmap.license_required:
-            yield ShardBatch(path, name, 0, True, None, error_rows=pf.metadata.num_rows,
+            yield ShardBatch(path, name, 0, True, None, error_rows=file_rows,
                              error=f"{path}: no license column {' or '.join(cmap.license)!r}; columns are {names} "
                                    f"(LAION-5B joined files have none: use --columns laion-joined)")
             return
@@ -196,7 +201,7 @@ def iter_shard_batches(path: str, name: str, cmap: ColumnMap, batch_rows: int = 
             typ = schema.field(col).type
             if not (pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_null(typ)
                     or (pa.types.is_dictionary(typ) and pa.types.is_string(typ.value_type))):
-                yield ShardBatch(path, name, 0, True, None, error_rows=pf.metadata.num_rows,
+                yield ShardBatch(path, name, 0, True, None, error_rows=file_rows,
                                  error=f"{path}: column {col!r} has type {typ}, expected a string column")
                 return
         n_groups = pf.num_row_groups
@@ -204,9 +209,10 @@ def iter_shard_batches(path: str, name: str, cmap: ColumnMap, batch_rows: int = 
             yield ShardBatch(path, name, 0, True, schema.empty_table(), license_column=lic_col)
             return
         index = 0
-        for group in range(n_groups):
+        wanted = range(n_groups) if groups is None else groups
+        for group in wanted:
             group_rows = pf.metadata.row_group(group).num_rows
-            last_group = group == n_groups - 1
+            last_group = group == wanted[-1]
             try:
                 batches = list(_read_group(pf, group, batch_rows))
             except Exception as exc:  # noqa: BLE001 - a damaged page: count its rows as errors

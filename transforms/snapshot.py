@@ -15,38 +15,35 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from transforms.fetch import RECORD_FIELDS
+from license_rules.records import COLUMN_TYPES, RECORD_FIELDS, FetchRecord, Outcome, record_columns
 
 __all__ = ["SNAPSHOT_SCHEMA", "SnapshotError", "records_to_table", "write_snapshot", "read_snapshot", "snapshot_files",
            "describe_snapshot", "write_part", "SNAPSHOT_ROW_GROUP",
            "fresh_authorities", "reuse_plan", "ReusePlan", "CRAWL_KINDS", "REUSABLE_OUTCOMES"]
 
+#: Arrow type of each column type a FetchRecord field declares (license_rules.records.COLUMN_TYPES).
+_ARROW_TYPES = {
+    "string": pa.string(),
+    "string_list": pa.list_(pa.string()),
+    "int32": pa.int32(),
+    "int64": pa.int64(),
+    "timestamp_us_utc": pa.timestamp("us", tz="UTC"),
+    "binary": pa.binary(),
+    "bool": pa.bool_(),
+}
+assert set(_ARROW_TYPES) == set(COLUMN_TYPES), "a FetchRecord column type has no Arrow type"
+
+#: The snapshot's schema, derived from :class:`license_rules.records.FetchRecord`.
 SNAPSHOT_SCHEMA = pa.schema(
-    [
-        pa.field("authority", pa.string(), nullable=False),
-        pa.field("kind", pa.string(), nullable=False),
-        pa.field("url", pa.string(), nullable=False),
-        pa.field("final_url", pa.string()),
-        pa.field("redirects", pa.list_(pa.string())),
-        pa.field("status", pa.int32()),
-        pa.field("outcome", pa.string(), nullable=False),
-        pa.field("content_type", pa.string()),
-        pa.field("fetched_at", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("elapsed_ms", pa.int64()),
-        pa.field("sha256", pa.string()),
-        pa.field("body", pa.binary()),
-        pa.field("truncated", pa.bool_()),
-        pa.field("headers_json", pa.string()),
-        pa.field("error", pa.string()),
-    ]
+    [pa.field(name, _ARROW_TYPES[kind], nullable=nullable) for name, kind, nullable in record_columns()]
 )
-assert tuple(SNAPSHOT_SCHEMA.names) == RECORD_FIELDS, "snapshot schema and fetch records disagree"
 
 _MANIFEST = "snapshot.json"
 _PREFIX, _SUFFIX = "signals-", ".parquet"
@@ -56,19 +53,18 @@ class SnapshotError(Exception):
     """A snapshot directory is missing, empty or holds files that do not match SNAPSHOT_SCHEMA."""
 
 
-def records_to_table(records: Iterable[dict]) -> pa.Table:
-    """Fetch records (dicts with exactly :data:`RECORD_FIELDS`) as a table in SNAPSHOT_SCHEMA."""
+def records_to_table(records: Iterable[FetchRecord | Mapping[str, Any]]) -> pa.Table:
+    """Fetch records as a table in SNAPSHOT_SCHEMA. A mapping (a snapshot row read back) must have
+    exactly :data:`~license_rules.records.RECORD_FIELDS`; ValueError names the record and the problem."""
     columns: dict[str, list] = {name: [] for name in RECORD_FIELDS}
     for index, record in enumerate(records):
-        if set(record) != set(RECORD_FIELDS):
-            missing = sorted(set(RECORD_FIELDS) - set(record))
-            extra = sorted(set(record) - set(RECORD_FIELDS))
-            raise ValueError(f"record {index} does not match the snapshot schema: missing {missing}, extra {extra}")
-        fetched_at = record["fetched_at"]
-        if not isinstance(fetched_at, datetime) or fetched_at.tzinfo is None:
-            raise ValueError(f"record {index}: fetched_at must be a timezone-aware datetime, got {fetched_at!r}")
-        for name in RECORD_FIELDS:
-            columns[name].append(record[name])
+        if not isinstance(record, FetchRecord):
+            try:
+                record = FetchRecord.from_mapping(record)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"record {index} does not match the snapshot schema: {exc}") from None
+        for name, value in zip(RECORD_FIELDS, record.to_dict().values(), strict=True):
+            columns[name].append(value)
     return pa.Table.from_pydict(columns, schema=SNAPSHOT_SCHEMA)
 
 
@@ -77,7 +73,7 @@ def records_to_table(records: Iterable[dict]) -> pa.Table:
 SNAPSHOT_ROW_GROUP = 4096
 
 
-def write_part(records_or_table: Iterable[dict] | pa.Table, directory: str) -> dict:
+def write_part(records_or_table: Iterable[FetchRecord | Mapping[str, Any]] | pa.Table, directory: str) -> dict:
     """Write one part ``signals-<sha8>.parquet`` (named by its content) atomically on any Beam
     filesystem; return its listing entry: file, sha256, rows, counts per kind and outcome."""
     from .fileio import join, makedirs, write_bytes_atomic
@@ -94,13 +90,13 @@ def write_part(records_or_table: Iterable[dict] | pa.Table, directory: str) -> d
     makedirs(str(directory))
     write_bytes_atomic(join(str(directory), name), data)
     counts: dict[str, dict[str, int]] = {}
-    pairs = Counter(zip(table.column("kind").to_pylist(), table.column("outcome").to_pylist()))
+    pairs = Counter(zip(table.column("kind").to_pylist(), table.column("outcome").to_pylist(), strict=True))
     for (kind, outcome), count in sorted(pairs.items()):
         counts.setdefault(kind, {})[outcome] = count
     return {"file": name, "sha256": digest, "rows": table.num_rows, "counts": counts}
 
 
-def write_snapshot(records_or_table: Iterable[dict] | pa.Table, directory: str | os.PathLike) -> dict:
+def write_snapshot(records_or_table: Iterable[FetchRecord | Mapping[str, Any]] | pa.Table, directory: str | os.PathLike) -> dict:
     """Write one part and ``snapshot.json`` into ``directory``; return the manifest."""
     from .fileio import join, write_bytes_atomic
 
@@ -185,7 +181,7 @@ def read_snapshot(directory: str | os.PathLike) -> pa.Table:
 #: The files a crawl asks every authority for.
 CRAWL_KINDS = ("robots", "ai_txt", "tdmrep")
 #: Outcomes that are answers and may be reused while fresh; any other outcome is asked again.
-REUSABLE_OUTCOMES = ("ok", "not-found")
+REUSABLE_OUTCOMES = (Outcome.OK, Outcome.NOT_FOUND)
 
 
 def _fresh_mask(table: pa.Table, max_age: timedelta, now: datetime, kinds: tuple[str, ...]):
@@ -202,7 +198,7 @@ def fresh_authorities(table: pa.Table, max_age: timedelta, now: datetime,
     ``kinds`` (an authority with a fresh robots record but no ai_txt record, as a crawl killed
     between the two leaves it, is not fresh)."""
     fresh = table.filter(_fresh_mask(table, max_age, now, tuple(kinds)))
-    pairs = set(zip(fresh.column("authority").to_pylist(), fresh.column("kind").to_pylist()))
+    pairs = set(zip(fresh.column("authority").to_pylist(), fresh.column("kind").to_pylist(), strict=True))
     count: Counter = Counter(authority for authority, _ in pairs)
     return {authority for authority, n in count.items() if n == len(set(kinds))}
 
@@ -231,7 +227,7 @@ def reuse_plan(table: pa.Table, max_age: timedelta, now: datetime, kinds: tuple[
     newest: dict[tuple[str, str], tuple] = {}
     for i, (authority, kind, when) in enumerate(zip(usable.column("authority").to_pylist(),
                                                   usable.column("kind").to_pylist(),
-                                                  usable.column("fetched_at").to_pylist())):
+                                                  usable.column("fetched_at").to_pylist(), strict=True)):
         key = (authority, kind)
         if key not in newest or when > newest[key][0]:
             newest[key] = (when, i)

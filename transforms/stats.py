@@ -6,7 +6,8 @@ combined per key (a dataset has tens of millions of hosts: they must not sit in 
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from typing import Any
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -86,7 +87,7 @@ def batch_stats(batch: ShardBatch) -> dict[str, Any]:
     if unreachable_entries:
         rows = np.nonzero(np.isin(index.inverse, unreachable_entries))[0]
         auth = pc.take(batch.table.column("_lf_authority"), pa.array(rows)).to_pylist()
-        for a, entry in zip(auth, index.inverse[rows].tolist()):
+        for a, entry in zip(auth, index.inverse[rows].tolist(), strict=True):
             cur = s["unreachable"].setdefault(a, {"rows": 0, "detail": index.unreachable[entry]})
             cur["rows"] += 1
     s["shards"] = {batch.shard: shard}

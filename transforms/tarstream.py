@@ -11,7 +11,8 @@ zero block raises :class:`TarStreamError`: a truncated shard is never read as a 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
+from collections.abc import Iterator
 
 __all__ = ["TarMember", "TarStreamError", "iter_members", "TarStreamWriter"]
 

@@ -250,7 +250,7 @@ class ShardWriter:
             try:
                 w.writer.close()
                 w.handle.close()
-            except Exception:  # noqa: BLE001 - closing a broken writer; the temp file is removed next
+            except Exception:  # noqa: BLE001, S110 - closing a broken writer; the temp file is removed next
                 pass
             discard(w.tmp)
         self._open.clear()

@@ -1,0 +1,145 @@
+"""transforms/stats.py: per-batch audit counts, their merge (any order, any grouping) and host pairs."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pyarrow as pa
+
+from license_rules.optout import parse_optout_list
+from license_rules.policy import load_policy
+from tests.conftest import fetch_record
+from transforms.annotate import annotate_table
+from transforms.decide import BatchDecider, SignalsIndex
+from transforms.shards import ShardBatch
+from transforms.snapshot import records_to_table
+from transforms.stats import (
+    batch_stats,
+    empty_stats,
+    host_tables,
+    merge_stats,
+    top_rows,
+)
+
+BY = "https://creativecommons.org/licenses/by/4.0/"
+BY_NC = "https://creativecommons.org/licenses/by-nc/4.0/"
+NOW = dt.datetime.now(dt.timezone.utc)
+
+
+def _rec(authority, kind, outcome, body=None):
+    return fetch_record(authority, kind, outcome, body, final_url=None, fetched_at=NOW, sha256=None)
+
+
+SIGNALS = SignalsIndex(records_to_table(
+    [_rec("http://ok.example.com", "robots", "ok", b"User-agent: *\nAllow: /\n"),
+     _rec("http://ok.example.com", "ai_txt", "not-found"), _rec("http://ok.example.com", "tdmrep", "not-found"),
+     _rec("http://gpt.example.com", "robots", "ok", b"User-agent: GPTBot\nDisallow: /\n"),
+     _rec("http://gpt.example.com", "ai_txt", "not-found"), _rec("http://gpt.example.com", "tdmrep", "not-found")]
+    + [_rec("http://down.example.net", k, "unreachable") for k in ("robots", "ai_txt", "tdmrep")]))
+OPTOUT = parse_optout_list("opt.example.org\n", name="list.txt")
+
+
+def decided(rows, shard="s.parquet", index=0) -> ShardBatch:
+    table = pa.table({"URL": pa.array([u for u, _ in rows], pa.string()),
+                      "LICENSE": pa.array([lic for _, lic in rows], pa.string())})
+    table = annotate_table(table, "URL", "LICENSE")
+    table, decisions = BatchDecider(load_policy("permissive"), SIGNALS, OPTOUT).decide_table(table, "LICENSE", "URL")
+    return ShardBatch(shard, shard.split(".")[0], index, False, table, license_column="LICENSE",
+                      extra={"decisions": decisions})
+
+
+ROWS = [
+    ("http://ok.example.com/1.jpg", BY),  # kept
+    ("http://ok.example.com/1.jpg", BY),  # kept (duplicate)
+    ("http://gpt.example.com/1.jpg", BY),  # robots_disallowed (GPTBot)
+    ("http://gpt.example.com/2.jpg", BY_NC),  # license_class_not_allowed
+    ("http://down.example.net/1.jpg", BY),  # source_unreachable
+    ("http://opt.example.org/1.jpg", BY),  # optout_list
+    (None, BY),  # url_invalid
+]
+
+
+def test_batch_stats_exact():
+    s = batch_stats(decided(ROWS))
+    assert (s["input_rows"], s["kept"], s["rejected"], s["errors"]) == (7, 2, 5, 0)
+    assert s["by_reason"] == {"kept": 2, "robots_disallowed": 1, "license_class_not_allowed": 1,
+                              "source_unreachable": 1, "optout_list": 1, "url_invalid": 1}
+    assert s["by_class"] == {"permissive": 6, "non-commercial": 1}
+    assert s["kept_by_spdx"] == {"CC-BY-4.0": 2}
+    assert s["by_source"] == {"robots": 1, "optout_list": 1}
+    assert s["by_token"]["GPTBot"] == 1
+    assert s["license_allowed"] == 5  # permissive rows with a valid URL
+    assert s["not_reserved"] == 3  # ... that no source reserves (kept 2 + unreachable 1)
+    assert list(s["unreachable"]) == ["http://down.example.net"] and s["unreachable"]["http://down.example.net"]["rows"] == 1
+    assert s["shards"] == {"s.parquet": {"input_rows": 7, "kept": 2, "rejected": 5, "errors": 0, "name": "s"}}
+
+
+def test_batch_stats_error_batches():
+    known = batch_stats(ShardBatch("s.parquet", "s", 2, True, None, error_rows=4, error="s.parquet: row group 2"))
+    assert (known["input_rows"], known["errors"], known["unknown_row_shards"]) == (4, 4, 0)
+    unknown = batch_stats(ShardBatch("c.parquet", "c", 0, True, None, error="c.parquet: not parquet", unknown_rows=True))
+    assert (unknown["input_rows"], unknown["errors"], unknown["unknown_row_shards"]) == (0, 0, 1)
+    assert unknown["shards"]["c.parquet"]["unknown_rows"] is True
+    assert unknown["error_messages"] == ["c.parquet: not parquet"]
+
+
+def _parts():
+    return [batch_stats(decided(ROWS[:3], index=0)), batch_stats(decided(ROWS[3:], index=1)),
+            batch_stats(decided(ROWS, shard="t.parquet")),
+            batch_stats(ShardBatch("s.parquet", "s", 2, True, None, error_rows=4, error="s.parquet: row group 2 bad")),
+            batch_stats(ShardBatch("s.parquet", "s", 3, True, None, error_rows=4, error="s.parquet: row group 3 bad"))]
+
+
+def _comparable(s, with_error=True):
+    s = dict(s, error_messages=sorted(s["error_messages"]))
+    if not with_error:
+        s["shards"] = {k: {f: v for f, v in row.items() if f != "errors_text"} for k, row in s["shards"].items()}
+    return s
+
+
+def test_merge_stats_is_order_and_grouping_independent():
+    parts = _parts()
+    flat = merge_stats(parts)
+    assert (flat["input_rows"], flat["kept"], flat["rejected"], flat["errors"]) == (22, 4, 10, 8)
+    assert flat["shards"]["s.parquet"]["input_rows"] == 15 and flat["shards"]["s.parquet"]["errors"] == 8
+    for perm in itertools.permutations(parts):
+        nested = merge_stats([merge_stats(perm[:2]), merge_stats([empty_stats()]), merge_stats(perm[2:])])
+        assert _comparable(nested, with_error=False) == _comparable(flat, with_error=False)
+
+
+def test_merge_stats_shard_error_is_order_independent():
+    parts = _parts()
+    forward = merge_stats(parts)["shards"]["s.parquet"]["errors_text"]
+    assert forward == merge_stats(parts[::-1])["shards"]["s.parquet"]["errors_text"]
+    assert forward == ["s.parquet: row group 2 bad", "s.parquet: row group 3 bad"]
+
+
+def _pairs(batch):
+    out = {}
+    for (kind, bucket), table in host_tables(batch):
+        for row in table.to_pylist():
+            key = (kind, row["name"])
+            assert key not in out  # one name, one bucket
+            assert bucket == len(row["name"].encode()) % 8
+            out[key] = (row["dropped"], row["opted_out"])
+    return out
+
+
+def test_host_tables_exact():
+    # domains are ranked by opt-out only, so they are computed for hosts with opted-out rows alone
+    # ranked rows: dropped although their license was allowed (one gpt.example.com row drops for its license)
+    assert _pairs(decided(ROWS)) == {
+        ("host", "gpt.example.com"): (1, 1), ("host", "down.example.net"): (1, 0), ("host", "opt.example.org"): (1, 1),
+        ("domain", "example.com"): (1, 1), ("domain", "example.org"): (1, 1),
+    }
+    assert list(host_tables(decided(ROWS[:2]))) == []  # nothing dropped
+    assert list(host_tables(ShardBatch("x", "x", 0, True, None, error_rows=3))) == []
+
+
+def test_top_rows_ranks_by_count_then_name():
+    import pyarrow as pa
+
+    table = pa.table({"name": ["b", "a", "c", "d"], "dropped": [3, 3, 5, 0], "opted_out": [0, 1, 0, 2]})
+    tops = top_rows(table, 2)
+    assert [r["name"] for r in tops["dropped"]] == ["c", "a"]
+    assert [r["name"] for r in tops["opted_out"]] == ["d", "a"]
