@@ -12,8 +12,10 @@ new part; readers keep the newest record per (authority, kind), so retries never
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+from concurrent.futures import FIRST_COMPLETED, as_completed, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,13 +24,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindows
 
+from license_rules.cc import parse_license
 from license_rules.decision import license_reason
 from license_rules.policy import Policy
 from license_rules.records import FetchRecord, Outcome
+from license_rules.urls import authority_of, redact_userinfo
 
 from . import progress
 from .annotate import distinct_licenses
+from .fetch import Fetcher
+from .items import item_candidate_mask
+from .registry import RegistryClient, RegistryError
 from .shards import ShardBatch
 from .snapshot import write_part
 
@@ -60,12 +68,9 @@ def candidate_mask(table: pa.Table, license_column: str | None, policy: Policy, 
     if full_audit:
         return valid
     values, idx = distinct_licenses(table, license_column)
-    from license_rules.cc import parse_license
-
     ok = np.array([license_reason(v, parse_license(v), policy) is None for v in values], dtype=bool)
     mask = valid & ok[idx] if len(idx) else valid
-    from .items import item_candidate_mask  # rows the item license may add (LICENSE "?" on Commons/Flickr)
-
+    # rows the item license may add (LICENSE "?" on Commons/Flickr)
     return mask | item_candidate_mask(table, license_column, policy, full_audit)
 
 
@@ -106,8 +111,6 @@ class _FetcherFn(beam.DoFn):
         self._requests = Metrics.counter(NAMESPACE, "fetch_records")
 
     def setup(self):
-        from .fetch import Fetcher
-
         self._fetcher = Fetcher(self._config)
 
     def teardown(self):
@@ -138,8 +141,6 @@ class _StreamingFetchFn(_FetcherFn):
             yield record
 
     def process(self, element):
-        from concurrent.futures import FIRST_COMPLETED, wait
-
         for future in self._submit(element):
             self._pending.add(future)
             while len(self._pending) >= self._fetcher.window:
@@ -152,10 +153,6 @@ class _StreamingFetchFn(_FetcherFn):
             yield from self._emit(finished.result())
 
     def finish_bundle(self):
-        from concurrent.futures import as_completed
-
-        from apache_beam.transforms.window import GlobalWindows
-
         pending, self._pending = self._pending, set()
         for finished in as_completed(pending):
             for record in self._emit(finished.result()):
@@ -215,8 +212,6 @@ class _RegistryFn(beam.DoFn):
         self._client = None
 
     def setup(self):
-        from .registry import RegistryClient
-
         self._client = RegistryClient(self._endpoint, self._key)
 
     def teardown(self):
@@ -227,12 +222,6 @@ class _RegistryFn(beam.DoFn):
         """One ``registry`` record per URL of the batch. A batch the registry did not answer usably
         after the client's retries (persistent 429/5xx, invalid JSON, no connection) is recorded
         ``unreachable`` URL by URL with the error, and the policy decides; the crawl goes on."""
-        import datetime as dt
-
-        from license_rules.urls import authority_of, redact_userinfo
-
-        from .registry import RegistryError
-
         sendable = list(dict.fromkeys(redact_userinfo(u) for u in urls if isinstance(u, str) and u
                                       and "\n" not in u and "\r" not in u))
         failure = None
@@ -243,17 +232,18 @@ class _RegistryFn(beam.DoFn):
             Metrics.counter(NAMESPACE, "registry.failed_batches").inc()
         now = dt.datetime.now(dt.timezone.utc)
         for url in dict.fromkeys(redact_userinfo(u) if isinstance(u, str) else repr(u) for u in urls):
-            ans = answers.get(url)
+            # RegistryClient.check answers every URL sent or raises: without a failure each sent URL has its answer
+            ans = answers[url] if url in sendable and failure is None else None
             body = json.dumps(ans or {}).encode("utf-8")
             if url not in sendable:
                 outcome, error = Outcome.INVALID, "not a single-line URL; not sent to the registry"
-            elif ans is not None:
+            elif failure is None:
                 outcome, error = Outcome.OK, None
             else:
-                outcome, error = Outcome.UNREACHABLE, failure or f"registry {self._endpoint} gave no answer for this URL"
+                outcome, error = Outcome.UNREACHABLE, failure
             yield FetchRecord(
                 authority=authority_of(url) or "", kind="registry", url=url, final_url=None,
-                redirects=(), status=200 if ans is not None else None,
+                redirects=(), status=200 if outcome is Outcome.OK else None,
                 outcome=outcome, content_type="application/json",
                 fetched_at=now, elapsed_ms=None, sha256=hashlib.sha256(body).hexdigest(), body=body,
                 truncated=False, headers_json=None, error=error,
