@@ -567,6 +567,15 @@ def snapshot_records(authorities, seed: int = 0, fetched_at: dt.datetime | None 
     return records_to_table(records)
 
 
+def _repo_relative(path: str | os.PathLike) -> str:
+    """A path inside the repository as recorded in committed results: relative, never this machine's layout."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        return Path(path).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def make_snapshot(files: list[str], out_dir: str | os.PathLike, seed: int = 0) -> dict:
     """Write a signals snapshot covering the candidate authorities of ``files``; return facts."""
     from transforms.snapshot import write_snapshot
@@ -578,7 +587,7 @@ def make_snapshot(files: list[str], out_dir: str | os.PathLike, seed: int = 0) -
     for a in authorities:
         p = robots_profile(a, seed)
         profiles[p] = profiles.get(p, 0) + 1
-    return {"dir": str(out_dir), "authorities": len(authorities), "candidate_rows": cand_rows,
+    return {"dir": _repo_relative(out_dir), "authorities": len(authorities), "candidate_rows": cand_rows,
             "records": table.num_rows, "robots_profiles": dict(sorted(profiles.items())), "file": manifest["file"]}
 
 

@@ -7,6 +7,9 @@ never downloads the Prism binary that DirectRunner may try to fetch).
 from __future__ import annotations
 
 import argparse
+import logging
+
+# Beam is imported inside the functions: the CLI parses and validates its own flags without loading it.
 
 __all__ = ["BeamOptionsError", "pipeline_options", "DEFAULT_RUNNER"]
 
@@ -71,8 +74,6 @@ def pipeline_options(flags: list[str]):
 def _validate(opts, runner_instance, runner: str) -> None:
     """The runner's own option checks (e.g. Dataflow's --project, --region, gs:// temp_location), run
     here so that a missing option is one line before any work, not a traceback from the runner."""
-    import logging
-
     from apache_beam.options.pipeline_options_validator import PipelineOptionsValidator
 
     quiet = logging.getLogger("apache_beam.options.pipeline_options")

@@ -21,13 +21,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import sys
 
-__all__ = ["main", "UserError"]
+__all__ = ["main"]
 
-from .errors import EXIT_OK, EXIT_ROW_ERRORS, EXIT_USAGE, UserError, tool_version  # noqa: F401 - re-exported
-
-VERSION = tool_version()
+from . import commands
+from .errors import EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, UserError, tool_version
+from .images_pipeline import add_images_parser, cmd_images
+from .transaction import add_loopback_no_proxy, exit_code_for, guarded, pipeline_failure
 
 
 def _duration(text: str) -> dt.timedelta:
@@ -148,7 +150,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="license-filter", description=_DESCRIPTION, epilog=__doc__.split("\n\n", 1)[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
-    parser.add_argument("--version", action="version", version=f"license-filter {VERSION}")
+    parser.add_argument("--version", action="version", version=f"license-filter {tool_version()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress and Beam's own messages")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -198,8 +200,6 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--columns", default="laion", metavar="PRESET")
     exp.add_argument("--json", action="store_true", help="print the decision as JSON")
 
-    from .images_pipeline import add_images_parser  # the images stage (its own module)
-
     add_images_parser(sub)
     return parser
 
@@ -226,8 +226,6 @@ def _exit_now(code: int) -> None:
     may still be tearing down, and a C++ thread destroyed at shutdown aborts the process ("terminate
     called without an active exception", exit 134) after a run whose outputs are complete. Every
     output is written and published before this point, so nothing is lost by skipping shutdown."""
-    import os
-
     try:
         logging.shutdown()
         sys.stdout.flush()
@@ -239,8 +237,6 @@ def _exit_now(code: int) -> None:
 def _guarded_call(handler, args, extra) -> int:
     """SIGINT/SIGTERM become one line and exit 130/143 (the filter says more: what OUT still holds);
     a failing pipeline (e.g. a crawl) is one line, its traceback only with -v."""
-    from .transaction import exit_code_for, guarded, pipeline_failure
-
     with guarded() as guard:
         try:
             return handler(args, extra)
@@ -261,14 +257,10 @@ def _main(argv: list[str] | None) -> int:
     try:
         args, extra = parser.parse_known_args(argv)
         _setup_logging(args.verbose)
-        from . import commands
-        from .transaction import add_loopback_no_proxy
 
         add_loopback_no_proxy()  # the runner's gRPC to localhost never through a proxy (the crawl's requests unaffected)
 
         if args.command == "images":
-            from .images_pipeline import cmd_images
-
             return cmd_images(args, extra)
         if args.command in ("report", "explain") and extra:
             raise UserError(f"unknown option(s) for {args.command}: {' '.join(extra)}")
@@ -281,12 +273,13 @@ def _main(argv: list[str] | None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt as exc:
         print("license-filter: interrupted", file=sys.stderr)
-        return 143 if getattr(exc, "signum", None) == 15 else 130
+        return EXIT_SIGTERM if getattr(exc, "signum", None) == 15 else EXIT_SIGINT
     except SystemExit as exc:  # --help / --version
         return exc.code if isinstance(exc.code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover
-    from pipelines.cli import main as _main  # the package's copy, so its imports share one module
+    # the package's copy, so its imports share one module
+    from pipelines.cli import main as _main
 
     sys.exit(_main())

@@ -2,16 +2,44 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
+import shlex
 import sys
 from dataclasses import replace
 from pathlib import Path
 
+from license_rules.names import NameListError, NameOptOut, parse_name_list
 from license_rules.optout import OptOutList, OptOutListError, parse_optout_list
-from license_rules.policy import Policy, PolicyError, load_policy
+from license_rules.policy import PRESETS, Policy, PolicyError, load_policy
+from transforms.columns import ColumnError, column_map
+from transforms.fetch import DEFAULT_USER_AGENT, FetchConfig
+from transforms.fileio import exists, join, read_bytes
+from transforms.registry import api_key_from_env
+from transforms.shards import InputError, check_footers, expand_inputs
+from transforms.snapshot import SnapshotError, describe_snapshot
 
-from .errors import EXIT_OK, UserError
+from .beam_options import BeamOptionsError, pipeline_options
+from .errors import EXIT_OK, Interrupted, UserError
+from .lock import OutputLock
+from .postrun import finish_run
+from .report import write_report
+from .staging import describe_current, new_run_id
+from .transaction import (
+    check_ownership,
+    exit_code_for,
+    guarded,
+    pipeline_failure,
+    resume_identity,
+    run_transaction,
+    say,
+    snapshot_id,
+)
+
+# Modules that import Apache Beam (the pipelines, transforms.filtering/items/coverage) and explain.py
+# (which imports this module) are imported inside the commands that need them: `license-filter
+# --help`, `report` and `explain` start without loading Beam.
 
 __all__ = ["cmd_run", "cmd_filter", "cmd_crawl", "cmd_licenses", "cmd_report", "cmd_explain", "load_optout_lists"]
 
@@ -21,9 +49,7 @@ def sample_dir() -> Path:
     return here if here.is_dir() else Path.cwd() / "sample_data"
 
 
-def _policy(spec: str) -> Policy:
-    from license_rules.policy import PRESETS
-
+def policy_from_arg(spec: str) -> Policy:
     if spec not in PRESETS and os.path.exists(spec):
         spec = os.path.abspath(spec)  # recorded as the policy's source: explain --run loads it from anywhere
     try:
@@ -74,8 +100,6 @@ def load_infringing_lists(paths: list[str]) -> tuple[OptOutList | None, list[dic
 
 def load_name_lists(paths: list[str]):
     """The name opt-out lists, merged into one matcher."""
-    from license_rules.names import NameListError, NameOptOut, parse_name_list
-
     people, info, versions, digests = [], [], [], []
     for path in paths:
         try:
@@ -101,8 +125,6 @@ def load_name_lists(paths: list[str]):
 
 
 def _columns(args):
-    from transforms.columns import ColumnError, column_map
-
     try:
         return column_map(args.columns, args.url_col, args.caption_col, args.license_col)
     except ColumnError as exc:
@@ -110,8 +132,6 @@ def _columns(args):
 
 
 def _inputs(patterns: list[str]) -> list[str]:
-    from transforms.shards import InputError, expand_inputs
-
     try:
         return expand_inputs(patterns)
     except InputError as exc:
@@ -119,8 +139,6 @@ def _inputs(patterns: list[str]) -> list[str]:
 
 
 def _beam_options(extra: list[str]):
-    from .beam_options import BeamOptionsError, pipeline_options
-
     try:
         return pipeline_options(extra)
     except BeamOptionsError as exc:
@@ -143,8 +161,6 @@ def _snapshot_info(signals_dir: str | None) -> dict | None:
     """Validate the snapshot on the launcher (schemas and footers, not every record) and describe it."""
     if not signals_dir:
         return None
-    from transforms.fileio import exists, join, read_bytes
-    from transforms.snapshot import SnapshotError, describe_snapshot
 
     try:
         described = describe_snapshot(signals_dir)
@@ -192,8 +208,6 @@ def _absolute(path: str | None) -> str | None:
 
 
 def _check_footers(files: list[str], cmap) -> None:
-    from transforms.shards import InputError, check_footers
-
     try:
         check_footers(files, cmap)
     except InputError as exc:
@@ -213,8 +227,6 @@ def _coverage_fn(files, cmap, policy, full_audit, signals_dir):
 
 
 def _identity_now(args, policy, snapshot, optout_info, cmap) -> dict:
-    from .transaction import resume_identity, snapshot_id
-
     return resume_identity({"policy": policy.as_dict(), "signals": {"id": snapshot_id(snapshot)} if snapshot else None,
                             "optout_lists": optout_info, "columns": cmap.as_dict(),
                             "options": {"write_rejected": args.write_rejected, "full_audit": args.full_audit}})
@@ -222,8 +234,6 @@ def _identity_now(args, policy, snapshot, optout_info, cmap) -> dict:
 
 def _crawl_command(args, signals_dir: str | None) -> str | None:
     """The crawl that refreshes this run's snapshot, as a command line to copy."""
-    import shlex
-
     if not signals_dir:
         return None
     if getattr(args, "sample_job", False):  # the sample's snapshot is recorded from a fixture web
@@ -246,11 +256,7 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
     the run is complete, and then all of it at once."""
     from transforms.filtering import FilterConfig
 
-    from .errors import Interrupted
     from .filter_pipeline import run_filter
-    from .postrun import finish_run
-    from .staging import describe_current
-    from .transaction import exit_code_for, guarded, pipeline_failure, run_transaction, say
 
     # explain --run finds the run's lists from anywhere
     args.optout_list = [_absolute(p) for p in args.optout_list]
@@ -308,8 +314,6 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
     except UserError:
         raise
     except Exception as exc:  # the pipeline's own failure: one line, never a traceback
-        import logging
-
         if guard is not None and guard.signum is not None:  # the runner wrapped our Interrupted
             say(f"interrupted; {out} still holds {describe_current(out)}")
             return exit_code_for(guard.signum)
@@ -321,20 +325,94 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
 
 
 def cmd_filter(args, extra) -> int:
-    policy = _policy(args.policy)
+    policy = policy_from_arg(args.policy)
     files = _inputs(args.input)
     return _filter(args, extra, files, args.signals, policy)
+
+
+# --- typed requests for the crawl and licenses pipelines (the only place that reads their flags) -------
+# The pipeline modules import Beam; they are imported inside the functions that run them, so that
+# `license-filter report/explain/--help` start without loading Beam.
+def _fetch_config(args):
+    try:
+        return FetchConfig(user_agent=args.user_agent or DEFAULT_USER_AGENT, read_timeout=args.timeout,
+                           deadline=args.deadline, concurrency=args.concurrency, min_interval=args.min_interval,
+                           allow_private_addresses=args.allow_private_addresses,
+                           authority_budget=getattr(args, "authority_budget", None))
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _item_config(args, policy: Policy):
+    """The licenses step's settings from the command line, or None when the policy does not use item licenses."""
+    if "item" not in policy.license_sources:
+        return None
+    from transforms.items import (
+        DEFAULT_COMMONS_API,
+        DEFAULT_FLICKR_API,
+        ItemConfig,
+        flickr_key_from_env,
+    )
+
+    try:
+        config = ItemConfig(commons_api=getattr(args, "commons_api", None) or DEFAULT_COMMONS_API,
+                            flickr_api=getattr(args, "flickr_api", None) or DEFAULT_FLICKR_API,
+                            flickr_key=flickr_key_from_env(),
+                            flickr_calls_per_hour=getattr(args, "flickr_calls_per_hour", 3600.0),
+                            dataset_date=getattr(args, "dataset_date", None),
+                            allow_private_endpoints=bool(getattr(args, "commons_api", None)
+                                                         or getattr(args, "flickr_api", None)))
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if not config.flickr_key:
+        print("licenses: no FLICKR_API_KEY set: Flickr photos are recorded as 'not-checked' and decided by their "
+              "LICENSE column", file=sys.stderr)
+    return config
+
+
+def crawl_request(args, files: list[str], policy: Policy):
+    """The crawl's :class:`CrawlRequest` from the command line (``args.signals_out`` already absolute)."""
+    from .crawl_pipeline import CrawlRequest
+
+    fetch = _fetch_config(args)
+    registry_key = None
+    if args.registry:
+        if not args.registry_endpoint:
+            raise UserError("--registry needs --registry-endpoint (the Spawning-compatible API URL)")
+        registry_key = args.registry_key or api_key_from_env()
+        if not registry_key:
+            raise UserError("--registry needs an API key: --registry-key or $SPAWNING_API_KEY "
+                            "(without one the registry would be silently unchecked)")
+    if args.user_agent is None and not args.allow_private_addresses:
+        logging.getLogger("pipelines.crawl_pipeline").warning(
+            "crawling with the default User-Agent; set --user-agent to your product token and contact URL")
+    items = _item_config(args, policy)
+    return CrawlRequest(files=tuple(_absolute(f) for f in files), signals_out=args.signals_out, policy=policy,
+                        columns=_columns(args), fetch=fetch, max_age=args.max_age, reuse=args.reuse,
+                        full_audit=args.full_audit, check_headers=args.check_headers,
+                        registry_endpoint=args.registry_endpoint if args.registry else None,
+                        registry_key=registry_key, items=items)
+
+
+def licenses_request(args, files: list[str], policy: Policy):
+    from .licenses_pipeline import LicensesRequest
+
+    items = _item_config(args, policy)
+    if items is None:
+        raise UserError(f"policy {policy.policy_id} does not list \"item\" in license.sources: nothing to do")
+    return LicensesRequest(files=tuple(_absolute(f) for f in files), signals_out=args.signals_out, policy=policy,
+                           columns=_columns(args), fetch=_fetch_config(args), items=items, full_audit=args.full_audit)
 
 
 def cmd_crawl(args, extra) -> int:
     from .crawl_pipeline import run_crawl
 
-    policy = _policy(args.policy)
+    policy = policy_from_arg(args.policy)
     files = _inputs(args.input)
     _check_writable(args.signals_out, "--signals-out")
     args.signals_out = _absolute(args.signals_out)
     options = _beam_options(extra)
-    summary = run_crawl(args, [_absolute(f) for f in files], policy, _columns(args), options)
+    summary = run_crawl(crawl_request(args, files, policy), options)
     print(summary, file=sys.stderr)
     return EXIT_OK
 
@@ -342,17 +420,18 @@ def cmd_crawl(args, extra) -> int:
 def cmd_licenses(args, extra) -> int:
     from .licenses_pipeline import run_licenses
 
-    policy = _policy(args.policy)
+    policy = policy_from_arg(args.policy)
     files = _inputs(args.input)
     _check_writable(args.signals_out, "--signals-out")
     args.signals_out = _absolute(args.signals_out)
-    summary = run_licenses(args, [_absolute(f) for f in files], policy, _columns(args), _beam_options(extra))
+    options = _beam_options(extra)
+    summary = run_licenses(licenses_request(args, files, policy), options)
     print(summary, file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_run(args, extra) -> int:
-    policy = _policy(args.policy)
+    policy = policy_from_arg(args.policy)
     if not args.input:
         sample = sample_dir()
         if not sample.is_dir():
@@ -374,7 +453,6 @@ def cmd_run(args, extra) -> int:
     signals = args.signals
     if not signals:
         from .crawl_pipeline import run_crawl
-        from .transaction import check_ownership
 
         # refuse before crawling what the filter would refuse anyway
         _check_footers([_absolute(f) for f in files], _columns(args))
@@ -383,7 +461,8 @@ def cmd_run(args, extra) -> int:
         args.signals_out = args.signals_out or os.path.join(args.output, "signals")
         _check_writable(args.signals_out, "--signals-out")
         args.signals_out = _absolute(args.signals_out)
-        crawl_summary = run_crawl(args, [_absolute(f) for f in files], policy, _columns(args), _beam_options(extra))
+        options = _beam_options(extra)
+        crawl_summary = run_crawl(crawl_request(args, files, policy), options)
         if not args.quiet:
             print(crawl_summary)
         signals = args.signals_out
@@ -391,13 +470,6 @@ def cmd_run(args, extra) -> int:
 
 
 def cmd_report(args, extra) -> int:
-    from .postrun import write_report
-
-    from transforms.fileio import exists, join
-
-    from .lock import OutputLock
-    from .staging import new_run_id
-
     out = args.output
     if not exists(join(out, "audit", "summary.json")) or not exists(join(out, "manifest.json")):
         raise UserError(f"{out}: not a license-filter output directory (no audit/summary.json and manifest.json)")

@@ -3,6 +3,8 @@ importer (including ``python -m pipelines.cli``, which loads cli.py a second tim
 shares one class and nothing needs to import the command line to raise an error."""
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 EXIT_OK, EXIT_USAGE, EXIT_ROW_ERRORS = 0, 2, 3
 EXIT_FAILED = 1  # the pipeline itself failed (not a user mistake); one line on stderr
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143
@@ -23,8 +25,6 @@ class Interrupted(KeyboardInterrupt):
 def tool_version() -> str:
     """license-filter's version from the installed distribution's metadata (one source of truth:
     pyproject.toml); ``0+unknown`` when run from a checkout that was never installed."""
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version("license-filter")
     except PackageNotFoundError:

@@ -11,6 +11,7 @@ came from, the HTTP status, the body's sha256 and when it was fetched.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -21,7 +22,20 @@ import pyarrow.parquet as pq
 
 from license_rules.policy import SOURCES, PolicyError, load_policy
 from license_rules.reasons import REASON_DOCS, Reason
+from license_rules.urls import split_url
+from transforms.annotate import annotate_table
+from transforms.columns import ColumnError, ColumnMap, column_map
+from transforms.decide import BatchDecider, SignalsIndex
+from transforms.fileio import exists, join, read_bytes
+from transforms.shards import InputError, expand_inputs, open_input
+from transforms.snapshot import SnapshotError, describe_snapshot, read_snapshot
 
+from .commands import (
+    load_infringing_lists,
+    load_name_lists,
+    load_optout_lists,
+    policy_from_arg,
+)
 from .errors import EXIT_OK, UserError
 
 __all__ = ["explain", "explain_url", "make_decider", "find_row"]
@@ -36,9 +50,6 @@ def find_row(url: str, pattern: str, columns: str) -> dict[str, Any]:
     Returns ``{"shard", "row", "license", "license_column", "matches", "other_licenses"}``; raises
     :class:`UserError` when nothing matches or the shards cannot be read.
     """
-    from transforms.columns import ColumnError, column_map
-    from transforms.shards import InputError, expand_inputs, open_input
-
     try:
         cmap = column_map(columns)
     except ColumnError as exc:
@@ -84,8 +95,6 @@ def find_row(url: str, pattern: str, columns: str) -> dict[str, Any]:
 
 def make_decider(policy, signals_table: pa.Table | None, optout, infringing=None):
     """The pipeline's decider for ``policy``, a snapshot table and a merged opt-out list (reusable)."""
-    from transforms.decide import BatchDecider, SignalsIndex
-
     return BatchDecider(policy, SignalsIndex(signals_table), optout, infringing=infringing)
 
 
@@ -96,8 +105,6 @@ def explain_url(url: str | None, decider, license_value: str | None,
     ``decider`` comes from :func:`make_decider`; ``license_column=None`` means the row's data has no
     license column at all (as with ``--columns laion-joined``).
     """
-    from transforms.annotate import annotate_table
-
     policy = decider.policy
     columns = {_URL: pa.array([url], pa.string())}
     if license_column is not None:
@@ -112,7 +119,6 @@ def explain_url(url: str | None, decider, license_value: str | None,
     url_error = facts["_lf_url_error"]
     authority, host, path = facts["_lf_authority"], facts["_lf_host"], facts["_lf_path"]
     if url_error is None and path is None:  # annotate leaves the path to the decider for unlicensed rows
-        from license_rules.urls import split_url
 
         path = split_url(url)[0].path
     raw_license = license_value if license_column is not None else None
@@ -261,12 +267,6 @@ def _text(doc: dict[str, Any], info: dict[str, Any]) -> str:
 
 def explain(args) -> int:
     """Run ``license-filter explain``; prints the decision and returns the exit code."""
-    from transforms.snapshot import SnapshotError, read_snapshot
-
-    import os
-
-    from .commands import load_infringing_lists, load_optout_lists
-
     run = args.run
     if run is None and not args.signals and os.path.isfile(os.path.join(DEFAULT_RUN, "manifest.json")):
         run = DEFAULT_RUN  # plain `explain URL` next to the default output: that run
@@ -283,9 +283,8 @@ def explain(args) -> int:
         raise UserError("explain needs --signals DIR (the signals snapshot the run used)")
     if args.license is not None and args.row_of:
         raise UserError("give either --license or --row-of, not both")
-    from .commands import _policy
 
-    policy = _policy(args.policy)
+    policy = policy_from_arg(args.policy)
     try:
         signals_table = read_snapshot(args.signals)
     except SnapshotError as exc:
@@ -332,13 +331,6 @@ class RunContext:
     snapshot, opt-out lists and options (each checked against the sha256 the manifest recorded)."""
 
     def __init__(self, out: str):
-        from transforms.columns import ColumnMap
-        from transforms.decide import BatchDecider, SignalsIndex
-        from transforms.fileio import exists, join, read_bytes
-        from transforms.snapshot import SnapshotError, describe_snapshot, read_snapshot
-
-        from .commands import load_infringing_lists, load_name_lists, load_optout_lists
-
         self.out = out
         path = join(out, "manifest.json")
         if not exists(path):
@@ -391,8 +383,6 @@ class RunContext:
 
     def outputs(self) -> list[tuple[str, str]]:
         """(kind, path) of every kept/rejected shard the run published."""
-        from transforms.fileio import join
-
         found = []
         for entry in self.manifest.get("outputs", []):
             for kind in ("kept", "rejected"):
@@ -402,8 +392,6 @@ class RunContext:
 
     def find(self, url: str | None = None, sample_id: str | None = None) -> dict[str, Any]:
         """The recorded row: ``{"kind", "file", "row", "record"}`` from the run's kept/rejected shards."""
-        from transforms.shards import open_input
-
         for kind, path in self.outputs():
             try:
                 with open_input(path) as handle:

@@ -1,13 +1,16 @@
 """The filter stage's pipeline: shards + snapshot + opt-out lists + policy -> kept/rejected shards and audit."""
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 import apache_beam as beam
+import pyarrow.parquet as pq
 
 from transforms.audit import WriteAudit
 from transforms.filtering import FilterConfig, FilterShards
+from transforms.progress import ProgressLine
 from transforms.shards import shard_names
 
 __all__ = ["build_filter", "run_filter"]
@@ -23,10 +26,7 @@ def build_filter(p: beam.Pipeline, files: list[str], config: FilterConfig, conte
 
 
 def run_filter(files: list[str], config: FilterConfig, context: dict[str, Any], options) -> None:
-    from transforms.progress import ProgressLine
-
     log.info("filtering %d shard(s) with policy %s", len(files), config.policy.policy_id)
-    import contextlib
 
     line = ProgressLine(total_rows=local_row_count(files)) if in_process(options) else contextlib.nullcontext()
     with line, beam.Pipeline(options=options) as p:
@@ -42,8 +42,6 @@ def in_process(options) -> bool:
 
 def local_row_count(files: list[str]) -> int | None:
     """Rows in local shards from their footers (cheap); None when any is remote or unreadable."""
-    import pyarrow.parquet as pq
-
     total = 0
     for path in files:
         if "://" in path:

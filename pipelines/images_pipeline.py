@@ -10,12 +10,31 @@ reasons, evidence), ``audit/report.html`` and ``manifest.json`` with the account
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
+import re
+import shutil
 import sys
+from importlib.metadata import version as _version
 from typing import Any
 
-from .errors import EXIT_OK, EXIT_ROW_ERRORS, UserError
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from license_rules.policy import PolicyError, load_policy
+from transforms.imageshards import (
+    ImageShardError,
+    Sample,
+    detect_layout,
+    list_shards,
+    read_samples,
+)
+
+from .beam_options import BeamOptionsError, pipeline_options
+from .commands import redact_flags
+from .errors import EXIT_OK, EXIT_ROW_ERRORS, UserError, tool_version
+from .report import write_report
 
 __all__ = ["add_images_parser", "cmd_images", "build_images", "run_images", "explain_sample", "images_text_summary"]
 
@@ -60,6 +79,8 @@ def _check_dirs(input_dir: str, output: str) -> None:
         raise UserError(f"--output {output}: not writable: {exc.strerror or exc}") from None
 
 
+# Beam and transforms.images (which imports Beam) are imported inside the functions that run the
+# pipeline: the CLI builds its parser from this module without loading Beam.
 def build_images(p, shards: list[str], cfg, context: dict[str, Any]):
     import apache_beam as beam
 
@@ -79,8 +100,6 @@ def run_images(shards: list[str], cfg, context: dict[str, Any], options) -> None
 
 
 def cmd_images(args, extra) -> int:
-    from license_rules.policy import PolicyError, load_policy
-
     if args.explain:
         if extra:
             raise UserError(f"unknown option(s) for images --explain: {' '.join(extra)}")
@@ -96,10 +115,6 @@ def cmd_images(args, extra) -> int:
     except PolicyError as exc:
         raise UserError(str(exc)) from None
     from transforms.images import ImagesConfig
-    from transforms.imageshards import ImageShardError, detect_layout, list_shards
-
-    from .beam_options import BeamOptionsError, pipeline_options
-    from .cli import VERSION
 
     if not os.path.isdir(args.input):
         raise UserError(f"--input {args.input}: not a directory (give img2dataset's --output_folder)")
@@ -127,14 +142,11 @@ def cmd_images(args, extra) -> int:
     cfg = ImagesConfig(input_dir=os.path.abspath(args.input), output=output, layout=layout, policy=policy,
                        license_columns=license_cols, url_column=args.url_col, write_rejected=args.write_rejected,
                        c2pa_trust_anchors=anchors)
-    from importlib.metadata import version as _version
 
-    import c2pa
-
-    from .commands import redact_flags
+    import c2pa  # its native library loads only for an images run
 
     context = {
-        "version": VERSION,
+        "version": tool_version(),
         "layout": layout,
         "options": {"command": "images", "input": cfg.input_dir, "output": output, "format": layout,
                     "write_rejected": args.write_rejected, "license_columns": list(license_cols),
@@ -151,8 +163,6 @@ def cmd_images(args, extra) -> int:
     with open(os.path.join(output, "manifest.json"), encoding="utf-8") as fh:
         manifest = json.load(fh)
     if not args.no_report:
-        from .postrun import write_report
-
         write_report(output)
     if not args.quiet:
         print(images_text_summary(summary, manifest, output))
@@ -169,10 +179,6 @@ def cmd_images(args, extra) -> int:
 def _remove_stale(output: str) -> None:
     """Remove shards an earlier run left in OUT that this run's manifest does not list. Only names
     img2dataset gives shards (digits: ``00012.tar``, ``00012.parquet``, ``00012/``) are touched."""
-    import glob
-    import re
-    import shutil
-
     with open(os.path.join(output, "manifest.json"), encoding="utf-8") as fh:
         manifest = json.load(fh)
     listed = {os.path.abspath(e["path"]) for out in manifest["outputs"] for k, e in out.items() if k != "input"}
@@ -219,11 +225,6 @@ def images_text_summary(summary: dict, manifest: dict, output: str) -> str:
 
 def explain_sample(output: str, key: str, as_json: bool) -> int:
     """Print the recorded decision for one sample key from OUT/audit/samples/."""
-    import glob
-
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
     files = sorted(glob.glob(os.path.join(output, "audit", "samples", "*.parquet")))
     if not files:
         raise UserError(f"{output}: not a license-filter images output (no audit/samples/*.parquet)")
@@ -237,9 +238,7 @@ def explain_sample(output: str, key: str, as_json: bool) -> int:
 
 def explain_live(args) -> list[dict]:
     """Find the sample ``args.explain`` in ``args.input`` (streaming every shard) and decide it now."""
-    from license_rules.policy import PolicyError, load_policy
     from transforms.images import C2paReader, ImagesConfig, judge_sample
-    from transforms.imageshards import ImageShardError, Sample, detect_layout, list_shards, read_samples
 
     try:
         policy = load_policy(args.policy)

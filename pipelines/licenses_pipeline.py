@@ -8,11 +8,14 @@ asks the APIs once per item and adds the ``kind="item"`` records to the snapshot
 from __future__ import annotations
 
 import json
-import logging
-import sys
+from dataclasses import dataclass
 
 import apache_beam as beam
 
+from license_rules.policy import Policy
+from transforms.columns import ColumnMap
+from transforms.crawl import WriteSnapshotParts
+from transforms.fetch import FetchConfig
 from transforms.fileio import (
     discard,
     exists,
@@ -23,40 +26,23 @@ from transforms.fileio import (
     write_bytes_atomic,
 )
 from transforms.filtering import AnnotateRows, ReadShards
+from transforms.items import ItemConfig, ResolveItemLicenses, SelectItemCandidates
 from transforms.shards import shard_names
 
-from .cli import UserError
-
-__all__ = ["item_config_from_args", "items_sentence", "run_licenses"]
-
-log = logging.getLogger(__name__)
+__all__ = ["LicensesRequest", "items_sentence", "run_licenses"]
 
 
-def item_config_from_args(args, policy):
-    """The licenses step's settings from the command line, or None when the policy does not use item licenses."""
-    if "item" not in policy.license_sources:
-        return None
-    from transforms.items import (
-        DEFAULT_COMMONS_API,
-        DEFAULT_FLICKR_API,
-        ItemConfig,
-        flickr_key_from_env,
-    )
+@dataclass(frozen=True)
+class LicensesRequest:
+    """One licenses step on its own, built from the command line by ``commands.licenses_request``."""
 
-    try:
-        config = ItemConfig(commons_api=getattr(args, "commons_api", None) or DEFAULT_COMMONS_API,
-                            flickr_api=getattr(args, "flickr_api", None) or DEFAULT_FLICKR_API,
-                            flickr_key=flickr_key_from_env(),
-                            flickr_calls_per_hour=getattr(args, "flickr_calls_per_hour", 3600.0),
-                            dataset_date=getattr(args, "dataset_date", None),
-                            allow_private_endpoints=bool(getattr(args, "commons_api", None)
-                                                         or getattr(args, "flickr_api", None)))
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    if not config.flickr_key:
-        print("licenses: no FLICKR_API_KEY set: Flickr photos are recorded as 'not-checked' and decided by their "
-              "LICENSE column", file=sys.stderr)
-    return config
+    files: tuple[str, ...]  # absolute input shard paths
+    signals_out: str  # absolute
+    policy: Policy
+    columns: ColumnMap
+    fetch: FetchConfig
+    items: ItemConfig
+    full_audit: bool = False
 
 
 def items_sentence(items, counts: dict) -> str:
@@ -71,18 +57,12 @@ def _save(entries, out):
     return len(entries)
 
 
-def run_licenses(args, files, policy, cmap, options) -> str:
-    from transforms.crawl import WriteSnapshotParts
-    from transforms.items import ResolveItemLicenses, SelectItemCandidates
-
-    from .crawl_pipeline import fetch_config_from_args
-
-    items = item_config_from_args(args, policy)
-    if items is None:
-        raise UserError(f"policy {policy.policy_id} does not list \"item\" in license.sources: nothing to do")
-    fetch = fetch_config_from_args(args)
-    out = args.signals_out
+def run_licenses(request: LicensesRequest, options) -> str:
+    """Add the item-licence records of ``request.files`` to the snapshot in ``request.signals_out``."""
+    items, cmap = request.items, request.columns
+    out = request.signals_out
     makedirs(out)
+    files = list(request.files)
     names = shard_names(files)
     with beam.Pipeline(options=options) as p:
         annotated = (p | "ListShards" >> beam.Create(files)
@@ -90,8 +70,8 @@ def run_licenses(args, files, policy, cmap, options) -> str:
                        | "ReadShards" >> ReadShards(names, cmap)
                        | "AnnotateRows" >> AnnotateRows(cmap))
         parts = (annotated
-                 | "SelectItemCandidates" >> SelectItemCandidates(policy, args.full_audit, cmap.url)
-                 | "ResolveItemLicenses" >> ResolveItemLicenses(items, fetch)
+                 | "SelectItemCandidates" >> SelectItemCandidates(request.policy, request.full_audit, cmap.url)
+                 | "ResolveItemLicenses" >> ResolveItemLicenses(items, request.fetch)
                  | "WriteSnapshotParts" >> WriteSnapshotParts(out))
         parts | "Listing" >> beam.combiners.ToList() | "Keep" >> beam.Map(_save, out)
     listing = json.loads(read_bytes(join(out, ".item-parts.json")).decode("utf-8"))

@@ -61,7 +61,7 @@ class OutputLock:
 
     # --- local --------------------------------------------------------------------------------------
     def _acquire_local(self) -> None:
-        import fcntl
+        import fcntl  # POSIX only: imported where a local lock is taken
 
         makedirs(self.meta)
         path = join(self.meta, LOCK_NAME)

@@ -1,5 +1,5 @@
-"""After the filter pipeline: attribution CSV and the HTML report (written into the staging folder before
-the publish), and the plain-text summary with the exit code (after it)."""
+"""After the filter pipeline: the attribution CSV (written into the staging folder before the publish),
+and the plain-text summary with the exit code (after it). The HTML report is pipelines/report.py."""
 from __future__ import annotations
 
 import io
@@ -7,31 +7,34 @@ import json
 import sys
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from transforms.fileio import join, list_files, read_bytes, write_bytes_atomic
+from transforms.write import ATTRIBUTION_SCHEMA
 
 from .errors import EXIT_OK, EXIT_ROW_ERRORS
 
-__all__ = ["finish_run", "write_attribution_csv", "write_report", "text_summary"]
+__all__ = ["CREATOR_EMPTY_REASON", "finish_run", "text_summary", "unreadable_line", "write_attribution_csv"]
+
+#: Why ``creator`` is empty for a listed row (recorded in the manifest): only item-level licence answers
+#: (Wikimedia Commons / Flickr APIs) name a creator; the LICENSE column, Link headers and RSL documents
+#: as parsed name none.
+CREATOR_EMPTY_REASON = ("no signal for these rows names a creator: only item-level licence answers "
+                        "(Commons/Flickr) carry one; the LICENSE column, Link headers and RSL documents name none")
 
 
-def _load(output: str) -> tuple[dict, dict]:
-    summary = json.loads(read_bytes(join(output, "audit", "summary.json")).decode("utf-8"))
-    manifest = json.loads(read_bytes(join(output, "manifest.json")).decode("utf-8"))
-    return summary, manifest
-
-
-def write_attribution_csv(output: str) -> tuple[str, int]:
-    """Merge ``attribution/*.parquet`` into ``attribution.csv`` (one row per kept attribution-licensed row),
-    written by Arrow's CSV writer file by file (nulls as empty fields); its ``shard`` column names the
-    kept file holding the row, relative to OUT (``kept/<shard>.parquet``)."""
-    import pyarrow.csv as pacsv
-
-    from transforms.write import ATTRIBUTION_SCHEMA
-
+def write_attribution_csv(output: str) -> dict:
+    """Merge ``attribution/*.parquet`` into ``attribution.csv`` (one row per kept row whose licence
+    requires attribution or whose licence unit is unknown), written by Arrow's CSV writer file by file
+    (nulls as empty fields); its ``shard`` column names the kept file holding the row, relative to OUT
+    (``kept/<shard>.parquet``). Returns the manifest's ``attribution`` entry: the file, its row counts
+    by ``attribution`` flag, and how many rows have no ``creator`` and why."""
     sink = io.BytesIO()
     rows = 0
+    flags: dict[str, int] = {}
+    no_creator = 0
     with pacsv.CSVWriter(sink, ATTRIBUTION_SCHEMA) as writer:
         for path in list_files(join(output, "attribution", "*.parquet")):
             table = pq.read_table(io.BytesIO(read_bytes(path))).cast(ATTRIBUTION_SCHEMA)
@@ -41,19 +44,16 @@ def write_attribution_csv(output: str) -> tuple[str, int]:
                                      pa.array([kept] * table.num_rows, pa.string()))
             writer.write_table(table)
             rows += table.num_rows
+            for entry in pc.value_counts(table.column("attribution")).to_pylist():
+                flags[entry["values"]] = flags.get(entry["values"], 0) + entry["counts"]
+            no_creator += table.num_rows - pc.count(table.column("creator")).as_py()
     target = join(output, "attribution.csv")
     write_bytes_atomic(target, sink.getvalue())
-    return target, rows
-
-
-def write_report(output: str) -> str:
-    from .report import render_images_report, render_report
-
-    summary, manifest = _load(output)
-    target = join(output, "audit", "report.html")
-    render = render_images_report if manifest.get("stage") == "images" else render_report  # license-filter images
-    write_bytes_atomic(target, render(summary, manifest).encode("utf-8"))
-    return target
+    doc = {"path": "attribution.csv", "rows": rows, "by_flag": dict(sorted(flags.items())),
+           "creator_empty": no_creator}
+    if no_creator:
+        doc["creator_empty_reason"] = CREATOR_EMPTY_REASON
+    return doc
 
 
 def text_summary(summary: dict, manifest: dict, output: str) -> str:

@@ -147,7 +147,7 @@ def publish(folder: str, out: str) -> None:
 def _exchange(a: str, b: str) -> bool:
     """Swap two folders in one step (Linux ``renameat2(RENAME_EXCHANGE)``), so that ``b`` never stops
     existing; False where the system or filesystem cannot (then two renames do it)."""
-    import ctypes
+    import ctypes  # the libc call, only where a local publish swaps folders
 
     try:
         fn = ctypes.CDLL(None, use_errno=True).renameat2

@@ -12,14 +12,23 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
+import hashlib
 import json
 import logging
 import os
 import platform
 import re
+import shutil
 import signal
 import sys
+import threading
 import traceback
+from concurrent.futures import ThreadPoolExecutor
+
+import pyarrow
+
+from transforms.fileio import exists, join, list_files, read_bytes, write_bytes_atomic
+from transforms.shards import file_digest
 
 from .errors import (
     EXIT_FAILED,
@@ -28,6 +37,20 @@ from .errors import (
     EXIT_USAGE,
     Interrupted,
     UserError,
+    tool_version,
+)
+from .lock import OutputLock
+from .postrun import write_attribution_csv
+from .report import write_report
+from .staging import (
+    KINDS,
+    create_staging,
+    current_run,
+    new_run_id,
+    publish,
+    recover,
+    remove_staging,
+    run_files,
 )
 
 __all__ = ["SignalGuard", "add_loopback_no_proxy", "check_ownership", "pipeline_failure", "run_transaction", "versions"]
@@ -61,8 +84,6 @@ class SignalGuard:
         raise Interrupted(signum)
 
     def __enter__(self):
-        import threading
-
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._old[sig] = signal.signal(sig, self._handler)
@@ -107,10 +128,6 @@ def check_ownership(out: str, files: list[str], policy, overwrite: bool, resume:
     """Refuse (UserError) a run into an OUT that holds another run's results: other inputs or another
     policy, or shard folders without a manifest. A rerun of the same inputs and policy replaces its
     own results; ``--overwrite`` replaces anything."""
-    from transforms.fileio import list_files
-
-    from .staging import KINDS, current_run
-
     if overwrite:
         return
     manifest = current_run(out)
@@ -142,10 +159,6 @@ def plan_resume(out: str, files: list[str], digests: dict, identity: dict) -> tu
     """Which inputs a ``--resume`` run takes from the run OUT holds: all of that run's inputs, when each
     is among this run's with the same sha256 and the policy, snapshot, opt-out lists, columns and
     options are the same. Returns (reused inputs, the audit's ``resume`` context, a sentence)."""
-    from transforms.fileio import exists, join, read_bytes
-
-    from .staging import current_run
-
     manifest = current_run(out)
     if manifest is None:
         return [], None, "--resume: the output holds no complete run; processing every shard"
@@ -188,12 +201,12 @@ def resume_identity(manifest: dict) -> dict:
 
 def copy_reused(out: str, staging: str, records: list[dict]) -> None:
     """The reused shards' files into the staging folder (hard links on local disk)."""
-    from transforms.fileio import join
-
     for rec in records:
         src, dst = join(out, rec["path"]), join(staging, rec["path"])
         if "://" in out:
-            from apache_beam.io.filesystems import FileSystems
+            from apache_beam.io.filesystems import (
+                FileSystems,  # Beam only for a remote OUT
+            )
 
             FileSystems.copy([src], [dst])
             continue
@@ -201,17 +214,12 @@ def copy_reused(out: str, staging: str, records: list[dict]) -> None:
         try:
             os.link(src, dst)
         except OSError:
-            import shutil
-
             shutil.copy2(src, dst)
 
 
 # --- provenance ----------------------------------------------------------------------------------------------
 def versions() -> dict:
-    import apache_beam
-    import pyarrow
-
-    from .errors import tool_version
+    import apache_beam  # at run time only: importing this module must not load Beam
 
     return {"license_filter": tool_version(), "apache_beam": apache_beam.__version__, "pyarrow": pyarrow.__version__,
             "python": platform.python_version()}
@@ -220,7 +228,6 @@ def versions() -> dict:
 def snapshot_id(snapshot: dict | None) -> str | None:
     if not snapshot or not snapshot.get("files"):
         return None
-    import hashlib
 
     joined = "\n".join(sorted(f["sha256"] for f in snapshot["files"]))
     return "snapshot@" + hashlib.sha256(joined.encode()).hexdigest()[:12]
@@ -273,10 +280,6 @@ def snapshot_health(snapshot: dict | None, coverage: dict | None, now: dt.dateti
 
 
 def _digests(paths: list[str]) -> list[tuple[int, str]]:
-    from concurrent.futures import ThreadPoolExecutor
-
-    from transforms.shards import file_digest
-
     with ThreadPoolExecutor(max_workers=min(8, max(1, len(paths)))) as pool:
         return list(pool.map(file_digest, paths))
 
@@ -284,17 +287,12 @@ def _digests(paths: list[str]) -> list[tuple[int, str]]:
 def _finalize(staging: str, out: str, run: dict, input_digests: dict, snapshot_health_doc: dict | None) -> dict:
     """Complete the staged manifest: run id, versions, file sizes and sha256, snapshot health; write
     attribution.csv; returns the manifest."""
-    from transforms.fileio import join, read_bytes, write_bytes_atomic
-
-    from .postrun import write_attribution_csv
-    from .staging import run_files
-
     path = join(staging, "manifest.json")
     manifest = json.loads(read_bytes(path).decode("utf-8"))
     for entry in manifest["inputs"]:
         size, sha = input_digests.get(entry["path"], (None, None))
         entry["bytes"], entry["sha256"] = size, sha
-    write_attribution_csv(staging)
+    manifest["attribution"] = write_attribution_csv(staging)
     files = [rel for rel in run_files(staging)]
     digests = _digests([join(staging, rel) for rel in files])
     ordered = {"tool": manifest.pop("tool"), "run_id": run["run_id"], **{k: manifest.pop(k) for k in ("version", "created_at")}}
@@ -370,10 +368,6 @@ def run_transaction(out: str, files: list[str], policy, overwrite: bool, execute
     """Lock ``out``, stage, ``execute(staging, run)`` (the Beam pipeline writing into ``staging``),
     finalize and publish. Returns (run, manifest). Raises Interrupted, UserError or the pipeline's own
     exception, always with the staging folder removed and OUT as it was."""
-    from .lock import OutputLock
-    from .postrun import write_report
-    from .staging import create_staging, new_run_id, publish, recover, remove_staging
-
     run_id = new_run_id()
     now = dt.datetime.now(dt.timezone.utc)
     run = {"run_id": run_id, "started_at": now.isoformat(timespec="seconds").replace("+00:00", "Z"),

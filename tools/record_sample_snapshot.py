@@ -45,6 +45,14 @@ class _Registry(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+def _relative_inputs(manifest: Path) -> None:
+    """The committed sample snapshot names its inputs relative to the repository, never by this machine's paths."""
+    doc = json.loads(manifest.read_text("utf-8"))
+    doc["inputs"] = [Path(p).resolve().relative_to(ROOT).as_posix() if Path(p).is_absolute() else p
+                     for p in doc.get("inputs", [])]
+    manifest.write_text(json.dumps(doc, indent=2) + "\n", "utf-8")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "sample_data" / "signals"))
@@ -72,6 +80,8 @@ def main(argv=None) -> int:
                         "--min-interval", "0.05", "--timeout", "2", "--deadline", "3",
                         "--commons-api", api.commons_api, "--flickr-api", api.flickr_api, "--dataset-date", "2021-06-01",
                         "--user-agent", "license-filter-sample/0.1 (+https://example.com/license-filter)"])
+        if code == 0:
+            _relative_inputs(out / "snapshot.json")
     finally:
         registry.shutdown()
         for key, value in saved.items():

@@ -232,17 +232,18 @@ class _RegistryFn(beam.DoFn):
             Metrics.counter(NAMESPACE, "registry.failed_batches").inc()
         now = dt.datetime.now(dt.timezone.utc)
         for url in dict.fromkeys(redact_userinfo(u) if isinstance(u, str) else repr(u) for u in urls):
-            ans = answers.get(url)
+            # RegistryClient.check answers every URL sent or raises: without a failure each sent URL has its answer
+            ans = answers[url] if url in sendable and failure is None else None
             body = json.dumps(ans or {}).encode("utf-8")
             if url not in sendable:
                 outcome, error = Outcome.INVALID, "not a single-line URL; not sent to the registry"
-            elif ans is not None:
+            elif failure is None:
                 outcome, error = Outcome.OK, None
             else:
-                outcome, error = Outcome.UNREACHABLE, failure or f"registry {self._endpoint} gave no answer for this URL"
+                outcome, error = Outcome.UNREACHABLE, failure
             yield FetchRecord(
                 authority=authority_of(url) or "", kind="registry", url=url, final_url=None,
-                redirects=(), status=200 if ans is not None else None,
+                redirects=(), status=200 if outcome is Outcome.OK else None,
                 outcome=outcome, content_type="application/json",
                 fetched_at=now, elapsed_ms=None, sha256=hashlib.sha256(body).hexdigest(), body=body,
                 truncated=False, headers_json=None, error=error,

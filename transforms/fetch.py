@@ -68,6 +68,7 @@ from .politeness import AuthorityGate
 __all__ = [
     "KEPT_HEADERS",
     "RECORD_FIELDS",
+    "DEFAULT_USER_AGENT",
     "BlockedAddressError",
     "FetchConfig",
     "GuardedHTTPConnection",
@@ -106,6 +107,8 @@ RECORD_FIELDS = _RECORD_FIELDS
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _HEADERS_CHUNK = 10_000  # image URLs grouped by authority per round of check_headers
 _READ_SIZE = 64 * 1024
+#: The crawler's User-Agent when --user-agent is not given (the one spelling; the CLI warns when it is used).
+DEFAULT_USER_AGENT = "license-filter/0.1 (+https://github.com/license-filter/license-filter)"
 _ERROR_TEXT = 300  # characters of an exception message kept in a record
 
 
@@ -114,7 +117,7 @@ class FetchConfig:
     """Network settings. ``proxy`` (not in the environment) routes http and https through one proxy;
     None uses HTTP_PROXY / HTTPS_PROXY / NO_PROXY from the environment."""
 
-    user_agent: str = "license-filter/0.1 (+https://github.com/license-filter/license-filter)"
+    user_agent: str = DEFAULT_USER_AGENT
     connect_timeout: float = 5.0
     read_timeout: float = 10.0
     deadline: float = 20.0  # hard wall-clock bound per request chain: connect, TLS, headers, redirects, body

@@ -6,7 +6,8 @@ written. The output folder is the run's staging folder (``pipelines/staging.py``
 OUT); its ``run.json`` becomes every file's ``license_filter`` key-value metadata.
 Kept shards hold every input column with its type plus the ``lf_`` columns; rejected shards add
 ``lf_reasons`` (every contributing reason); attribution files list kept rows whose license requires
-attribution.
+attribution by the licence inventory's ``requires_attribution`` flag (``license_rules/data/cc_licenses.csv``),
+and rows whose licence unit cannot be determined, flagged ``unknown`` (failing towards attribution).
 """
 from __future__ import annotations
 
@@ -19,13 +20,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from license_rules.cc import legal_tools, parse_license
+
 from .annotate import INTERNAL_PREFIX
 from .columns import ADDED_COLUMNS
 from .fileio import discard, exists, join, open_for_write, publish, read_bytes, temp_name
 from .batches import DecidedBatch
 
 __all__ = ["ShardWriter", "OutputFile", "ATTRIBUTION_SCHEMA", "attribution_table", "output_tables", "METADATA_KEY",
-           "run_metadata"]
+           "run_metadata", "attribution_need", "CREATOR_SOURCES"]
 
 #: The parquet key-value metadata key of every file a run writes: JSON with the run id, tool version,
 #: policy id and sha256, and snapshot id (from the staging folder's ``run.json``).
@@ -45,8 +48,52 @@ ATTRIBUTION_SCHEMA = pa.schema([
     ("url", pa.string()), ("caption", pa.string()), ("license_spdx", pa.string()), ("license_url", pa.string()),
     ("license_class", pa.string()), ("license_source", pa.string()), ("license_raw", pa.string()),
     ("creator", pa.string()), ("shard", pa.string()), ("title", pa.string()), ("source_page", pa.string()),
+    ("attribution", pa.string()),
 ])
-_ATTRIBUTION_CLASSES = ("permissive", "share-alike", "non-commercial", "no-derivatives", "restricted")
+
+#: Evidence sources whose entries may name the work's creator (``creator`` key), in the order tried.
+#: Only the item-level answers (Commons/Flickr APIs) name one today: the Link-header and RSL parsers
+#: extract no creator, so rows licensed by the LICENSE column keep an empty ``creator``.
+CREATOR_SOURCES = ("item_license",)
+
+
+def _need(url: str | None, spdx: str | None, klass: str | None, by_spdx: dict[str, bool]) -> str | None:
+    """"required", None (no attribution needed) or "unknown" for one distinct (licence URL, SPDX id, class)."""
+    lic = parse_license(url) if url else None
+    if lic is not None and lic.unit and lic.license_class != "unknown":
+        return "required" if lic.requires_attribution else None
+    if spdx and spdx in by_spdx:
+        return "required" if by_spdx[spdx] else None
+    if klass == "public-domain" and spdx in PUBLIC_DOMAIN_SPDX:
+        return None  # an item-level public-domain status (data/commons_licenses.csv): no licence, no attribution
+    return "unknown"
+
+
+#: The SPDX ids the item-licence tables (license_rules/data/commons_licenses.csv, flickr_licenses.csv)
+#: give a public-domain status that is no Creative Commons tool: nothing to attribute.
+PUBLIC_DOMAIN_SPDX = frozenset({"LicenseRef-PublicDomain", "LicenseRef-US-Government-Work"})
+
+
+def attribution_need(kept: pa.Table) -> pa.Array:
+    """Per kept row: ``required`` when its licence's unit requires attribution (the inventory's
+    ``requires_attribution`` flag), null when it requires none, ``unknown`` when no unit can be
+    determined from the licence URL or SPDX id (listed: fail towards attributing); an item-level
+    public-domain status needs none. Computed once per distinct (licence URL, SPDX id, class)."""
+    n = kept.num_rows
+    if not n:
+        return pa.nulls(0, pa.string())
+    url = kept.column("lf_license_url").cast(pa.string())
+    spdx = kept.column("lf_license_spdx").cast(pa.string())
+    klass = kept.column("lf_license_class").cast(pa.string())
+    key = pc.binary_join_element_wise(pc.fill_null(url, "\x01"), pc.fill_null(spdx, "\x01"),
+                                      pc.fill_null(klass, "\x01"), "\x00")
+    enc = pc.dictionary_encode(key.combine_chunks() if isinstance(key, pa.ChunkedArray) else key)
+    by_spdx = {t.spdx_id: t.requires_attribution for t in legal_tools() if t.spdx_id}
+    values = []
+    for text in enc.dictionary.to_pylist():
+        u, s, k = (None if part == "\x01" else part for part in text.split("\x00", 2))
+        values.append(_need(u, s, k, by_spdx))
+    return pc.take(pa.array(values, pa.string()), enc.indices)
 
 
 @dataclass
@@ -78,8 +125,10 @@ def output_tables(batch: DecidedBatch, write_rejected: bool) -> dict[str, pa.Tab
 
 
 def attribution_table(kept: pa.Table, url_col: str, caption_col: str | None, license_col: str | None, shard: str) -> pa.Table:
-    mask = pc.is_in(kept.column("lf_license_class"), pa.array(_ATTRIBUTION_CLASSES))
-    rows = kept.filter(pc.fill_null(mask, False))
+    need = attribution_need(kept)
+    mask = pc.is_valid(need)
+    rows = kept.filter(mask)
+    need = need.filter(mask)
     n = rows.num_rows
 
     def col(name):
@@ -94,6 +143,7 @@ def attribution_table(kept: pa.Table, url_col: str, caption_col: str | None, lic
         "license_url": col("lf_license_url"), "license_class": col("lf_license_class"),
         "license_source": col("lf_license_source"), "license_raw": col(license_col),
         "creator": creator, "shard": pa.array([shard] * n, pa.string()), "title": title, "source_page": page,
+        "attribution": need,
     }, schema=ATTRIBUTION_SCHEMA)
 
 
@@ -107,8 +157,8 @@ def _item_attribution(rows: pa.Table) -> tuple[pa.Array, pa.Array, pa.Array]:
     found: list[tuple[str | None, str | None, str | None]] = []
     for text in enc.dictionary.to_pylist():
         item = None
-        if text and '"item_license"' in text:
-            item = next((e for e in json.loads(text) if e.get("source") == "item_license" and e.get("used")), None)
+        if text and any(f'"{source}"' in text for source in CREATOR_SOURCES):
+            item = next((e for e in json.loads(text) if e.get("source") in CREATOR_SOURCES and e.get("used")), None)
         found.append((item.get("creator"), item.get("title"), item.get("source_page")) if item else (None, None, None))
     idx = pc.fill_null(enc.indices, len(found))
     found.append((None, None, None))

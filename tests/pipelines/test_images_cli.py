@@ -174,5 +174,5 @@ def test_images_report_is_self_contained_and_escapes_data():
                "by_shard": [{"shard": hostile, "samples": 3, "kept": 1, "rejected": 1, "errors": 1, "error": hostile}],
                "errors": [hostile]}
     page = render_images_report(summary, {"policy": {"id": "permissive@x"}, "version": "t"})
-    assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;&quot;" in page
-    assert CSP in page.replace("&#x27;", "'") and "embedded_stricter" in page
+    assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;&#34;" in page
+    assert CSP in page.replace("&#39;", "'") and "embedded_stricter" in page
