@@ -18,6 +18,7 @@ import io
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -69,6 +70,9 @@ class FakeObjectStore(FileSystem):
     failing: set[str] = set()  # URLs whose reads raise a transient error (tests add and remove them)
     healthy_opens: dict[str, int] = {}  # URL -> how many opens read normally; reads of later opens fail
     opens: dict[str, int] = {}  # URL -> times opened for reading
+    # while set and absent, creating a staged attribution.csv (written after the pipeline, before the
+    # publish) waits until this file exists: it holds a run at a known point for an interrupt test
+    gate: Path | None = None
 
     @classmethod
     def scheme(cls):
@@ -127,6 +131,9 @@ class FakeObjectStore(FileSystem):
         return CompressedFile(raw, compression_type=compression_type)
 
     def create(self, path, mime_type="application/octet-stream", compression_type=CompressionTypes.AUTO):
+        if self.gate is not None and "/.license-filter/staging-" in path and "attribution.csv" in path:
+            while not self.gate.exists():  # polls the gate file's state; the test never opens it
+                time.sleep(0.01)
         self.local(path).parent.mkdir(parents=True, exist_ok=True)
         return self._open(path, "wb", compression_type)
 

@@ -193,11 +193,13 @@ def fake_store(tmp_path, monkeypatch) -> Path:
     return root
 
 
-def spawn_on_store(root: Path, argv: list[str]) -> subprocess.Popen:
-    """``license-filter`` in a subprocess that has the fake ``lfmem://`` store registered at ``root``."""
+def spawn_on_store(root: Path, argv: list[str], gate: Path | None = None) -> subprocess.Popen:
+    """``license-filter`` in a subprocess that has the fake ``lfmem://`` store registered at ``root``;
+    with ``gate``, the run stops before its publish until that file exists (FakeObjectStore.gate)."""
     script = ("import sys; from pathlib import Path; import tests.pipelines.test_remote_fs as t; "
-              f"t.FakeObjectStore.root = Path({str(root)!r}); sys.argv[0] = 'license-filter'; "
-              "from pipelines.cli import main; main()")
+              f"t.FakeObjectStore.root = Path({str(root)!r}); "
+              f"t.FakeObjectStore.gate = {None if gate is None else f'Path({str(gate)!r})'}; "
+              "sys.argv[0] = 'license-filter'; from pipelines.cli import main; main()")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.Popen([sys.executable, "-c", script, *argv], cwd=ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -216,7 +218,9 @@ def test_object_store_interrupted_rerun_and_concurrent_run(big_inputs, fake_stor
     def staged():
         return any(p.is_file() for p in (local_out / ".license-filter").glob("staging-*/kept/*"))
 
-    proc = spawn_on_store(fake_store, argv + ["--policy", "open", "--overwrite"])
+    # held before its publish (a gate file that is never created), so the run is still in progress
+    # when the second run starts and when the interrupt arrives, however loaded the machine is
+    proc = spawn_on_store(fake_store, argv + ["--policy", "open", "--overwrite"], gate=fake_store / "never-opened")
     wait_for(staged, proc, "it staged output in the store")
     # meanwhile a second run into the same store output is refused, naming the lease's holder
     second = spawn_on_store(fake_store, argv + ["--policy", "open", "--overwrite"])
