@@ -25,7 +25,8 @@ from license_rules.reasons import REASON_DOCS, Reason
 from license_rules.urls import split_url
 from transforms.annotate import annotate_table
 from transforms.columns import ColumnError, ColumnMap, column_map
-from transforms.decide import BatchDecider, SignalsIndex
+from transforms.decide import BatchDecider
+from transforms.signals_index import SignalsIndex
 from transforms.fileio import exists, join, read_bytes
 from transforms.shards import InputError, expand_inputs, open_input
 from transforms.snapshot import SnapshotError, describe_snapshot, read_snapshot

@@ -8,7 +8,6 @@ Work is done once per distinct thing and mapped back to rows with ``take``:
 """
 from __future__ import annotations
 
-import bisect
 import copy
 import json
 from typing import Any, NamedTuple
@@ -17,7 +16,6 @@ from collections.abc import Mapping
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from license_rules.cc import parse_license
 from license_rules.decision import Decision, decide, item_license_reason, license_reason, use_item_license
@@ -25,131 +23,13 @@ from license_rules.itemlicense import ItemAnswer, is_item_host, item_answer
 from license_rules.optout import OptOutList
 from license_rules.policy import Policy
 from license_rules.urls import redact_userinfo, split_url
-from license_rules.records import RECORD_FIELDS
 from license_rules.signals import (AuthoritySignals, SourceVerdict, UrlSignals, missing_authority)
 
 from .annotate import annotate_rows, distinct_licenses
-from .fileio import open_input
 from .names import caption_name_hits
-from .snapshot import read_snapshot, snapshot_files
+from .signals_index import SignalsIndex
 
-__all__ = ["SignalsIndex", "BatchDecider", "DecisionIndex", "DecisionEntry", "infringing_verdict", "name_optout_hits"]
-
-#: The FetchRecord fields the decider reads (the others stay on disk: less to convert per batch).
-_RECORD_FIELDS = tuple(name for name in RECORD_FIELDS if name not in ("redirects", "content_type", "elapsed_ms"))
-
-
-class SignalsIndex:
-    """The signals snapshot as lookups: authority -> {kind: record}; image URL -> headers / registry record.
-
-    Built from a whole snapshot table (``SignalsIndex(table)``), or by :meth:`open`, which loads a
-    large snapshot lazily (:class:`LazySignalsIndex`): only the authorities a batch needs are read.
-    """
-
-    def __init__(self, table: pa.Table | None = None):
-        self.by_authority: dict[str, dict[str, dict[str, Any]]] = {}
-        self.headers: dict[str, dict[str, Any]] = {}
-        self.registry: dict[str, dict[str, Any]] = {}
-        self.items: dict[str, dict[str, Any]] = {}  # image URL -> its item-license record (Commons/Flickr API)
-        self.header_urls = pa.array([], pa.string())
-        self.item_urls = pa.array([], pa.string())
-        if table is not None and table.num_rows:
-            self.add_table(table)
-            self.header_urls = pa.array(sorted(self.headers), pa.string())
-            self.item_urls = pa.array(sorted(self.items), pa.string())
-
-    @staticmethod
-    def open(directory: str, eager_max_rows: int = 2_000_000) -> SignalsIndex:
-        """An index over the snapshot in ``directory``: whole in memory when it holds at most
-        ``eager_max_rows`` records, else lazy (bounded memory, row groups read per authority)."""
-        files = snapshot_files(directory)
-        rows = sum(pq.ParquetFile(handle).metadata.num_rows for handle in _open_all(files))
-        if rows <= eager_max_rows:
-            return SignalsIndex(read_snapshot(directory))
-        return LazySignalsIndex(files)
-
-    def add_table(self, table: pa.Table) -> None:
-        cols = {name: table.column(name).to_pylist() for name in _RECORD_FIELDS if name in table.column_names}
-        for i in range(table.num_rows):
-            rec = {name: values[i] for name, values in cols.items()}
-            kind = rec["kind"]
-            if kind == "headers":
-                _keep_newer(self.headers, rec["url"], rec)
-            elif kind == "registry":
-                _keep_newer(self.registry, rec["url"], rec)
-            elif kind == "item":
-                _keep_newer(self.items, rec["url"], rec)
-            else:
-                _keep_newer(self.by_authority.setdefault(rec["authority"], {}), kind, rec)
-
-    def ensure(self, authorities) -> None:
-        """Make sure these authorities' records are loaded (the whole index is: nothing to do)."""
-
-    def __len__(self) -> int:
-        return len(self.by_authority)
-
-
-def _keep_newer(store: dict, key, rec: dict) -> None:
-    prev = store.get(key)
-    if prev is None or (rec.get("fetched_at") and prev.get("fetched_at") and rec["fetched_at"] > prev["fetched_at"]):
-        store[key] = rec
-
-
-def _open_all(files: list[str]):
-    return [open_input(f) for f in files]
-
-
-class LazySignalsIndex(SignalsIndex):
-    """A large snapshot, read per authority: each part's row groups are indexed by the min/max of
-    their ``authority`` column (the crawl writes parts sorted by authority), and a batch loads only
-    the row groups that can hold its candidate authorities. Loaded authorities stay cached up to
-    ``max_authorities``; then the cache starts over. Memory: the row-group index plus the cache."""
-
-    def __init__(self, files: list[str], max_authorities: int = 200_000):
-        super().__init__(None)
-        self.files = [pq.ParquetFile(handle) for handle in _open_all(files)]  # the open snapshot parts
-        self._max = max_authorities
-        self._loaded: set[str] = set()
-        ranges = []
-        urls = []
-        item_urls = []
-        for fi, pf in enumerate(self.files):
-            col = pf.schema_arrow.get_field_index("authority")
-            for rg in range(pf.num_row_groups):
-                stats = pf.metadata.row_group(rg).column(col).statistics
-                low, high = (stats.min, stats.max) if stats is not None and stats.has_min_max else ("", "\U0010ffff")
-                ranges.append((low, high, fi, rg))
-            kinds = pf.read(columns=["kind", "url"])  # image URLs with header records: small, and needed up front
-            urls.extend(kinds.filter(pc.equal(kinds.column("kind"), "headers")).column("url").to_pylist())
-            item_urls.extend(kinds.filter(pc.equal(kinds.column("kind"), "item")).column("url").to_pylist())
-        ranges.sort()
-        self._ranges = ranges
-        self.header_urls = pa.array(sorted(set(urls)), pa.string())
-        self.item_urls = pa.array(sorted(set(item_urls)), pa.string())
-
-    def ensure(self, authorities) -> None:
-        requested = {a for a in authorities if a is not None}
-        need = requested - self._loaded
-        if not need:
-            return
-        if len(self._loaded) + len(need) > self._max:  # start over, keeping what this batch needs
-            for store in (self.by_authority, self.headers, self.registry, self.items, self._loaded):
-                store.clear()
-            need = requested
-        ordered = sorted(need)
-        wanted = pa.array(ordered, pa.string())
-        for low, high, fi, rg in self._ranges:
-            if low > ordered[-1]:
-                break
-            i = bisect.bisect_left(ordered, low)
-            if i == len(ordered) or ordered[i] > high:
-                continue  # no needed authority falls in this row group's range
-            table = self.files[fi].read_row_group(rg)
-            hit = table.filter(pc.is_in(table.column("authority"), value_set=wanted))
-            if hit.num_rows:
-                self.add_table(hit)
-        self._loaded |= need
-
+__all__ = ["BatchDecider", "DecisionIndex", "DecisionEntry", "infringing_verdict", "name_optout_hits"]
 
 def _evidence_json(decision: Decision) -> str:
     return json.dumps(list(decision.evidence), separators=(",", ":"), sort_keys=False, default=str)

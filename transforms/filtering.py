@@ -38,7 +38,8 @@ from . import progress
 from .annotate import annotate_table
 from .batches import DecidedBatch
 from .columns import ColumnMap
-from .decide import BatchDecider, SignalsIndex
+from .decide import BatchDecider
+from .signals_index import SignalsIndex
 from .fileio import open_input
 from .shards import ShardBatch, iter_shard_batches
 from .stats import RunStats, aggregate_counts, host_tables, top_rows

@@ -199,7 +199,8 @@ def test_policy_rerun_after_kill_9_fetches_only_what_is_missing(hostile_web, tmp
 def _verdicts(snapshot: Path, hosts: list[str]) -> dict:
     """Every source's verdict for each test URL, as the filter computes it from the snapshot."""
     from license_rules.policy import load_policy
-    from transforms.decide import BatchDecider, SignalsIndex
+    from transforms.decide import BatchDecider
+    from transforms.signals_index import SignalsIndex
 
     decider = BatchDecider(load_policy("permissive"), SignalsIndex(read_snapshot(snapshot)), None)
     out = {}

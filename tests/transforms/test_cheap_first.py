@@ -16,7 +16,8 @@ from license_rules.optout import parse_optout_list
 from license_rules.policy import load_policy
 from license_rules.urls import split_url
 from transforms.annotate import annotate_table
-from transforms.decide import BatchDecider, SignalsIndex
+from transforms.decide import BatchDecider
+from transforms.signals_index import SignalsIndex
 
 BY = "https://creativecommons.org/licenses/by/4.0/"
 BY_NC = "http://creativecommons.org/licenses/by-nc/2.0/"

@@ -201,7 +201,8 @@ def test_policy_header_and_registry_records_of_a_credential_url_are_found_by_the
     from datetime import datetime, timezone
 
     from license_rules.policy import load_policy
-    from transforms.decide import BatchDecider, SignalsIndex
+    from transforms.decide import BatchDecider
+    from transforms.signals_index import SignalsIndex
     from transforms.snapshot import records_to_table
 
     url = "http://ok.hostile.test/img.jpg"

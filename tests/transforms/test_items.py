@@ -325,7 +325,7 @@ def test_lazy_signals_index_finds_item_records(tmp_path):
     """A snapshot read lazily (per authority) still knows every item URL up front and loads its record."""
     import datetime as dt
 
-    from transforms.decide import LazySignalsIndex
+    from transforms.signals_index import LazySignalsIndex
     from transforms.snapshot import snapshot_files, write_snapshot
 
     url = "http://upload.wikimedia.org/wikipedia/commons/a/ab/X.jpg"

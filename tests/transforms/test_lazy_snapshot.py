@@ -11,7 +11,8 @@ import pytest
 from license_rules.optout import parse_optout_list
 from license_rules.policy import load_policy
 from transforms.annotate import annotate_table
-from transforms.decide import BatchDecider, LazySignalsIndex, SignalsIndex
+from transforms.decide import BatchDecider
+from transforms.signals_index import LazySignalsIndex, SignalsIndex
 from transforms.snapshot import read_snapshot
 
 SAMPLE = "sample_data/signals"

@@ -25,7 +25,8 @@ from license_rules.policy import load_policy
 from tests.conftest import fetch_record
 from transforms.annotate import annotate_table
 from transforms.columns import ADDED_COLUMNS, column_map
-from transforms.decide import BatchDecider, SignalsIndex
+from transforms.decide import BatchDecider
+from transforms.signals_index import SignalsIndex
 from transforms.filtering import (
     AnnotateRows,
     ApplyPolicy,

@@ -13,7 +13,8 @@ from license_rules.policy import load_policy
 from tests.conftest import fetch_record
 from transforms.annotate import annotate_table
 from transforms.columns import ADDED_COLUMNS
-from transforms.decide import BatchDecider, SignalsIndex
+from transforms.decide import BatchDecider
+from transforms.signals_index import SignalsIndex
 from transforms.batches import DecidedBatch
 from transforms.shards import ShardBatch
 from transforms.snapshot import records_to_table
