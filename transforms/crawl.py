@@ -40,7 +40,7 @@ from .registry import RegistryClient, RegistryError
 from .shards import ShardBatch
 from .snapshot import write_part
 
-__all__ = ["CrawlConfig", "SelectCandidates", "CrawlAuthorities", "CheckHeaders", "QueryRegistry",
+__all__ = ["CrawlConfig", "FetcherDoFn", "SelectCandidates", "CrawlAuthorities", "CheckHeaders", "QueryRegistry",
            "WriteSnapshotParts", "candidate_mask", "write_part"]
 
 NAMESPACE = "license_filter"
@@ -102,8 +102,8 @@ class SelectCandidates(beam.PTransform):
         return batches | "Candidates" >> beam.FlatMap(_candidates, *self._args).with_outputs("authorities", "urls")
 
 
-class _FetcherFn(beam.DoFn):
-    """Owns one Fetcher per worker (created in setup, closed in teardown)."""
+class FetcherDoFn(beam.DoFn):
+    """Base of the DoFns that fetch: owns one Fetcher per worker (created in setup, closed in teardown)."""
 
     def __init__(self, fetch_config):
         self._config = fetch_config
@@ -119,7 +119,7 @@ class _FetcherFn(beam.DoFn):
             self._fetcher = None
 
 
-class _StreamingFetchFn(_FetcherFn):
+class _StreamingFetchFn(FetcherDoFn):
     """Keeps up to ``Fetcher.window`` tasks in flight ACROSS elements of a bundle: process() starts
     the element's fetches and emits whatever has finished (any element's records), finish_bundle()
     emits the rest. So no batch waits for its slowest host, and a crawl's wall time is bounded by

@@ -24,7 +24,7 @@ from license_rules.robots import parse_robots
 from license_rules.rsl import rsl_link_targets
 from license_rules.urls import authority_of
 
-from .fetch import Fetcher
+from .crawl import FetcherDoFn
 
 __all__ = ["FetchRslDocuments", "declared_rsl"]
 
@@ -57,18 +57,7 @@ def _unusable(owner: str, url: str) -> FetchRecord:
     )
 
 
-class _FetchRslFn(beam.DoFn):
-    def __init__(self, fetch_config):
-        self._config = fetch_config
-        self._fetcher = None
-
-    def setup(self):
-        self._fetcher = Fetcher(self._config)
-
-    def teardown(self):
-        if self._fetcher is not None:
-            self._fetcher.close()
-            self._fetcher = None
+class _FetchRslFn(FetcherDoFn):
 
     def process(self, batch):
         usable = []
