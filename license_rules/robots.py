@@ -293,7 +293,6 @@ def _directive_table() -> tuple[dict[str, str], dict[str, str], int]:
     return aliases, kinds, max_words
 
 
-@functools.lru_cache(maxsize=16384)  # lines repeat across files (User-agent: *, CMS defaults)
 def _split_directive(line: str) -> tuple[str, str, bool] | None:
     """``line`` (comment removed, stripped, non-empty) -> (field, value, known)."""
     aliases, _, max_words = _directive_table()
@@ -402,7 +401,6 @@ _DIRECTIVE_WORD = re.compile(r"(user[-_ ]?agent|disallow|allow)\s*:?", re.IGNORE
 _CLEAN_KEY = re.compile(r"[A-Za-z0-9_ -]*\Z")
 
 
-@functools.lru_cache(maxsize=4096)
 def _garbled(line: str) -> bool:
     """True when ``line`` (not a known directive) looks like a robots record that cannot be read."""
     key = line.split(":", 1)[0] if ":" in line else line
@@ -412,6 +410,31 @@ def _garbled(line: str) -> bool:
         return True
     # junk inside the name: "Disal\ufffdlow" is still "disallow" once the junk is dropped
     return bool(_DIRECTIVE_WORD.search(re.sub(r"[^a-z_ -]", "", key.lower())))
+
+
+def _read_line(raw_line: str) -> tuple[str, str, str] | bool:
+    """One line of a REP file: (directive, value, kind); True when it is a garbled record; False
+    when it affects nothing (blank, comment, not ``field: value``)."""
+    # *policy*: a BOM inside the file (concatenated files) and a full-width colon are read as
+    # nothing and ":" rather than making the line unreadable
+    line = raw_line.split("#", 1)[0].replace("\ufeff", "").replace("\uff1a", ":").strip()
+    if not line:
+        return False
+    parsed = _split_directive(line)
+    if parsed is None or not parsed[2]:
+        if _garbled(line):
+            return True
+    if parsed is None:
+        return False
+    name, value, known = parsed
+    kind = _directive_table()[1].get(name, "member") if known else "group-note"
+    return name, value, kind
+
+
+#: Lines repeat across files (``User-agent: *``, CMS and hosting defaults): each distinct short line
+#: is read once per worker.
+_CACHED_LINE_CHARS = 256
+_read_line_cached = functools.lru_cache(maxsize=32768)(_read_line)
 
 
 @dataclass(frozen=True)
@@ -433,7 +456,6 @@ def parse_rep(text: str) -> RepText:
     current group without ending the run; site-wide records (sitemap, host, RSL ``License``)
     belong to no group.
     """
-    _, kinds, _ = _directive_table()
     groups: list[_GroupBuilder] = []
     orphans: list[tuple[str, str, int]] = []
     sitemaps: list[str] = []
@@ -442,20 +464,13 @@ def parse_rep(text: str) -> RepText:
     current: _GroupBuilder | None = None
     in_agent_run = False
     for lineno, raw_line in enumerate(_LINE_BREAK.split(text), start=1):
-        # *policy*: a BOM inside the file (concatenated files) and a full-width colon are read as
-        # nothing and ":" rather than making the line unreadable
-        line = raw_line.split("#", 1)[0].replace("\ufeff", "").replace("\uff1a", ":").strip()
-        if not line:
+        got = _read_line_cached(raw_line) if len(raw_line) <= _CACHED_LINE_CHARS else _read_line(raw_line)
+        if got is False:
             continue
-        parsed = _split_directive(line)
-        if parsed is None or not parsed[2]:
-            if _garbled(line):
-                garbled.append(lineno)
-                continue
-        if parsed is None:
+        if got is True:
+            garbled.append(lineno)
             continue
-        name, value, known = parsed
-        kind = kinds.get(name, "member") if known else "group-note"
+        name, value, kind = got
         if kind == "start-group":
             if current is None or not in_agent_run:
                 current = _GroupBuilder(line=lineno)

@@ -166,7 +166,8 @@ class AuthoritySignals:
         self._cu_classes = tuple(c for c in self._classes if robots and robots.has_lines(c[0], "content-usage"))
         self._ait_classes = tuple(c for c in self._classes if robots and (robots.has_lines(c[0], "disallowaitraining")
                                                                           or robots.has_lines(c[0], "allowaitraining")))
-        self._cu_tokens = tuple(t for t in self.tokens if any(t in c for c in self._cu_classes))
+        self._cu_tokens = tuple(t for c in self._cu_classes for t in c)
+        self._cu_tokens = tuple(t for t in self.tokens if t in self._cu_tokens)  # in the policy's order
 
     def _provenance(self, kind: str) -> dict[str, Any]:
         got = self._prov.get(kind)
@@ -225,10 +226,10 @@ class AuthoritySignals:
         if got is None:
             robots = self._robots
             assert robots is not None, "an ok robots.txt record is parsed in __init__"
-            per_class = {c: robots.content_signal(c[0]) for c in self._classes}
+            per_token = {t: found for c in self._classes for found in (robots.content_signal(c[0]),) for t in c}
             signal = []
             for token in self.tokens:
-                found = next((v for c, v in per_class.items() if token in c), None)
+                found = per_token[token]
                 if found is not None:
                     signal.append((token, content_signal_verdict(found[0]), found[1]))
             got = self._fixed["content_signal"] = _line_verdict("content_signal", "Content-Signal line", "ai-train",
@@ -267,9 +268,10 @@ class AuthoritySignals:
         # Content-Usage (IETF aipref) lines, group- and path-scoped; Cloudflare Content-Signal lines.
         usage = []
         if self._cu_classes:
-            per_class = {c: robots.content_usage(path, c[0], self.legacy_reserve) for c in self._cu_classes}
+            per_token = {t: cu for c in self._cu_classes for cu in (robots.content_usage(path, c[0], self.legacy_reserve),)
+                         for t in c}
             for token in self._cu_tokens:
-                cu = next(v for c, v in per_class.items() if token in c)
+                cu = per_token[token]
                 if cu is not None:
                     usage.append((token, cu.verdict, f"{cu.raw} [{VOCAB_VERSION}]"))
         cu_v = _line_verdict("content_usage", "Content-Usage statement", "train-ai", usage, prov)
