@@ -72,6 +72,8 @@ def run_once(by_authority, candidates, policy) -> dict:
                 value.cache_clear()
             elif isinstance(value, dict) and value and all(isinstance(k, tuple) for k in value):
                 value.clear()
+            elif isinstance(value, list) and len(value) == 1 and isinstance(value[0], int):
+                value[0] = 0  # the size counter of such a cache
     built: dict[str, AuthoritySignals] = {}
     t0 = time.process_time()
     for a in candidates:

@@ -434,7 +434,7 @@ def _read_line(raw_line: str) -> tuple[str, str, str] | bool:
 #: Lines repeat across files (``User-agent: *``, CMS and hosting defaults): each distinct short line
 #: is read once per worker.
 _CACHED_LINE_CHARS = 256
-_read_line_cached = functools.lru_cache(maxsize=32768)(_read_line)
+_read_line_cached = functools.lru_cache(maxsize=16384)(_read_line)
 
 
 @dataclass(frozen=True)
@@ -599,8 +599,9 @@ class _PathIndex:
 #: Allow/Disallow indexes shared by the files whose merged rules are equal (same patterns, kinds and
 #: lines: CMS and hosting defaults): an index depends on nothing else, so sharing it is exact.
 _RULE_INDEXES: dict[tuple[tuple[RobotsRule, ...], bool], _PathIndex] = {}
-_RULE_INDEXES_MAX = 4096
-_RULE_INDEX_SHARED_MAX_RULES = 256
+_RULE_INDEX_SHARED_MAX_RULES = 256  # larger rule sets are compiled for their file alone
+_RULE_INDEXES_MAX_RULES = 65536  # rules held; the whole cache is dropped when it would pass this
+_rule_indexes_rules = [0]
 
 
 def _build_rules_index(rules: tuple[RobotsRule, ...], ci: bool) -> _PathIndex:
@@ -614,9 +615,11 @@ def _rules_index(rules: tuple[RobotsRule, ...], ci: bool) -> _PathIndex:
     key = (rules, ci)
     index = _RULE_INDEXES.get(key)
     if index is None:
-        if len(_RULE_INDEXES) >= _RULE_INDEXES_MAX:
+        if _rule_indexes_rules[0] + len(rules) > _RULE_INDEXES_MAX_RULES:
             _RULE_INDEXES.clear()
+            _rule_indexes_rules[0] = 0
         index = _RULE_INDEXES[key] = _build_rules_index(rules, ci)
+        _rule_indexes_rules[0] += len(rules)
     return index
 
 

@@ -91,10 +91,11 @@ def _fetch_problem(source: str, record: Mapping[str, Any]) -> SourceVerdict:
 
 #: Parsed files shared by the authorities that serve the same body (hosting platforms, CDN and CMS
 #: defaults): parsed once per worker. The parsed objects are immutable (their lookup caches are pure),
-#: the key is the body itself (exact, no hash trust); bounded in entries and body size.
+#: the key is the body itself (exact, no hash trust); bounded in body size and in bodies held.
 _PARSED: dict[tuple[Any, bytes], Any] = {}
-_PARSED_MAX_ENTRIES = 2048
 _PARSED_MAX_BODY = 64 * 1024
+_PARSED_MAX_BYTES = 8 * 1024 * 1024  # of bodies held; the whole cache is dropped when it would pass this
+_parsed_bytes = [0]
 
 
 def _parsed(parse: Any, body: Any) -> Any:
@@ -103,9 +104,11 @@ def _parsed(parse: Any, body: Any) -> Any:
     key = (parse, body)
     got = _PARSED.get(key, _PARSED)  # the dict itself marks "not parsed yet" (a parser may return None)
     if got is _PARSED:
-        if len(_PARSED) >= _PARSED_MAX_ENTRIES:
+        if _parsed_bytes[0] + len(body) > _PARSED_MAX_BYTES:
             _PARSED.clear()
+            _parsed_bytes[0] = 0
         got = _PARSED[key] = parse(body)
+        _parsed_bytes[0] += len(body)
     return got
 
 
