@@ -628,7 +628,8 @@ class _Resolved:
     Allow/Disallow rules, and on first use the DisallowAITraining lines and Content-Usage path
     lines, each as a :class:`_PathIndex`."""
 
-    __slots__ = ("label", "records", "_groups", "_rules_index", "_ci", "_by_name", "_ai_training", "_content_usage")
+    __slots__ = ("label", "records", "_groups", "_rules_index", "_ci", "_by_name", "_ai_training", "_content_usage",
+                 "_decided")
 
     def __init__(self, label: str, groups: list[RobotsGroup], case_insensitive: bool) -> None:
         self.label = label
@@ -642,6 +643,7 @@ class _Resolved:
         self._by_name = by_name
         self._ai_training: _PathIndex | None = None
         self._content_usage: _PathIndex | None = None
+        self._decided: dict[int, RuleMatch] = {}  # id(deciding rule) or 0 (none) -> its (immutable) match
 
     def named(self, name: str) -> list[tuple[str, int]]:
         return self._by_name.get(name, [])
@@ -657,10 +659,16 @@ class _Resolved:
         if self._rules.pathological:
             return RuleMatch(allowed=False, rule=f"({self._rules.pathological})", group=self.label, line=None)
         best = self._rules.best(path)
-        if best is None:
-            return RuleMatch(allowed=True, rule=None, group=self.label, line=None)
-        rule = best[2]
-        return RuleMatch(allowed=rule.allow, rule=rule.text, group=self.label, line=rule.line)
+        key = 0 if best is None else id(best[2])  # the rule lives as long as this view's index
+        got = self._decided.get(key)
+        if got is None:
+            if best is None:
+                got = RuleMatch(allowed=True, rule=None, group=self.label, line=None)
+            else:
+                rule = best[2]
+                got = RuleMatch(allowed=rule.allow, rule=rule.text, group=self.label, line=rule.line)
+            self._decided[key] = got
+        return got
 
     def ai_training_index(self) -> _PathIndex:
         if self._ai_training is None:
