@@ -50,6 +50,9 @@ class AiTxt:
     def allowed(self, url_or_path: str, product_token: str) -> bool:
         return self._robots.allowed(url_or_path, product_token)
 
+    def match_many(self, url_or_path: str, tokens: Iterable[str]) -> dict[str, RuleMatch]:
+        return self._robots.match_many(url_or_path, tokens)
+
     def disallowed_tokens(self, url_or_path: str, tokens: Iterable[str]) -> tuple[str, ...]:
         return self._robots.disallowed_tokens(url_or_path, tokens)
 

@@ -205,6 +205,10 @@ def product_token_of(value: str) -> str | None:
     return m.group(0).lower() if m else None
 
 
+#: ``product_token_of`` for callers' tokens (the policy's few dozen, asked of every file).
+_caller_token = functools.lru_cache(maxsize=4096)(product_token_of)
+
+
 class PathPattern:
     """A compiled robots.txt path pattern: ``*`` wildcards and an optional final ``$``.
 
@@ -384,7 +388,7 @@ class _GroupBuilder:
     def freeze(self) -> RobotsGroup:
         return RobotsGroup(
             user_agents=tuple(self.user_agents),
-            tokens=tuple(product_token_of(ua) for ua in self.user_agents),
+            tokens=tuple(_caller_token(ua) for ua in self.user_agents),
             rules=tuple(self.rules),
             records=tuple(self.records),
             line=self.line,
@@ -408,6 +412,31 @@ def _garbled(line: str) -> bool:
     return bool(_DIRECTIVE_WORD.search(re.sub(r"[^a-z_ -]", "", key.lower())))
 
 
+def _read_line(raw_line: str) -> tuple[str, str, str] | bool:
+    """One line of a REP file: (directive, value, kind); True when it is a garbled record; False
+    when it affects nothing (blank, comment, not ``field: value``)."""
+    # *policy*: a BOM inside the file (concatenated files) and a full-width colon are read as
+    # nothing and ":" rather than making the line unreadable
+    line = raw_line.split("#", 1)[0].replace("\ufeff", "").replace("\uff1a", ":").strip()
+    if not line:
+        return False
+    parsed = _split_directive(line)
+    if parsed is None or not parsed[2]:
+        if _garbled(line):
+            return True
+    if parsed is None:
+        return False
+    name, value, known = parsed
+    kind = _directive_table()[1].get(name, "member") if known else "group-note"
+    return name, value, kind
+
+
+#: Lines repeat across files (``User-agent: *``, CMS and hosting defaults): each distinct short line
+#: is read once per worker.
+_CACHED_LINE_CHARS = 256
+_read_line_cached = functools.lru_cache(maxsize=16384)(_read_line)
+
+
 @dataclass(frozen=True)
 class RepText:
     """A grouped REP file."""
@@ -427,7 +456,6 @@ def parse_rep(text: str) -> RepText:
     current group without ending the run; site-wide records (sitemap, host, RSL ``License``)
     belong to no group.
     """
-    _, kinds, _ = _directive_table()
     groups: list[_GroupBuilder] = []
     orphans: list[tuple[str, str, int]] = []
     sitemaps: list[str] = []
@@ -436,20 +464,13 @@ def parse_rep(text: str) -> RepText:
     current: _GroupBuilder | None = None
     in_agent_run = False
     for lineno, raw_line in enumerate(_LINE_BREAK.split(text), start=1):
-        # *policy*: a BOM inside the file (concatenated files) and a full-width colon are read as
-        # nothing and ":" rather than making the line unreadable
-        line = raw_line.split("#", 1)[0].replace("\ufeff", "").replace("\uff1a", ":").strip()
-        if not line:
+        got = _read_line_cached(raw_line) if len(raw_line) <= _CACHED_LINE_CHARS else _read_line(raw_line)
+        if got is False:
             continue
-        parsed = _split_directive(line)
-        if parsed is None or not parsed[2]:
-            if _garbled(line):
-                garbled.append(lineno)
-                continue
-        if parsed is None:
+        if got is True:
+            garbled.append(lineno)
             continue
-        name, value, known = parsed
-        kind = kinds.get(name, "member") if known else "group-note"
+        name, value, kind = got
         if kind == "start-group":
             if current is None or not in_agent_run:
                 current = _GroupBuilder(line=lineno)
@@ -575,21 +596,46 @@ class _PathIndex:
         return found
 
 
+#: Allow/Disallow indexes shared by the files whose merged rules are equal (same patterns, kinds and
+#: lines: CMS and hosting defaults): an index depends on nothing else, so sharing it is exact.
+_RULE_INDEXES: dict[tuple[tuple[RobotsRule, ...], bool], _PathIndex] = {}
+_RULE_INDEX_SHARED_MAX_RULES = 256  # larger rule sets are compiled for their file alone
+_RULE_INDEXES_MAX_RULES = 65536  # rules held; the whole cache is dropped when it would pass this
+_rule_indexes_rules = [0]
+
+
+def _build_rules_index(rules: tuple[RobotsRule, ...], ci: bool) -> _PathIndex:
+    compiled = [(compile_pattern(r.pattern, ci), r) for r in rules]
+    return _PathIndex(((p, (p.priority, r.allow, -r.line), r) for p, r in compiled), ci, "Allow/Disallow rules")
+
+
+def _rules_index(rules: tuple[RobotsRule, ...], ci: bool) -> _PathIndex:
+    if len(rules) > _RULE_INDEX_SHARED_MAX_RULES:
+        return _build_rules_index(rules, ci)
+    key = (rules, ci)
+    index = _RULE_INDEXES.get(key)
+    if index is None:
+        if _rule_indexes_rules[0] + len(rules) > _RULE_INDEXES_MAX_RULES:
+            _RULE_INDEXES.clear()
+            _rule_indexes_rules[0] = 0
+        index = _RULE_INDEXES[key] = _build_rules_index(rules, ci)
+        _rule_indexes_rules[0] += len(rules)
+    return index
+
+
 class _Resolved:
     """The merged view of all groups that apply to one product token, compiled once: the
     Allow/Disallow rules, and on first use the DisallowAITraining lines and Content-Usage path
     lines, each as a :class:`_PathIndex`."""
 
-    __slots__ = ("label", "records", "_rules", "_ci", "_by_name", "_ai_training", "_content_usage")
+    __slots__ = ("label", "records", "_groups", "_rules_index", "_ci", "_by_name", "_ai_training", "_content_usage",
+                 "_decided")
 
     def __init__(self, label: str, groups: list[RobotsGroup], case_insensitive: bool) -> None:
         self.label = label
         self._ci = case_insensitive
-        self._rules = _PathIndex(
-            ((compile_pattern(r.pattern, case_insensitive), (compile_pattern(r.pattern, case_insensitive).priority,
-                                                              r.allow, -r.line), r)
-             for g in groups for r in g.rules),
-            case_insensitive, "Allow/Disallow rules")
+        self._groups = groups
+        self._rules_index: _PathIndex | None = None  # compiled on the first path (has_lines needs none)
         self.records = tuple(rec for g in groups for rec in g.records)
         by_name: dict[str, list[tuple[str, int]]] = {}
         for name, value, line in self.records:
@@ -597,18 +643,32 @@ class _Resolved:
         self._by_name = by_name
         self._ai_training: _PathIndex | None = None
         self._content_usage: _PathIndex | None = None
+        self._decided: dict[int, RuleMatch] = {}  # id(deciding rule) or 0 (none) -> its (immutable) match
 
     def named(self, name: str) -> list[tuple[str, int]]:
         return self._by_name.get(name, [])
+
+    @property
+    def _rules(self) -> _PathIndex:
+        index = self._rules_index
+        if index is None:
+            index = self._rules_index = _rules_index(tuple(r for g in self._groups for r in g.rules), self._ci)
+        return index
 
     def decide(self, path: str) -> RuleMatch:
         if self._rules.pathological:
             return RuleMatch(allowed=False, rule=f"({self._rules.pathological})", group=self.label, line=None)
         best = self._rules.best(path)
-        if best is None:
-            return RuleMatch(allowed=True, rule=None, group=self.label, line=None)
-        rule = best[2]
-        return RuleMatch(allowed=rule.allow, rule=rule.text, group=self.label, line=rule.line)
+        key = 0 if best is None else id(best[2])  # the rule lives as long as this view's index
+        got = self._decided.get(key)
+        if got is None:
+            if best is None:
+                got = RuleMatch(allowed=True, rule=None, group=self.label, line=None)
+            else:
+                rule = best[2]
+                got = RuleMatch(allowed=rule.allow, rule=rule.text, group=self.label, line=rule.line)
+            self._decided[key] = got
+        return got
 
     def ai_training_index(self) -> _PathIndex:
         if self._ai_training is None:
@@ -678,6 +738,7 @@ class RobotsTxt:
         self._groups = tuple(groups)
         self._ci = case_insensitive
         self._cache: dict[str, _Resolved | None] = {}
+        self._plans: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {}
         self._shared: dict[tuple[Any, ...], _Resolved] = {}
         self._by_token: dict[str, list[RobotsGroup]] = {}
         for g in self._groups:
@@ -690,7 +751,7 @@ class RobotsTxt:
             return self._cache[product_token]
         except KeyError:
             pass
-        token = product_token_of(product_token)
+        token = _caller_token(product_token)
         if token is None:
             raise ValueError(
                 f"product token {product_token!r} has no token characters "
@@ -730,18 +791,39 @@ class RobotsTxt:
     def allowed(self, url_or_path: str, product_token: str) -> bool:
         return self.match(url_or_path, product_token).allowed
 
+    def token_classes(self, tokens: Iterable[str]) -> tuple[tuple[str, ...], ...]:
+        """``tokens`` partitioned by the groups they resolve to (first appearance order, each class in
+        the given order): every lookup of this file (``match``, ``content_usage``, ``ai_training``,
+        ``content_signal``, ``has_lines``) gives the same answer for all tokens of one class.
+        Computed once per distinct token tuple."""
+        key = tuple(tokens)
+        got = self._plans.get(key)
+        if got is None:
+            # a token resolves to the groups naming its product token, else to the "*" groups (as
+            # _resolve): the effective product token identifies the resolution
+            by_token = self._by_token
+            classes: dict[str, list[str]] = {}
+            for tok in key:
+                norm = _caller_token(tok)
+                if norm is None:
+                    self._resolve(tok)  # raises the ValueError that names the token
+                    raise AssertionError("unreachable: _resolve raises for a token without token characters")
+                classes.setdefault(norm if norm in by_token else "*", []).append(tok)
+            got = tuple(tuple(c) for c in classes.values())
+            if len(self._plans) < 64:
+                self._plans[key] = got
+        return got
+
     def match_many(self, url_or_path: str, tokens: Iterable[str]) -> dict[str, RuleMatch]:
         """``match`` for several tokens at once: tokens that resolve to the same groups share one match."""
         path = request_path(url_or_path)
-        done: dict[int, RuleMatch] = {}
-        out: dict[str, RuleMatch] = {}
-        for tok in tokens:
-            key = id(self._resolve(tok))
-            got = done.get(key)
-            if got is None:
-                got = done[key] = self._match_path(path, tok)
-            out[tok] = got
-        return out
+        toks = tuple(tokens)
+        per_token: dict[str, RuleMatch] = {}
+        for cls in self.token_classes(toks):
+            got = self._match_path(path, cls[0])
+            for tok in cls:
+                per_token[tok] = got
+        return {tok: per_token[tok] for tok in toks}
 
     def disallowed_tokens(self, url_or_path: str, tokens: Iterable[str]) -> tuple[str, ...]:
         """The tokens (as given, in order) for which the path is disallowed."""

@@ -89,6 +89,29 @@ def _fetch_problem(source: str, record: Mapping[str, Any]) -> SourceVerdict:
     return SourceVerdict(source, Verdict.UNREACHABLE, detail, **_provenance(record))
 
 
+#: Parsed files shared by the authorities that serve the same body (hosting platforms, CDN and CMS
+#: defaults): parsed once per worker. The parsed objects are immutable (their lookup caches are pure),
+#: the key is the body itself (exact, no hash trust); bounded in body size and in bodies held.
+_PARSED: dict[tuple[Any, bytes], Any] = {}
+_PARSED_MAX_BODY = 64 * 1024
+_PARSED_MAX_BYTES = 8 * 1024 * 1024  # of bodies held; the whole cache is dropped when it would pass this
+_parsed_bytes = [0]
+
+
+def _parsed(parse: Any, body: Any) -> Any:
+    if not isinstance(body, bytes) or len(body) > _PARSED_MAX_BODY:
+        return parse(body)
+    key = (parse, body)
+    got = _PARSED.get(key, _PARSED)  # the dict itself marks "not parsed yet" (a parser may return None)
+    if got is _PARSED:
+        if _parsed_bytes[0] + len(body) > _PARSED_MAX_BYTES:
+            _PARSED.clear()
+            _parsed_bytes[0] = 0
+        got = _PARSED[key] = parse(body)
+        _parsed_bytes[0] += len(body)
+    return got
+
+
 def _line_verdict(source: str, what: str, key: str, results: list[tuple[str, str, str]], prov: dict[str, Any]) -> SourceVerdict:
     """One source's verdict from per-token (token, verdict, raw line) results of robots.txt lines."""
     for verdict in (Verdict.DENY, Verdict.CONDITIONAL):
@@ -116,11 +139,14 @@ class AuthoritySignals:
         self.wildcard_reserves = wildcard_reserves
         self.soft_404_drops = getattr(policy, "on_soft_404", "no-rules") == "drop"
         self.legacy_reserve = getattr(policy, "legacy_labels_reserve", True)
+        self._prov: dict[str, dict[str, Any]] = {}
+        self._fixed: dict[str, SourceVerdict | None] = {}  # path-independent verdicts by source; None: per path
+        self._robots_fixed: tuple[SourceVerdict, ...] | None = None
         robots_rec = records.get("robots")
         self._robots = None
         self._robots_invalid = None
         if robots_rec is not None and robots_rec.get("outcome") in (Outcome.OK, Outcome.INVALID):
-            parsed = parse_robots(robots_rec.get("body") or b"")
+            parsed = _parsed(parse_robots, robots_rec.get("body") or b"")
             self._robots_invalid = parsed.invalid or (
                 "the crawl classified the body as invalid" if robots_rec.get("outcome") == Outcome.INVALID else None)
             if self._robots_invalid is None:
@@ -130,66 +156,101 @@ class AuthoritySignals:
         ai_rec = records.get("ai_txt")
         self._aitxt = None
         if ai_rec is not None and ai_rec.get("outcome") == Outcome.OK:
-            self._aitxt = parse_ai_txt(ai_rec.get("body") or b"")
+            self._aitxt = _parsed(parse_ai_txt, ai_rec.get("body") or b"")
         tdm_rec = records.get("tdmrep")
         self._tdmrep = None
         if tdm_rec is not None and tdm_rec.get("outcome") in (Outcome.OK, Outcome.INVALID):
             self._tdmrep = parse_tdmrep_json(tdm_rec.get("body") or b"")
         self._robots_verdicts: dict[str, tuple[SourceVerdict, ...]] = {}
         robots = self._robots
-        # path-independent facts, once per authority: which tokens' groups carry each kind of line
-        self._cu_tokens = tuple(t for t in self.tokens if robots and robots.has_lines(t, "content-usage"))
-        self._ait_tokens = tuple(t for t in self.tokens if robots and (robots.has_lines(t, "disallowaitraining")
-                                                                       or robots.has_lines(t, "allowaitraining")))
-        self._signals = {t: robots.content_signal(t) for t in self.tokens} if robots else {}
+        # path-independent facts, once per authority and once per class of tokens that resolve to the
+        # same groups (24 tokens are mostly one or two classes): which classes carry each kind of line
+        self._classes = robots.token_classes(self.tokens) if robots else ()
+        self._cu_classes = tuple(c for c in self._classes if robots and robots.has_lines(c[0], "content-usage"))
+        self._ait_classes = tuple(c for c in self._classes if robots and (robots.has_lines(c[0], "disallowaitraining")
+                                                                          or robots.has_lines(c[0], "allowaitraining")))
+        self._cu_tokens = tuple(t for c in self._cu_classes for t in c)
+        self._cu_tokens = tuple(t for t in self.tokens if t in self._cu_tokens)  # in the policy's order
+
+    def _provenance(self, kind: str) -> dict[str, Any]:
+        got = self._prov.get(kind)
+        if got is None:
+            got = self._prov[kind] = _provenance(self.records[kind])
+        return got
 
     # -- robots.txt and the lines it carries -------------------------------------------------
     def _robots_sources(self, path: str) -> tuple[SourceVerdict, ...]:
         cached = self._robots_verdicts.get(path)
         if cached is not None:
             return cached
-        rec = self.records.get("robots")
-        names = ("robots", "content_usage", "content_signal")
-        if rec is None:
-            out = tuple(SourceVerdict(n, Verdict.MISSING, f"no robots.txt record for {self.authority} in the snapshot") for n in names)
-        elif rec.get("outcome") == Outcome.NOT_FOUND:
-            prov = _provenance(rec)
-            out = tuple(SourceVerdict(n, Verdict.UNKNOWN, f"robots.txt not found (HTTP {rec.get('status')}): no rules", **prov) for n in names)
-        elif rec.get("outcome") == Outcome.SOFT_404:
-            prov = _provenance(rec)
-            if self.soft_404_drops:
-                why = (f"robots.txt soft-404: an HTML page (HTTP {rec.get('status')}) instead of the file; "
-                       "the policy says robots.on_soft_404 = \"drop\"")
-                out = tuple(SourceVerdict(n, Verdict.UNREACHABLE, why, **prov) for n in names)
-            else:
-                why = (f"robots.txt soft-404: an HTML page (HTTP {rec.get('status')}) instead of the file, "
-                       "read as no rules (RFC 9309 2.3.1.2)")
-                out = tuple(SourceVerdict(n, Verdict.UNKNOWN, why, **prov) for n in names)
-        elif self._robots_invalid is not None:
-            prov = _provenance(rec)
-            why = f"robots.txt invalid: {self._robots_invalid}; fails closed"
-            out = tuple(SourceVerdict(n, Verdict.UNREACHABLE, why, **prov) for n in names)
-        elif rec.get("outcome") != Outcome.OK:
-            bad = _fetch_problem("robots", rec)
-            out = tuple(SourceVerdict(n, bad.verdict, "robots.txt " + bad.detail, url=bad.url, status=bad.status,
-                                      fetched_at=bad.fetched_at, sha256=bad.sha256) for n in names)
-        else:
-            out = self._evaluate_robots(path, rec)
+        fixed = self._robots_fixed
+        if fixed is None:
+            fixed = self._robots_fixed = self._robots_unread()
+        if fixed:
+            return fixed
+        rec = self.records["robots"]
+        out = self._evaluate_robots(path, rec)
         if len(self._robots_verdicts) < 4096:
             self._robots_verdicts[path] = out
         return out
 
+    def _robots_unread(self) -> tuple[SourceVerdict, ...]:
+        """The three verdicts when robots.txt was not read as rules (they cannot depend on the path);
+        ``()`` when it was."""
+        rec = self.records.get("robots")
+        names = ("robots", "content_usage", "content_signal")
+        if rec is None:
+            return tuple(SourceVerdict(n, Verdict.MISSING, f"no robots.txt record for {self.authority} in the snapshot") for n in names)
+        if rec.get("outcome") == Outcome.NOT_FOUND:
+            prov = self._provenance("robots")
+            return tuple(SourceVerdict(n, Verdict.UNKNOWN, f"robots.txt not found (HTTP {rec.get('status')}): no rules", **prov) for n in names)
+        if rec.get("outcome") == Outcome.SOFT_404:
+            prov = self._provenance("robots")
+            if self.soft_404_drops:
+                why = (f"robots.txt soft-404: an HTML page (HTTP {rec.get('status')}) instead of the file; "
+                       "the policy says robots.on_soft_404 = \"drop\"")
+                return tuple(SourceVerdict(n, Verdict.UNREACHABLE, why, **prov) for n in names)
+            why = (f"robots.txt soft-404: an HTML page (HTTP {rec.get('status')}) instead of the file, "
+                   "read as no rules (RFC 9309 2.3.1.2)")
+            return tuple(SourceVerdict(n, Verdict.UNKNOWN, why, **prov) for n in names)
+        if self._robots_invalid is not None:
+            prov = self._provenance("robots")
+            why = f"robots.txt invalid: {self._robots_invalid}; fails closed"
+            return tuple(SourceVerdict(n, Verdict.UNREACHABLE, why, **prov) for n in names)
+        if rec.get("outcome") != Outcome.OK:
+            bad = _fetch_problem("robots", rec)
+            return tuple(SourceVerdict(n, bad.verdict, "robots.txt " + bad.detail, url=bad.url, status=bad.status,
+                                       fetched_at=bad.fetched_at, sha256=bad.sha256) for n in names)
+        return ()
+
+    def _content_signal_verdict(self) -> SourceVerdict:
+        """Content-Signal lines are group-scoped, not path-scoped: one verdict per authority."""
+        got = self._fixed.get("content_signal")
+        if got is None:
+            robots = self._robots
+            assert robots is not None, "an ok robots.txt record is parsed in __init__"
+            per_token = {t: found for c in self._classes for found in (robots.content_signal(c[0]),) for t in c}
+            signal = []
+            for token in self.tokens:
+                found = per_token[token]
+                if found is not None:
+                    signal.append((token, content_signal_verdict(found[0]), found[1]))
+            got = self._fixed["content_signal"] = _line_verdict("content_signal", "Content-Signal line", "ai-train",
+                                                                signal, self._provenance("robots"))
+        return got
+
     def _evaluate_robots(self, path: str, rec: Mapping[str, Any]) -> tuple[SourceVerdict, ...]:
         robots = self._robots
         assert robots is not None, "an ok robots.txt record is parsed in __init__"
-        prov = _provenance(rec)
+        prov = self._provenance("robots")
         denied: list[str] = []
         rules: dict[str, str] = {}
         matches = robots.match_many(path, self.tokens)
-        for token in self._ait_tokens:  # expired-draft DisallowAITraining lines count as rules too
-            extra = robots.ai_training(path, token)
-            if extra is not None and not extra.allowed and matches[token].allowed:
-                matches[token] = extra
+        for cls in self._ait_classes:  # expired-draft DisallowAITraining lines count as rules too
+            extra = robots.ai_training(path, cls[0])
+            if extra is not None and not extra.allowed and matches[cls[0]].allowed:
+                for token in cls:
+                    matches[token] = extra
         for token, m in matches.items():
             if m.allowed:
                 continue
@@ -209,18 +270,15 @@ class AuthoritySignals:
             robots_v = SourceVerdict("robots", Verdict.ALLOW, "no rule disallows the path for any evaluated token" + trunc, **prov)
         # Content-Usage (IETF aipref) lines, group- and path-scoped; Cloudflare Content-Signal lines.
         usage = []
-        for token in self._cu_tokens:
-            cu = robots.content_usage(path, token, self.legacy_reserve)
-            if cu is not None:
-                usage.append((token, cu.verdict, f"{cu.raw} [{VOCAB_VERSION}]"))
-        signal = []
-        for token in self.tokens:
-            got = self._signals.get(token)
-            if got is not None:
-                signal.append((token, content_signal_verdict(got[0]), got[1]))
+        if self._cu_classes:
+            per_token = {t: cu for c in self._cu_classes for cu in (robots.content_usage(path, c[0], self.legacy_reserve),)
+                         for t in c}
+            for token in self._cu_tokens:
+                cu = per_token[token]
+                if cu is not None:
+                    usage.append((token, cu.verdict, f"{cu.raw} [{VOCAB_VERSION}]"))
         cu_v = _line_verdict("content_usage", "Content-Usage statement", "train-ai", usage, prov)
-        cs_v = _line_verdict("content_signal", "Content-Signal line", "ai-train", signal, prov)
-        return robots_v, cu_v, cs_v
+        return robots_v, cu_v, self._content_signal_verdict()
 
     def _file_state(self, kind: str, label: str, readable: tuple[str, ...]
                     ) -> tuple[Mapping[str, Any] | None, SourceVerdict | None]:
@@ -230,23 +288,33 @@ class AuthoritySignals:
             return None, SourceVerdict(kind, Verdict.MISSING, f"no {label} record for {self.authority} in the snapshot")
         outcome = rec.get("outcome")
         if outcome == Outcome.NOT_FOUND:
-            return rec, SourceVerdict(kind, Verdict.UNKNOWN, f"{label} not found (HTTP {rec.get('status')})", **_provenance(rec))
+            return rec, SourceVerdict(kind, Verdict.UNKNOWN, f"{label} not found (HTTP {rec.get('status')})", **self._provenance(kind))
         if outcome not in readable:
             return rec, _fetch_problem(kind, rec)
         return rec, None
 
     # -- ai.txt --------------------------------------------------------------------------------
-    def _aitxt_source(self, path: str) -> SourceVerdict:
+    def _aitxt_fixed(self) -> SourceVerdict | None:
         rec, early = self._file_state("ai_txt", "ai.txt", (Outcome.OK,))
         if early is not None:
             return early
-        assert rec is not None, "_file_state gives a verdict whenever it has no record"
-        prov = _provenance(rec)
         if self._aitxt is None:
-            return SourceVerdict("ai_txt", Verdict.UNKNOWN, "/ai.txt is not REP-shaped (no User-Agent/Disallow lines): not an ai.txt opt-out", **prov)
+            return SourceVerdict("ai_txt", Verdict.UNKNOWN, "/ai.txt is not REP-shaped (no User-Agent/Disallow lines): not an ai.txt opt-out",
+                                 **self._provenance("ai_txt"))
+        return None
+
+    def _aitxt_source(self, path: str) -> SourceVerdict:
+        if "ai_txt" not in self._fixed:
+            self._fixed["ai_txt"] = self._aitxt_fixed()
+        fixed = self._fixed["ai_txt"]
+        if fixed is not None:
+            return fixed
+        assert self._aitxt is not None, "_aitxt_fixed answers for every unparsed ai.txt"
+        prov = self._provenance("ai_txt")
         denied, rule = [], ""
+        matches = self._aitxt.match_many(path, self.tokens)
         for token in self.tokens:
-            m = self._aitxt.match(path, token)
+            m = matches[token]
             if not m.allowed:
                 denied.append(token)
                 rule = f"{m.rule} (group {m.group})"
@@ -255,15 +323,24 @@ class AuthoritySignals:
         return SourceVerdict("ai_txt", Verdict.ALLOW, "no ai.txt rule disallows the path", **prov)
 
     # -- tdmrep.json ---------------------------------------------------------------------------
-    def _tdmrep_source(self, path: str) -> SourceVerdict:
+    def _tdmrep_fixed(self) -> SourceVerdict | None:
         rec, early = self._file_state("tdmrep", "tdmrep.json", (Outcome.OK, Outcome.INVALID))
         if early is not None:
             return early
-        assert rec is not None, "_file_state gives a verdict whenever it has no record"
-        prov = _provenance(rec)
+        if self._tdmrep is None:
+            return SourceVerdict("tdmrep", Verdict.UNKNOWN, "unparseable tdmrep.json: protocol error, reservation unset",
+                                 **self._provenance("tdmrep"))
+        return None
+
+    def _tdmrep_source(self, path: str) -> SourceVerdict:
+        if "tdmrep" not in self._fixed:
+            self._fixed["tdmrep"] = self._tdmrep_fixed()
+        fixed = self._fixed["tdmrep"]
+        if fixed is not None:
+            return fixed
         tdm = self._tdmrep
-        if tdm is None:
-            return SourceVerdict("tdmrep", Verdict.UNKNOWN, "unparseable tdmrep.json: protocol error, reservation unset", **prov)
+        assert tdm is not None, "_tdmrep_fixed answers for every unparsed tdmrep.json"
+        prov = self._provenance("tdmrep")
         # A protocol error elsewhere in the file does not cancel a clear rule: the valid rules still apply
         # (failing open on one bad rule would ignore a reservation the rightsholder did express).
         problems = f" (file has protocol errors: {'; '.join(tdm.errors)})" if tdm.errors else ""
@@ -282,6 +359,15 @@ class AuthoritySignals:
 
     # -- RSL 1.0 -------------------------------------------------------------------------------
     def _rsl_source(self, path: str) -> SourceVerdict:
+        if "rsl" not in self._fixed:
+            rec = self.records.get("rsl")
+            self._fixed["rsl"] = self._rsl_verdict("/") if rec is None or rec.get("outcome") != Outcome.OK else None
+        fixed = self._fixed["rsl"]
+        if fixed is not None:
+            return fixed
+        return self._rsl_verdict(path)
+
+    def _rsl_verdict(self, path: str) -> SourceVerdict:
         rec = self.records.get("rsl")
         declared = self._robots.licenses if self._robots is not None else ()
         if rec is None:
@@ -293,7 +379,7 @@ class AuthoritySignals:
                 return SourceVerdict("rsl", Verdict.MISSING, f"robots.txt declares License: {urls} but the snapshot holds no RSL "
                                      "document for it (crawl again)", **_provenance(self.records["robots"]))
             return SourceVerdict("rsl", Verdict.UNKNOWN, "no RSL license declared (no robots.txt License: record)")
-        prov = _provenance(rec)
+        prov = self._provenance("rsl")
         outcome = rec.get("outcome")
         if outcome == Outcome.NOT_FOUND:
             return SourceVerdict("rsl", Verdict.UNKNOWN, f"RSL document not found (HTTP {rec.get('status')})", **prov)
