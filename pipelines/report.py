@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from transforms.fileio import join, read_bytes, write_bytes_atomic
 
-__all__ = ["CSP", "REASON_GROUPS", "render_images_report", "render_report", "template_environment", "write_report"]
+__all__ = ["CSP", "REASON_GROUPS", "REASON_GROUP_OF", "render_images_report", "render_report", "template_environment", "write_report"]
 
 # Which funnel step a primary reason belongs to, and its colour (Okabe-Ito, colour-blind safe).
 REASON_GROUPS: dict[str, tuple[str, str]] = {
@@ -33,10 +33,11 @@ REASON_GROUPS: dict[str, tuple[str, str]] = {
     "evidence": ("Signals unreachable or missing", "#8C8C8C"),
     "kept": ("Kept", "#009E73"),
 }
-_GROUP_OF = {
+#: Every reason of the closed set has its group (a test checks it); only a foreign summary key falls back to "evidence".
+REASON_GROUP_OF = {
     "url_invalid": "row",
     "license_missing": "license", "license_unrecognised": "license", "license_class_not_allowed": "license",
-    "license_restricted": "license",
+    "license_restricted": "license", "item_license_nonfree": "license", "item_license_unknown": "license",
     "infringing_domain": "reserved", "name_optout": "reserved", "rsl_reserved": "reserved", "use_conditional": "reserved",
     "optout_list": "reserved", "registry_optout": "reserved", "robots_disallowed": "reserved",
     "tdmrep_reserved": "reserved", "content_usage_reserved": "reserved", "content_signal_reserved": "reserved",
@@ -222,7 +223,7 @@ def _stacked_strip(title: str, parts: Sequence[tuple[str, int, str]], total: int
 def _group_totals(by_reason: Mapping[str, int]) -> dict[str, int]:
     totals = {g: 0 for g in REASON_GROUPS}
     for reason, count in by_reason.items():
-        totals[_GROUP_OF.get(reason, "evidence")] += _int(count)
+        totals[REASON_GROUP_OF.get(reason, "evidence")] += _int(count)
     return totals
 
 
@@ -286,7 +287,7 @@ def _funnel(summary: dict) -> dict | None:
             why = "rows in unreadable shards or row groups"
         else:
             groups = _STEP_GROUPS.get(stage, ())
-            named = [(r, _int(c)) for r, c in by_reason.items() if _GROUP_OF.get(r) in groups and _int(c)]
+            named = [(r, _int(c)) for r, c in by_reason.items() if REASON_GROUP_OF.get(r) in groups and _int(c)]
             why = ", ".join(f"{r} {c:,}" for r, c in named) or "–"
         steps.append((f"{funnel[i - 1].get('stage')} → {stage}", f"{lost:,}", _pct(lost, before), why))
     return {"chart": _bars("Funnel: rows remaining after each step", rows, scale=top or 1),
@@ -302,7 +303,7 @@ def _reasons(summary: dict) -> dict:
     keep = set(summary.get("keep_reasons") or ())
     drops = [(r, _int(c)) for r, c in by_reason.items() if r not in keep and _int(c)]
     drops.sort(key=lambda rc: -rc[1])
-    chart_rows = [(r, [(c, REASON_GROUPS[_GROUP_OF.get(r, "evidence")][1])], f"{c:,}  ({_pct(c, total)})") for r, c in drops]
+    chart_rows = [(r, [(c, REASON_GROUPS[REASON_GROUP_OF.get(r, "evidence")][1])], f"{c:,}  ({_pct(c, total)})") for r, c in drops]
     rows = [(r, f"{_int(by_reason.get(r)):,}", _pct(_int(by_reason.get(r)), total), f"{_int(by_all.get(r)):,}", docs.get(r, ""))
             for r in list(by_reason) + [r for r in by_all if r not in by_reason]]
     rows.sort(key=lambda row: (row[0] in keep, -_int(by_reason.get(row[0]))))
@@ -533,7 +534,7 @@ def render_images_report(summary: dict, manifest: dict) -> str:
         "cards": [(k, f"{v:,}", _pct(v, total), c) for k, v, c in (("kept", kept, "kept"), ("rejected", rejected, "bad"),
                                                                    ("errors", errors, ""))],
         "reasons": _bars("Samples per primary reason", [
-            (r, [(_int(c), REASON_GROUPS[_GROUP_OF.get(r, "evidence")][1])], f"{_int(c):,}  ({_pct(_int(c), total)})")
+            (r, [(_int(c), REASON_GROUPS[REASON_GROUP_OF.get(r, "evidence")][1])], f"{_int(c):,}  ({_pct(_int(c), total)})")
             for r, c in by_reason.items()]),
         "reason_table": _table(["reason", "samples", "meaning"], [(r, f"{_int(c):,}", docs.get(r, "")) for r, c in by_reason.items()],
                                numeric=[1], classes={2: "doc"}),

@@ -22,3 +22,13 @@ def test_policy_report_manifest_values_escaped_in_every_kind_of_cell():
                 "signals": {"file": hostile, "inputs": [hostile]}, "optout_lists": [{"path": hostile}]}
     page = report.render_report({"errors": [hostile]}, manifest)
     assert "<i>" not in page and page.count("&lt;i&gt;x&lt;/i&gt;") >= 8
+
+
+def test_policy_every_reason_has_its_funnel_group():
+    """A reason missing here would be drawn and counted as 'Signals unreachable or missing' (the fallback)."""
+    from license_rules.reasons import Reason
+    from pipelines.report import REASON_GROUP_OF, REASON_GROUPS
+
+    assert {reason.value for reason in Reason} - set(REASON_GROUP_OF) == set()
+    assert set(REASON_GROUP_OF.values()) <= set(REASON_GROUPS)
+    assert REASON_GROUP_OF["item_license_nonfree"] == REASON_GROUP_OF["license_class_not_allowed"] == "license"
