@@ -5,15 +5,13 @@ import contextlib
 import datetime as dt
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import apache_beam as beam
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from license_rules.policy import Policy
-from license_rules.robots import parse_robots
 from transforms.columns import ColumnMap
 from transforms.crawl import (
     CheckHeaders,
@@ -36,7 +34,7 @@ from transforms.fileio import (
 from transforms.filtering import AnnotateRows, ReadShards
 from transforms.items import ItemConfig, ResolveItemLicenses, SelectItemCandidates
 from transforms.progress import ProgressLine
-from transforms.rsl import FetchRslDocuments
+from transforms.rsl import FetchRslDocuments, reuse_with_rsl
 from transforms.shards import shard_names
 from transforms.snapshot import (
     SNAPSHOT_SCHEMA,
@@ -122,32 +120,9 @@ def _reusable(request: CrawlRequest):
     except SnapshotError as exc:
         raise UserError(f"--reuse {source}: {exc}") from None
     plan = reuse_plan(table, request.max_age, dt.datetime.now(dt.timezone.utc))
-    plan = _with_rsl(plan, table)
+    plan = reuse_with_rsl(plan, table)
     return plan if plan.records.num_rows else None
 
-
-def _with_rsl(plan, table):
-    """RSL licence records travel with their authority's reused robots.txt record (the RSL fetch
-    only follows robots.txt records fetched in this run); a refetched robots.txt refetches its RSL."""
-    robots = plan.records.filter(pc.equal(plan.records.column("kind"), "robots"))
-    rsl = table.filter(pc.and_(pc.equal(table.column("kind"), "rsl"),
-                               pc.is_in(table.column("authority"), value_set=robots.column("authority").combine_chunks())))
-    have = set(rsl.column("authority").to_pylist())
-    # a robots.txt that declares a licence whose document the snapshot lacks (a crawl killed between the
-    # two) is fetched again, so that its licence is fetched too: never reused without its RSL record
-    lacking = {rec["authority"] for rec in robots.select(["authority", "body"]).to_pylist()
-               if rec["authority"] not in have and rec["body"] and parse_robots(rec["body"]).licenses}
-    records = pa.concat_tables([plan.records, rsl.select(plan.records.column_names)]) if rsl.num_rows else plan.records
-    if not lacking:
-        return replace(plan, records=records)
-    drop = pc.and_(pc.equal(records.column("kind"), "robots"),
-                   pc.is_in(records.column("authority"), value_set=pa.array(sorted(lacking), pa.string())))
-    missing = dict(plan.missing)
-    for authority in lacking:
-        wanted = set(missing.get(authority, ())) | {"robots"}
-        missing[authority] = tuple(k for k in ("robots", "ai_txt", "tdmrep") if k in wanted)
-    return replace(plan, fresh=plan.fresh - lacking, missing=missing,
-                               records=records.filter(pc.invert(drop)))
 
 
 def run_crawl(request: CrawlRequest, options) -> str:

@@ -14,9 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from urllib.parse import urljoin
 
 import apache_beam as beam
+import pyarrow as pa
+import pyarrow.compute as pc
 from apache_beam.metrics import Metrics
 
 from license_rules.records import FetchRecord, Outcome
@@ -25,8 +28,9 @@ from license_rules.rsl import rsl_link_targets
 from license_rules.urls import authority_of
 
 from .crawl import FetcherDoFn
+from .snapshot import ReusePlan
 
-__all__ = ["FetchRslDocuments", "declared_rsl"]
+__all__ = ["FetchRslDocuments", "declared_rsl", "reuse_with_rsl"]
 
 NAMESPACE = "license_filter"
 
@@ -85,3 +89,27 @@ class FetchRslDocuments(beam.PTransform):
                 | "OnePerAuthority" >> beam.CombinePerKey(min)
                 | "BatchDeclarations" >> beam.BatchElements(min_batch_size=1, max_batch_size=self._batch)
                 | "FetchRsl" >> beam.ParDo(_FetchRslFn(self._config)))
+
+
+def reuse_with_rsl(plan: ReusePlan, table: pa.Table) -> ReusePlan:
+    """RSL licence records travel with their authority's reused robots.txt record (the RSL fetch
+    only follows robots.txt records fetched in this run); a refetched robots.txt refetches its RSL."""
+    robots = plan.records.filter(pc.equal(plan.records.column("kind"), "robots"))
+    rsl = table.filter(pc.and_(pc.equal(table.column("kind"), "rsl"),
+                               pc.is_in(table.column("authority"), value_set=robots.column("authority").combine_chunks())))
+    have = set(rsl.column("authority").to_pylist())
+    # a robots.txt that declares a licence whose document the snapshot lacks (a crawl killed between the
+    # two) is fetched again, so that its licence is fetched too: never reused without its RSL record
+    lacking = {rec["authority"] for rec in robots.select(["authority", "body"]).to_pylist()
+               if rec["authority"] not in have and rec["body"] and parse_robots(rec["body"]).licenses}
+    records = pa.concat_tables([plan.records, rsl.select(plan.records.column_names)]) if rsl.num_rows else plan.records
+    if not lacking:
+        return replace(plan, records=records)
+    drop = pc.and_(pc.equal(records.column("kind"), "robots"),
+                   pc.is_in(records.column("authority"), value_set=pa.array(sorted(lacking), pa.string())))
+    missing = dict(plan.missing)
+    for authority in lacking:
+        wanted = set(missing.get(authority, ())) | {"robots"}
+        missing[authority] = tuple(k for k in ("robots", "ai_txt", "tdmrep") if k in wanted)
+    return replace(plan, fresh=plan.fresh - lacking, missing=missing,
+                   records=records.filter(pc.invert(drop)))

@@ -47,7 +47,7 @@ def test_policy_reuse_keeps_rsl_with_its_robots_and_refetches_a_robots_whose_rsl
 
     import pyarrow as pa
 
-    from pipelines.crawl_pipeline import _with_rsl
+    from transforms.rsl import reuse_with_rsl
     from transforms.snapshot import SNAPSHOT_SCHEMA, reuse_plan
 
     now = dt.datetime.now(dt.timezone.utc)
@@ -63,7 +63,7 @@ def test_policy_reuse_keeps_rsl_with_its_robots_and_refetches_a_robots_whose_rsl
             rec("http://c.example", "robots", b"User-agent: *\nAllow: /\n")]
     rows += [rec(a, k) for a in ("http://a.example", "http://b.example", "http://c.example") for k in ("ai_txt", "tdmrep")]
     table = pa.Table.from_pylist(rows, schema=SNAPSHOT_SCHEMA)
-    plan = _with_rsl(reuse_plan(table, dt.timedelta(hours=1), now), table)
+    plan = reuse_with_rsl(reuse_plan(table, dt.timedelta(hours=1), now), table)
     assert plan.fresh == {"http://a.example", "http://c.example"}
     assert plan.missing == {"http://b.example": ("robots",)}
     kept = {(r["authority"], r["kind"]) for r in plan.records.to_pylist()}
