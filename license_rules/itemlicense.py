@@ -42,6 +42,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from .cc import LICENSE_CLASSES, License, parse_license
 from .datafiles import read_package_text
+from .records import evidence_time
 
 __all__ = [
     "ITEM_HOST_REGEX",
@@ -534,14 +535,6 @@ def flickr_item(photo_id: str, info: Any, history: Any = None, live_license: Map
 # ------------------------------------------------------------------------------------ records
 
 
-def _when(value: Any) -> str | None:
-    if value is None:
-        return None
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat()).replace("+00:00", "Z")
-    return str(value)
-
-
 def _date(text: Any) -> datetime | None:
     if not text:
         return None
@@ -556,7 +549,7 @@ def item_answer(record: Mapping[str, Any] | None) -> ItemAnswer | None:
     if record is None:
         return None
     prov = {"request": record.get("final_url"), "status": record.get("status"),
-            "fetched_at": _when(record.get("fetched_at")), "sha256": record.get("sha256")}
+            "fetched_at": evidence_time(record.get("fetched_at")), "sha256": record.get("sha256")}
     outcome = record.get("outcome")
     body = record.get("body")
     try:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-__all__ = ["StrEnum", "Source", "Outcome", "Verdict", "FetchRecord", "RECORD_FIELDS", "COLUMN_TYPES",
+__all__ = ["evidence_time", "StrEnum", "Source", "Outcome", "Verdict", "FetchRecord", "RECORD_FIELDS", "COLUMN_TYPES",
            "record_columns"]
 
 
@@ -147,3 +147,12 @@ RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(FetchR
 def record_columns() -> tuple[tuple[str, str, bool], ...]:
     """(name, column type, nullable) per FetchRecord field, in column order."""
     return tuple((f.name, str(f.metadata["column"]), bool(f.metadata["nullable"])) for f in dataclasses.fields(FetchRecord))
+
+
+def evidence_time(value: Any) -> str | None:
+    """A record's ``fetched_at`` as evidence shows it: ISO 8601 with ``Z`` for UTC (None stays None)."""
+    if value is None:
+        return None
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat()).replace("+00:00", "Z")
+    return str(value)

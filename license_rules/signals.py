@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from .aipref import VOCAB_VERSION, combine_verdicts, content_signal_verdict, usage_verdict
 from .aitxt import parse_ai_txt
 from .links import parse_link_licenses
-from .records import Outcome, Verdict
+from .records import Outcome, Verdict, evidence_time
 from .robots import parse_robots
 from .rsl import RSL_VERSION, parse_rsl
 from .tdmrep import parse_tdm_headers, parse_tdmrep_json
@@ -63,19 +63,11 @@ class SourceVerdict:
         return out
 
 
-def _when(value: Any) -> str | None:
-    if value is None:
-        return None
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat()).replace("+00:00", "Z")
-    return str(value)
-
-
 def _provenance(record: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "url": record.get("url"),
         "status": record.get("status"),
-        "fetched_at": _when(record.get("fetched_at")),
+        "fetched_at": evidence_time(record.get("fetched_at")),
         "sha256": record.get("sha256"),
     }
 

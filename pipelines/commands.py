@@ -60,15 +60,20 @@ def policy_from_arg(spec: str) -> Policy:
         raise UserError(f"--policy {spec}: nested too deeply to be a license-filter policy") from None
 
 
+def _read_list_file(path: str, flag: str) -> str:
+    """A list file's text, or one UserError line naming the flag and the file."""
+    try:
+        return Path(path).read_text("utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{flag} {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{flag} {path}: cannot read as UTF-8 text: {exc}") from None
+
+
 def load_optout_lists(paths: list[str]) -> tuple[OptOutList | None, list[dict]]:
     merged, info = None, []
     for path in paths:
-        try:
-            text = Path(path).read_text("utf-8")
-        except FileNotFoundError:
-            raise UserError(f"--optout-list {path}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"--optout-list {path}: cannot read as UTF-8 text: {exc}") from None
+        text = _read_list_file(path, "--optout-list")
         try:
             lst = parse_optout_list(text, name=path)
         except OptOutListError as exc:
@@ -82,12 +87,7 @@ def load_infringing_lists(paths: list[str]) -> tuple[OptOutList | None, list[dic
     """The infringing-domains lists (same format as opt-out lists, plus a ``# version:`` line)."""
     merged, info = None, []
     for path in paths:
-        try:
-            text = Path(path).read_text("utf-8")
-        except FileNotFoundError:
-            raise UserError(f"--infringing-list {path}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"--infringing-list {path}: cannot read as UTF-8 text: {exc}") from None
+        text = _read_list_file(path, "--infringing-list")
         try:
             lst = parse_optout_list(text, name=path)
         except OptOutListError as exc:
@@ -102,12 +102,7 @@ def load_name_lists(paths: list[str]):
     """The name opt-out lists, merged into one matcher."""
     people, info, versions, digests = [], [], [], []
     for path in paths:
-        try:
-            text = Path(path).read_text("utf-8")
-        except FileNotFoundError:
-            raise UserError(f"--name-optout-list {path}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"--name-optout-list {path}: cannot read as UTF-8 text: {exc}") from None
+        text = _read_list_file(path, "--name-optout-list")
         try:
             lst = parse_name_list(text, name=path)
         except NameListError as exc:
