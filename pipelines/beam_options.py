@@ -39,7 +39,9 @@ def _raise(message: str):
 
 def pipeline_options(flags: list[str]):
     """Validated ``PipelineOptions`` from the flags our own parser did not consume."""
-    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    from .cached_options import CachedViewOptions
 
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.error = _raise  # type: ignore[method-assign]
@@ -56,7 +58,7 @@ def pipeline_options(flags: list[str]):
         if flag.startswith("-"):
             raise BeamOptionsError(f"unknown option {flag.split('=', 1)[0]!r}: neither a license-filter nor a Beam pipeline option")
         raise BeamOptionsError(f"unexpected argument {flag!r}")
-    opts = PipelineOptions(flags)
+    opts = CachedViewOptions(flags)
     runner = opts.view_as(StandardOptions).runner
     if runner is None:
         opts.view_as(StandardOptions).runner = DEFAULT_RUNNER

@@ -37,7 +37,7 @@ from .transaction import (
     snapshot_id,
 )
 
-# Modules that import Apache Beam (the pipelines, transforms.filtering/items/coverage) and explain.py
+# Modules that import Apache Beam (the pipelines, transforms.filtering and transforms.items) and explain.py
 # (which imports this module) are imported inside the commands that need them: `license-filter
 # --help`, `report` and `explain` start without loading Beam.
 
@@ -209,18 +209,6 @@ def _check_footers(files: list[str], cmap) -> None:
         raise UserError(str(exc)) from None
 
 
-def _coverage_fn(files, cmap, policy, full_audit, signals_dir):
-    if not signals_dir:
-        return None
-
-    def coverage():
-        from transforms.coverage import snapshot_coverage
-
-        return snapshot_coverage(files, cmap, policy, full_audit, signals_dir)
-
-    return coverage
-
-
 def _identity_now(args, policy, snapshot, optout_info, cmap) -> dict:
     return resume_identity({"policy": policy.as_dict(), "signals": {"id": snapshot_id(snapshot)} if snapshot else None,
                             "optout_lists": optout_info, "columns": cmap.as_dict(),
@@ -296,7 +284,6 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
     try:
         with guarded() as guard:
             run, manifest = run_transaction(out, files, policy, args.overwrite, execute, snapshot,
-                                            _coverage_fn(files, cmap, policy, args.full_audit, signals_dir),
                                             report=not args.no_report,
                                             resume_identity_now=_identity_now(args, policy, snapshot,
                                                                               optout_info + infringing_info + names_info,

@@ -258,7 +258,7 @@ def snapshot_health(snapshot: dict | None, coverage: dict | None, now: dt.dateti
     with the crawl command that fixes it (``crawl``; a generic one without it)."""
     if not snapshot:
         return None
-    crawl = crawl or f"license-filter crawl --input ... --signals-out {snapshot['dir']}"
+    crawl = crawl or _generic_crawl(snapshot)
     out: dict = {"warnings": []}
     oldest = _parse_time(snapshot.get("fetched_at_min"))
     max_age = snapshot.get("max_age_seconds")
@@ -270,18 +270,66 @@ def snapshot_health(snapshot: dict | None, coverage: dict | None, now: dt.dateti
                 f"the snapshot's oldest record is {_span(out['age_seconds'])} old, older than its max-age of "
                 f"{_span(max_age)}; crawl again: {crawl}")
     if coverage is not None:
-        out["coverage"] = coverage
-        total, absent = coverage["candidates"], coverage["absent"]
-        if total and absent / total > 0.01:
-            out["warnings"].append(
-                f"the snapshot lacks {absent:,} of {total:,} candidate authorities ({100 * absent / total:.1f}%); their "
-                f"rows drop as signals_missing; crawl them: {crawl}")
+        out["warnings"] += add_coverage(out, coverage, crawl)
     return out
+
+
+def _generic_crawl(snapshot: dict) -> str:
+    return f"license-filter crawl --input ... --signals-out {snapshot['dir']}"
+
+
+def add_coverage(health: dict, coverage: dict, crawl: str) -> list[str]:
+    """Puts the run's snapshot coverage (counted by the pipeline where it looked the authorities up)
+    into ``health``; returns the warning it adds, if any (more than 1% of candidates absent)."""
+    health["coverage"] = coverage
+    total, absent = coverage["candidates"], coverage["absent"]
+    if total and absent / total > 0.01:
+        warning = (f"the snapshot lacks {absent:,} of {total:,} candidate authorities ({100 * absent / total:.1f}%); their "
+                   f"rows drop as signals_missing; crawl them: {crawl}")
+        health["warnings"].append(warning)
+        return [warning]
+    return []
+
+
+def _staged_coverage(staging: str) -> dict | None:
+    path = join(staging, "audit", "summary.json")
+    if not exists(path):
+        return None
+    return json.loads(read_bytes(path).decode("utf-8")).get("snapshot_coverage")
 
 
 def _digests(paths: list[str]) -> list[tuple[int, str]]:
     with ThreadPoolExecutor(max_workers=min(8, max(1, len(paths)))) as pool:
         return list(pool.map(file_digest, paths))
+
+
+class BackgroundDigests:
+    """The inputs' (size, sha256) for the manifest, hashed by daemon threads while the pipeline runs
+    (hashlib frees the GIL; daemon threads never hold up an interrupted run's exit)."""
+
+    def __init__(self, files: list[str]):
+        self._files = files
+        self._got: dict[str, tuple[int, str]] = {}
+        self._errors: list[BaseException] = []
+        k = max(1, min(4, (os.cpu_count() or 2) // 2, len(files)))
+        self._threads = [threading.Thread(target=self._hash, args=(files[i::k],), daemon=True,
+                                          name=f"license-filter-digests-{i}") for i in range(k)]
+        for thread in self._threads:
+            thread.start()
+
+    def _hash(self, part: list[str]) -> None:
+        try:
+            for path in part:
+                self._got[path] = file_digest(path)
+        except BaseException as exc:  # noqa: BLE001 - raised by result(), in the run's thread
+            self._errors.append(exc)
+
+    def result(self) -> dict[str, tuple[int, str]]:
+        for thread in self._threads:
+            thread.join()
+        if self._errors:
+            raise self._errors[0]
+        return {path: self._got[path] for path in self._files}
 
 
 def _finalize(staging: str, out: str, run: dict, input_digests: dict, snapshot_health_doc: dict | None) -> dict:
@@ -363,7 +411,7 @@ def guarded():
 
 
 def run_transaction(out: str, files: list[str], policy, overwrite: bool, execute, snapshot: dict | None,
-                    coverage_fn=None, report: bool = True, resume_identity_now: dict | None = None,
+                    report: bool = True, resume_identity_now: dict | None = None,
                     crawl_command: str | None = None) -> tuple[dict, dict]:
     """Lock ``out``, stage, ``execute(staging, run)`` (the Beam pipeline writing into ``staging``),
     finalize and publish. Returns (run, manifest). Raises Interrupted, UserError or the pipeline's own
@@ -379,12 +427,14 @@ def run_transaction(out: str, files: list[str], policy, overwrite: bool, execute
     try:
         recover(out, say)
         check_ownership(out, files, policy, overwrite, resume=resume_identity_now is not None)
-        digests = dict(zip(files, _digests(files), strict=True))
         reused, resume_ctx = [], None
-        if resume_identity_now is not None:
+        if resume_identity_now is not None:  # resuming compares the inputs' digests first
+            digests = dict(zip(files, _digests(files), strict=True))
             reused, resume_ctx, sentence = plan_resume(out, files, digests, resume_identity_now)
             say(sentence)
-        health = snapshot_health(snapshot, coverage_fn() if coverage_fn else None, now, crawl_command)
+        else:  # the manifest's input digests are computed while the pipeline runs (hashlib frees the GIL)
+            pending = BackgroundDigests(files)
+        health = snapshot_health(snapshot, None, now, crawl_command)
         for warning in (health or {}).get("warnings", []):
             say(f"warning: {warning}")
         meta = {"run_id": run_id, "tool_version": run["versions"]["license_filter"], "policy_id": policy.policy_id,
@@ -393,6 +443,12 @@ def run_transaction(out: str, files: list[str], policy, overwrite: bool, execute
         if resume_ctx:
             copy_reused(out, staging, resume_ctx["outputs"])
         execute(staging, run, [f for f in files if f not in set(reused)], resume_ctx)
+        if resume_identity_now is None:
+            digests = pending.result()
+        coverage = _staged_coverage(staging)
+        if health is not None and coverage is not None:
+            for warning in add_coverage(health, coverage, crawl_command or _generic_crawl(snapshot)):
+                say(f"warning: {warning}")
         manifest = _finalize(staging, out, run, digests, health)
         if report:
             write_report(staging)

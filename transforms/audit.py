@@ -78,6 +78,7 @@ def build_audit(stats: RunStats, hosts: dict[str, Any], outputs: list[dict], con
         "unreachable_authorities": [{"authority": a, "rows": v.rows, "detail": v.detail}
                                     for a, v in sorted(stats.unreachable.items(), key=lambda kv: -kv[1].rows)],
         "errors": list(stats.error_messages),
+        "snapshot_coverage": stats.coverage() if context.get("signals") else None,
         "policy": context.get("policy", {}).get("id"),
     }
     out_by_shard: dict[str, dict[str, Any]] = {}

@@ -273,6 +273,9 @@ class BatchDecider:
             paths = [p if p is not None else split_url(u)[0].path for u, p in zip(urls, paths, strict=True)]
             keys, url_facts = self.evaluate_urls(urls, auths, hosts, paths)
             url_key[cand_rows] = np.asarray(keys, dtype=np.int64)[inverse]
+            consulted = sorted({a for a in auths if a is not None})
+        else:
+            consulted = []
         # one decision per distinct (url error, license, fact set[, caption name]), as a single int64 key
         n_lic = max(len(values), 1)
         keys = ((err_idx + 1) * n_lic + lic_idx.astype(np.int64)) * (len(url_facts) + 1) + (url_key + 1)
@@ -281,6 +284,8 @@ class BatchDecider:
             keys = keys * (n_names + 1) + (name_hit + 1)
         uniq, inverse = _distinct(keys)
         index = DecisionIndex(inverse=inverse)
+        index.authorities = consulted
+        index.absent = [a for a in consulted if self.signals.by_authority.get(a) is None]
         cache = self._decisions
         for key in uniq.tolist():
             name_k = -1
@@ -414,6 +419,10 @@ class DecisionIndex:
         self.sources: list[list[str]] = []
         self.tokens: list[list[str]] = []
         self.unreachable: list[str | None] = []
+        # the batch's candidate authorities (whose signals were consulted) and those the snapshot lacks:
+        # the run's snapshot coverage, counted where the lookups happen (no pass over the inputs before)
+        self.authorities: list[str] = []
+        self.absent: list[str] = []
 
     def add(self, d: Decision, lic, carrier: str, license_ok: bool, verdicts: Mapping[str, SourceVerdict],
             policy: Policy, item_effect: str | None = None) -> None:

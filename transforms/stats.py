@@ -30,6 +30,7 @@ __all__ = ["RunStats", "ShardCounts", "batch_stats", "host_tables", "top_rows", 
 MAX_UNREACHABLE_LISTED = 1000
 MAX_ERROR_MESSAGES = 100
 MAX_SHARD_ERRORS = 20
+MAX_ABSENT_LISTED = 20
 
 
 def _add(counter: dict[str, int], key: object, n: int) -> None:
@@ -106,6 +107,8 @@ class RunStats:
     shards: dict[str, ShardCounts] = field(default_factory=dict)
     unreachable: dict[str, Unreachable] = field(default_factory=dict)
     error_messages: list[str] = field(default_factory=list)
+    authorities: set[str] = field(default_factory=set)  # candidate authorities whose signals were consulted
+    authorities_absent: set[str] = field(default_factory=set)  # ... and that the snapshot lacks
 
     COUNTS = ("input_rows", "kept", "rejected", "errors", "unknown_row_shards", "license_allowed", "not_reserved")
     COUNTERS = ("by_reason", "by_reason_all", "by_class", "by_spdx", "kept_by_class", "kept_by_spdx", "by_source",
@@ -144,6 +147,15 @@ class RunStats:
             else:
                 cur.rows += entry.rows
         self.error_messages = sorted(set(self.error_messages) | set(s.error_messages))[:MAX_ERROR_MESSAGES]
+        self.authorities |= s.authorities
+        self.authorities_absent |= s.authorities_absent
+
+    def coverage(self) -> dict[str, Any]:
+        """How much of the run's need the snapshot covered: distinct candidate authorities (those whose
+        signals the filter consulted), present in the snapshot and absent from it."""
+        absent = sorted(self.authorities_absent)
+        return {"candidates": len(self.authorities), "present": len(self.authorities) - len(absent),
+                "absent": len(absent), "absent_examples": absent[:MAX_ABSENT_LISTED]}
 
     def accounted(self) -> bool:
         """Every input row is kept, rejected or an error, and no shard has rows of unknown number."""
@@ -157,6 +169,8 @@ class RunStats:
         out["shards"] = {k: v.to_dict() for k, v in self.shards.items()}
         out["unreachable"] = {k: {"rows": v.rows, "detail": v.detail} for k, v in self.unreachable.items()}
         out["error_messages"] = list(self.error_messages)
+        out["authorities"] = sorted(self.authorities)
+        out["authorities_absent"] = sorted(self.authorities_absent)
         return out
 
     @classmethod
@@ -167,6 +181,8 @@ class RunStats:
         kwargs["shards"] = {k: ShardCounts.from_dict(v) for k, v in doc["shards"].items()}
         kwargs["unreachable"] = {k: Unreachable(v["rows"], v.get("detail")) for k, v in doc["unreachable"].items()}
         kwargs["error_messages"] = list(doc["error_messages"])
+        kwargs["authorities"] = set(doc.get("authorities", ()))
+        kwargs["authorities_absent"] = set(doc.get("authorities_absent", ()))
         return cls(**kwargs)
 
 
@@ -209,6 +225,8 @@ def batch_stats(batch: ShardBatch, index: DecisionIndex | None) -> RunStats:
             _add(s.by_token, tok, c)
     s.input_rows = n
     s.rejected = n - s.kept
+    s.authorities = set(index.authorities)
+    s.authorities_absent = set(index.absent)
     s.shards = {batch.shard: ShardCounts(input_rows=n, kept=s.kept, rejected=s.rejected, name=batch.name)}
     unreachable_entries = [i for i, u in enumerate(index.unreachable) if u is not None and counts[i]]
     if unreachable_entries:

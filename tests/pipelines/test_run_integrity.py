@@ -20,8 +20,10 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -647,6 +649,35 @@ def test_an_old_snapshot_warns_with_numbers_and_the_fix_in_stderr_and_report(tmp
     assert line.startswith("license-filter: warning: the snapshot's oldest record is ") and "than its max-age of 1 s" in line
     assert line.endswith(f"crawl again: license-filter crawl --input {SAMPLE / 'shards'} --signals-out {signals}")
     assert "snapshot-warning" in (out / "audit" / "report.html").read_text()
+
+
+def test_authorities_missing_from_the_snapshot_are_counted_by_the_run_and_warned_after_it(tmp_path):
+    # the sample's snapshot without the records of three authorities its candidate rows need
+    signals = tmp_path / "signals"
+    shutil.copytree(SIGNALS, signals)
+    (path,) = signals.glob("signals-*.parquet")
+    table = pq.read_table(path)
+    full = tmp_path / "full"
+    code, _, err = run_cli(["filter", "--input", str(SAMPLE / "shards"), "--signals", SIGNALS, "--output", str(full),
+                            "--quiet"])
+    assert code == 0, err
+    whole = json.loads((full / "manifest.json").read_text())["snapshot_health"]["coverage"]
+    assert whole["absent"] == 0 and whole["candidates"] == whole["present"] > 3
+    kept = pq.read_table(full / "kept").column("URL").to_pylist()
+    drop = sorted({urlsplit(u).hostname for u in kept})[:3]
+    pq.write_table(table.filter(pc.invert(pc.is_in(table.column("authority"),
+                                                   value_set=pa.array([f"http://{h}" for h in drop]
+                                                                      + [f"https://{h}" for h in drop])))), path)
+    out = tmp_path / "o"
+    code, _, err = run_cli(["filter", "--input", str(SAMPLE / "shards"), "--signals", str(signals), "--output", str(out),
+                            "--quiet"])
+    assert code == 0, err
+    coverage = json.loads((out / "manifest.json").read_text())["snapshot_health"]["coverage"]
+    assert coverage["candidates"] == whole["candidates"] and coverage["absent"] == 3
+    assert [urlsplit(a).hostname for a in coverage["absent_examples"]] == drop
+    (line,) = [x for x in err.splitlines() if "lacks" in x]
+    assert line.startswith(f"license-filter: warning: the snapshot lacks 3 of {whole['candidates']} candidate authorities")
+    assert json.loads((out / "audit" / "summary.json").read_text())["by_reason"].get("signals_missing", 0) > 0
 
 
 # --- 7: explain --run -----------------------------------------------------------------------------------------

@@ -175,8 +175,16 @@ def test_merge_leaves_its_inputs_unchanged():
 def test_merge_adds_every_field():
     """A field added to RunStats without a line in add() (or to_dict) would be lost in the merge."""
     names = {f.name for f in dataclasses.fields(RunStats)}
-    assert names == set(RunStats.COUNTS) | set(RunStats.COUNTERS) | {"shards", "unreachable", "error_messages"}
+    assert names == set(RunStats.COUNTS) | set(RunStats.COUNTERS) | {"shards", "unreachable", "error_messages",
+                                                                     "authorities", "authorities_absent"}
     one = RunStats.from_dict({**{n: 1 for n in RunStats.COUNTS}, **{n: {"k": 1} for n in RunStats.COUNTERS},
-                              "shards": {}, "unreachable": {}, "error_messages": []})
-    two = RunStats.merge([one, one]).to_dict()
+                              "shards": {}, "unreachable": {}, "error_messages": [],
+                              "authorities": ["a.example", "b.example"], "authorities_absent": ["b.example"]})
+    other = RunStats(authorities={"c.example", "b.example"}, authorities_absent={"c.example"})
+    two = RunStats.merge([one, one, other]).to_dict()
     assert all(two[n] == 2 for n in RunStats.COUNTS) and all(two[n] == {"k": 2} for n in RunStats.COUNTERS)
+    # distinct authorities, whatever the merge order: the run's snapshot coverage
+    assert two["authorities"] == ["a.example", "b.example", "c.example"]
+    assert two["authorities_absent"] == ["b.example", "c.example"]
+    assert RunStats.from_dict(two).coverage() == {"candidates": 3, "present": 1, "absent": 2,
+                                                  "absent_examples": ["b.example", "c.example"]}
