@@ -14,9 +14,7 @@ from license_rules.names import NameListError, NameOptOut, parse_name_list
 from license_rules.optout import OptOutList, OptOutListError, parse_optout_list
 from license_rules.policy import PRESETS, Policy, PolicyError, load_policy
 from transforms.columns import ColumnError, column_map
-from transforms.fetch import DEFAULT_USER_AGENT, FetchConfig
 from transforms.fileio import exists, join, read_bytes
-from transforms.registry import api_key_from_env
 from transforms.shards import InputError, check_footers, expand_inputs
 from transforms.snapshot import SnapshotError, describe_snapshot
 
@@ -24,7 +22,6 @@ from .beam_options import BeamOptionsError, pipeline_options
 from .errors import EXIT_OK, Interrupted, UserError
 from .lock import OutputLock
 from .postrun import finish_run
-from .report import write_report
 from .staging import describe_current, new_run_id
 from .transaction import (
     check_ownership,
@@ -316,6 +313,8 @@ def cmd_filter(args, extra) -> int:
 # The pipeline modules import Beam; they are imported inside the functions that run them, so that
 # `license-filter report/explain/--help` start without loading Beam.
 def _fetch_config(args):
+    from transforms.fetch import DEFAULT_USER_AGENT, FetchConfig  # requests/urllib3: the filter never loads them
+
     try:
         return FetchConfig(user_agent=args.user_agent or DEFAULT_USER_AGENT, read_timeout=args.timeout,
                            deadline=args.deadline, concurrency=args.concurrency, min_interval=args.min_interval,
@@ -361,6 +360,8 @@ def crawl_request(args, files: list[str], policy: Policy):
     if args.registry:
         if not args.registry_endpoint:
             raise UserError("--registry needs --registry-endpoint (the Spawning-compatible API URL)")
+        from transforms.registry import api_key_from_env
+
         registry_key = args.registry_key or api_key_from_env()
         if not registry_key:
             raise UserError("--registry needs an API key: --registry-key or $SPAWNING_API_KEY "
@@ -456,6 +457,8 @@ def cmd_report(args, extra) -> int:
     if not exists(join(out, "audit", "summary.json")) or not exists(join(out, "manifest.json")):
         raise UserError(f"{out}: not a license-filter output directory (no audit/summary.json and manifest.json)")
     with OutputLock(out, f"report-{new_run_id()}"):  # not while a run publishes into OUT
+        from .report import write_report
+
         path = write_report(out)
     print(path)
     return EXIT_OK

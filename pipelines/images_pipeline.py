@@ -34,7 +34,6 @@ from transforms.imageshards import (
 from .beam_options import BeamOptionsError, pipeline_options
 from .commands import redact_flags
 from .errors import EXIT_OK, EXIT_ROW_ERRORS, UserError, tool_version
-from .report import write_report
 
 __all__ = ["add_images_parser", "cmd_images", "build_images", "run_images", "explain_sample", "images_text_summary"]
 
@@ -163,6 +162,8 @@ def cmd_images(args, extra) -> int:
     with open(os.path.join(output, "manifest.json"), encoding="utf-8") as fh:
         manifest = json.load(fh)
     if not args.no_report:
+        from .report import write_report  # Jinja2: loaded when the run is done
+
         write_report(output)
     if not args.quiet:
         print(images_text_summary(summary, manifest, output))

@@ -41,7 +41,6 @@ from .errors import (
 )
 from .lock import OutputLock
 from .postrun import write_attribution_csv
-from .report import write_report
 from .staging import (
     KINDS,
     create_staging,
@@ -451,6 +450,8 @@ def run_transaction(out: str, files: list[str], policy, overwrite: bool, execute
                 say(f"warning: {warning}")
         manifest = _finalize(staging, out, run, digests, health)
         if report:
+            from .report import write_report  # Jinja2: loaded when the run is done
+
             write_report(staging)
         lock.verify()
         with (_GUARD.deferred() if _GUARD is not None else contextlib.nullcontext()):

@@ -253,7 +253,9 @@ def host_tables(batch: DecidedBatch, buckets: int = HOST_BUCKETS) -> Iterator[tu
     """Per-batch drop counts as small Arrow tables ``(name, dropped, opted_out)``, keyed by
     ``(kind, bucket)`` with kind ``host`` or ``domain``. A name always falls in the same bucket, so
     each bucket's top list is exact and the global top list is the top of the buckets' tops.
-    Registered domains are computed only for hosts with opted-out rows (few), never for every host."""
+    Counted over the host column's dictionary codes (``np.bincount``), then per distinct name (a
+    batch has a few dozen such hosts: no per-batch group-by plan). Registered domains are computed
+    only for hosts with opted-out rows (few), never for every host."""
     t, index = batch.table, batch.decisions
     if t is None or index is None or t.num_rows == 0:
         return
@@ -271,18 +273,38 @@ def host_tables(batch: DecidedBatch, buckets: int = HOST_BUCKETS) -> Iterator[tu
         return
     rows = np.nonzero(mask)[0]
     reserved = np.asarray(index.reserved, dtype=bool)[index.inverse[rows]]
-    hosts = aggregate_counts(pa.table({"name": host_col.take(pa.array(rows)).cast(pa.string()),
-                                 "dropped": pa.array(np.ones(len(rows), dtype=np.int64)),
-                                 "opted_out": pa.array(reserved.astype(np.int64))}, schema=_COUNT_SCHEMA))
-    tables = [("host", hosts)]
-    opted = hosts.filter(pc.greater(hosts.column("opted_out"), 0))
-    if opted.num_rows:
-        domains = [registered_domain(h) for h in opted.column("name").to_pylist()]
-        tables.append(("domain", aggregate_counts(opted.set_column(0, "name", pa.array(domains, pa.string())))))
-    for kind, table in tables:
-        bucket = pc.bit_wise_and(pc.binary_length(table.column("name")), buckets - 1).to_numpy(zero_copy_only=False)
-        for b in np.unique(bucket).tolist():
-            yield (kind, b), table.filter(pa.array(bucket == b))
+    if not pa.types.is_dictionary(host_col.type):
+        host_col = pc.dictionary_encode(host_col)
+    codes = host_col.indices.to_numpy(zero_copy_only=False)[rows].astype(np.int64)
+    size = len(host_col.dictionary)
+    dropped = np.bincount(codes, minlength=size)
+    opted = np.bincount(codes, weights=reserved, minlength=size).astype(np.int64)
+    used = np.nonzero(dropped)[0]
+    hosts: dict[str, list[int]] = {}  # one host may sit under several origins (http/https)
+    for name, d, o in zip(host_col.dictionary.take(pa.array(used)).to_pylist(), dropped[used].tolist(),
+                          opted[used].tolist(), strict=True):
+        got = hosts.setdefault(str(name), [0, 0])
+        got[0] += d
+        got[1] += o
+    counted = [("host", hosts)]
+    domains: dict[str, list[int]] = {}
+    for name, (d, o) in hosts.items():
+        if o:
+            got = domains.setdefault(registered_domain(name), [0, 0])
+            got[0] += d
+            got[1] += o
+    if domains:
+        counted.append(("domain", domains))
+    for kind, counts in counted:
+        per_bucket: dict[int, list[str]] = {}
+        for name in sorted(counts):
+            per_bucket.setdefault(len(name.encode("utf-8")) & (buckets - 1), []).append(name)
+        for b in sorted(per_bucket):
+            names = per_bucket[b]
+            yield (kind, b), pa.table({"name": pa.array(names, pa.string()),
+                                       "dropped": pa.array([counts[n][0] for n in names], pa.int64()),
+                                       "opted_out": pa.array([counts[n][1] for n in names], pa.int64())},
+                                      schema=_COUNT_SCHEMA)
 
 
 def top_rows(table: pa.Table, n: int) -> dict[str, list[dict]]:

@@ -144,6 +144,13 @@ def test_host_tables_exact():
         ("domain", "example.com"): (1, 1), ("domain", "example.org"): (1, 1),
     }
     assert list(host_tables(decided(ROWS[:2]))) == []  # nothing dropped
+    # one host under two origins (http and https): one name, its rows summed; its domain summed too
+    both = [("http://opt.example.org/a.jpg", BY), ("https://opt.example.org/b.jpg", BY),
+            ("https://www.opt.example.org/c.jpg", BY), ("http://down.example.net/d.jpg", BY)]
+    assert _pairs(decided(both)) == {
+        ("host", "opt.example.org"): (2, 2), ("host", "www.opt.example.org"): (1, 1),
+        ("host", "down.example.net"): (1, 0), ("domain", "example.org"): (3, 3),
+    }
     assert list(host_tables(error_batch("x", "x", 0, error_rows=3))) == []
 
 
