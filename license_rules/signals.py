@@ -50,6 +50,20 @@ class SourceVerdict:
     fetched_at: str | None = None
     sha256: str | None = None
 
+    def __hash__(self) -> int:
+        """Hashed once: every fact-set key and decision-cache key of the filter hashes its verdicts."""
+        got: int | None = self.__dict__.get("_hash")
+        if got is None:
+            got = hash((self.source, self.verdict, self.detail, self.tokens, self.url, self.status, self.fetched_at,
+                        self.sha256))
+            object.__setattr__(self, "_hash", got)
+        return got
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_hash", None)  # string hashes differ between processes: recomputed there
+        return state
+
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"source": self.source, "verdict": str(self.verdict)}  # plain str in the evidence
         if self.detail:

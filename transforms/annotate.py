@@ -114,9 +114,10 @@ def annotate_rows(table: pa.Table, url_column: str, rows: np.ndarray) -> pa.Tabl
         return _with_columns(table, {"_lf_url_error": nulls, "_lf_authority": pa.nulls(n, dict_type),
                                      "_lf_host": pa.nulls(n, dict_type), "_lf_path": nulls})
     sub = url_columns(pc.take(urls, pa.array(rows, pa.int64())), None)
-    mask = np.zeros(n, dtype=bool)
-    mask[rows] = True
-    arrow_mask = pa.array(mask)
+    # back to full length by gathers: each row's position among the given rows (null elsewhere)
+    positions = np.full(n, -1, dtype=np.int32)
+    positions[rows] = np.arange(len(rows), dtype=np.int32)
+    where = pa.array(positions, mask=positions < 0)
     cols = {}
     for name, col in sub.items():
         if pa.types.is_dictionary(col.type):
@@ -124,7 +125,7 @@ def annotate_rows(table: pa.Table, url_column: str, rows: np.ndarray) -> pa.Tabl
             full[rows] = pc.fill_null(col.indices, -1).to_numpy(zero_copy_only=False)
             cols[name] = pa.DictionaryArray.from_arrays(pa.array(full, mask=full < 0), col.dictionary)
         else:
-            cols[name] = pc.replace_with_mask(pa.nulls(n, pa.string()), arrow_mask, col)
+            cols[name] = pc.take(col, where)
     return _with_columns(table, cols)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import operator
 from typing import Any, NamedTuple
 from collections.abc import Mapping
 
@@ -249,14 +250,18 @@ class BatchDecider:
                 need |= pc.fill_null(has_item, False).to_numpy(zero_copy_only=False)
         if "_lf_url_error" not in table.column_names:
             table = annotate_rows(table, url_column, np.nonzero(need)[0])
+        # URL problems and facts only for the rows that need them; every other row is decided from its
+        # license (and caption) alone, so its key is its license's (no full-length key arithmetic)
+        need_rows = np.nonzero(need)[0]
         url_err = table.column("_lf_url_error")
+        if len(need_rows) < n:  # an annotated table has facts for every row: the others are ignored alike
+            url_err = pc.take(url_err, pa.array(need_rows))
         err_enc = pc.dictionary_encode(url_err.combine_chunks() if isinstance(url_err, pa.ChunkedArray) else url_err)
         err_values = err_enc.dictionary.to_pylist()
         err_idx = pc.fill_null(err_enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-        err_idx[~need] = -1  # not checked (an annotated table has facts for every row: ignore them alike)
-        candidate = (err_idx < 0) & need
-        cand_rows = np.nonzero(candidate)[0]
-        url_key = np.full(n, -1, dtype=np.int64)
+        cand_sub = np.nonzero(err_idx < 0)[0]  # positions among need_rows
+        cand_rows = need_rows[cand_sub]
+        url_key = np.full(len(need_rows), -1, dtype=np.int64)
         url_facts: list[tuple] = []
         if len(cand_rows):
             cand_idx = pa.array(cand_rows)
@@ -272,17 +277,22 @@ class BatchDecider:
             paths = pc.take(table.column("_lf_path"), first_rows).to_pylist()
             paths = [p if p is not None else split_url(u)[0].path for u, p in zip(urls, paths, strict=True)]
             keys, url_facts = self.evaluate_urls(urls, auths, hosts, paths)
-            url_key[cand_rows] = np.asarray(keys, dtype=np.int64)[inverse]
+            url_key[cand_sub] = np.asarray(keys, dtype=np.int64)[inverse]
             consulted = sorted({a for a in auths if a is not None})
         else:
             consulted = []
         # one decision per distinct (url error, license, fact set[, caption name]), as a single int64 key
         n_lic = max(len(values), 1)
-        keys = ((err_idx + 1) * n_lic + lic_idx.astype(np.int64)) * (len(url_facts) + 1) + (url_key + 1)
+        f1 = len(url_facts) + 1
+        need_keys = ((err_idx + 1) * n_lic + lic_idx[need_rows].astype(np.int64)) * f1 + (url_key + 1)
         n_names = len(name_verdicts)
         if n_names:  # one more dimension: which person on the name list the caption names (0 = none)
+            keys = lic_idx.astype(np.int64) * f1
+            keys[need_rows] = need_keys
             keys = keys * (n_names + 1) + (name_hit + 1)
-        uniq, inverse = _distinct(keys)
+            uniq, inverse = _distinct(keys)
+        else:
+            uniq, inverse = _license_keys(lic_idx, n_lic, f1, need_rows, need_keys)
         index = DecisionIndex(inverse=inverse)
         index.authorities = consulted
         index.absent = [a for a in consulted if self.signals.by_authority.get(a) is None]
@@ -360,6 +370,25 @@ def name_optout_hits(names, table: pa.Table, caption_column: str | None) -> tupl
     return slot[hits], verdicts
 
 
+def _license_keys(lic_idx: np.ndarray, n_lic: int, f1: int, need_rows: np.ndarray,
+                  need_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``_distinct`` of the batch's keys, where a row outside ``need_rows`` has the key of its license
+    alone (``lic_idx * f1``): the sorted distinct keys and each row's position among them, with
+    full-length work limited to one count and one gather over the license codes."""
+    n = len(lic_idx)
+    if not n:
+        return np.zeros(0, np.int64), np.zeros(0, np.int32)
+    others = np.bincount(lic_idx, minlength=n_lic) - np.bincount(lic_idx[need_rows], minlength=n_lic)
+    present = np.nonzero(others)[0].astype(np.int64)  # licenses of rows decided by license alone
+    other_keys = present * f1
+    uniq = np.unique(np.concatenate([need_keys, other_keys]))
+    lut = np.zeros(n_lic, dtype=np.int32)
+    lut[present] = np.searchsorted(uniq, other_keys).astype(np.int32)
+    inverse = lut[lic_idx]
+    inverse[need_rows] = np.searchsorted(uniq, need_keys).astype(np.int32)
+    return uniq, inverse
+
+
 def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct keys and each row's position among them (np.unique's result, without its
     sort when the key space is small: a bincount and a lookup table, linear in rows)."""
@@ -399,30 +428,26 @@ class DecisionIndex:
 
     Output columns are materialised from it only for the rows that are written (``columns``), and
     the audit counts come from ``np.bincount(inverse)`` over its entries, so the per-row cost is a
-    few integer arrays whatever the size of the evidence. Each :class:`DecisionEntry` field is kept
-    as its own list (one value per entry), so columns and counts read one list each.
+    few integer arrays whatever the size of the evidence. Each :class:`DecisionEntry` field reads as
+    its own list (one value per entry: ``index.keep``, ``index.reason`` ...), built on first use from
+    the entries, so appending an entry is one list append.
     """
 
     def __init__(self, inverse: np.ndarray):
         self.inverse = inverse
-        self.keep: list[bool] = []
-        self.license_ok: list[bool] = []
-        self.reserved: list[bool] = []
-        self.item_effect: list[str | None] = []
-        self.reason: list[str] = []
-        self.reasons: list[list[str]] = []
-        self.evidence: list[str] = []
-        self.spdx: list[str | None] = []
-        self.klass: list[str | None] = []
-        self.url: list[str | None] = []
-        self.source: list[str | None] = []
-        self.sources: list[list[str]] = []
-        self.tokens: list[list[str]] = []
-        self.unreachable: list[str | None] = []
+        self.entries: list[DecisionEntry] = []
+        self._fields: dict[str, list] = {}
         # the batch's candidate authorities (whose signals were consulted) and those the snapshot lacks:
         # the run's snapshot coverage, counted where the lookups happen (no pass over the inputs before)
         self.authorities: list[str] = []
         self.absent: list[str] = []
+
+    def field(self, name: str) -> list:
+        """One DecisionEntry field of every entry, in entry order."""
+        got = self._fields.get(name)
+        if got is None:
+            got = self._fields[name] = list(map(_FIELD_GETTERS[name], self.entries))
+        return got
 
     def add(self, d: Decision, lic, carrier: str, license_ok: bool, verdicts: Mapping[str, SourceVerdict],
             policy: Policy, item_effect: str | None = None) -> None:
@@ -445,20 +470,9 @@ class DecisionIndex:
             unreachable=unr[0] if unr else None)
 
     def append(self, entry: DecisionEntry) -> None:
-        self.keep.append(entry.keep)
-        self.license_ok.append(entry.license_ok)
-        self.reserved.append(entry.reserved)
-        self.item_effect.append(entry.item_effect)
-        self.reason.append(entry.reason)
-        self.reasons.append(entry.reasons)
-        self.evidence.append(entry.evidence)
-        self.spdx.append(entry.spdx)
-        self.klass.append(entry.klass)
-        self.url.append(entry.url)
-        self.source.append(entry.source)
-        self.sources.append(entry.sources)
-        self.tokens.append(entry.tokens)
-        self.unreachable.append(entry.unreachable)
+        self.entries.append(entry)
+        if self._fields:
+            self._fields = {}
 
     def subset(self, rows: np.ndarray) -> DecisionIndex:
         """The decisions of the given rows only (entries shared, not copied)."""
@@ -467,7 +481,7 @@ class DecisionIndex:
         return sub
 
     def __len__(self) -> int:
-        return len(self.keep)
+        return len(self.entries)
 
     def keep_mask(self) -> np.ndarray:
         return np.asarray(self.keep, dtype=bool)[self.inverse] if len(self.inverse) else np.zeros(0, dtype=bool)
@@ -489,3 +503,9 @@ class DecisionIndex:
             cols["lf_reasons"] = pc.take(pa.array(self.reasons, pa.list_(pa.string())), take)
         cols["lf_evidence"] = pc.take(pa.array(self.evidence, pa.string()), take)
         return cols
+
+
+_FIELD_GETTERS = {name: operator.itemgetter(i) for i, name in enumerate(DecisionEntry._fields)}
+for _name in DecisionEntry._fields:  # index.keep, index.reason, ...: the field's list (DecisionIndex.field)
+    setattr(DecisionIndex, _name, property(lambda self, _n=_name: self.field(_n), doc=f"every entry's {_name}"))
+del _name
