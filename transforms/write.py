@@ -177,6 +177,13 @@ def _naming(path: str):
         raise OSError(exc.errno, exc.strerror or str(exc), path) from exc
 
 
+#: Rows of one output row group: batches' rows are held until this many (or ``ROW_GROUP_BYTES``, or
+#: the shard's last batch) and written as one row group, so a kept shard of a mostly dropped input is
+#: a few large row groups, not one tiny row group per input batch.
+ROW_GROUP_ROWS = 131072
+ROW_GROUP_BYTES = 64 << 20
+
+
 @dataclass
 class _Open:
     tmp: str
@@ -184,6 +191,24 @@ class _Open:
     handle: object
     writer: pq.ParquetWriter
     rows: int = 0
+    pending: list = field(default_factory=list)
+    pending_rows: int = 0
+    pending_bytes: int = 0
+
+    def add(self, table: pa.Table) -> None:
+        if table.num_rows:
+            self.pending.append(table)
+            self.pending_rows += table.num_rows
+            self.pending_bytes += table.nbytes
+        self.rows += table.num_rows
+        if self.pending_rows >= ROW_GROUP_ROWS or self.pending_bytes >= ROW_GROUP_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            table = self.pending[0] if len(self.pending) == 1 else pa.concat_tables(self.pending)
+            self.writer.write_table(table, row_group_size=max(table.num_rows, 1))
+            self.pending, self.pending_rows, self.pending_bytes = [], 0, 0
 
 
 @dataclass
@@ -226,8 +251,7 @@ class ShardWriter:
             for kind, table in tables.items():
                 w = self._writer(batch.shard, kind, batch.name, table.schema)
                 with _naming(w.final):
-                    w.writer.write_table(table)
-                w.rows += table.num_rows
+                    w.add(table)
         if not batch.last:
             return []
         del self._next_index[batch.shard]
@@ -238,6 +262,7 @@ class ShardWriter:
         for key in [k for k in self._open if k[0] == shard]:
             w = self._open.pop(key)
             with _naming(w.final):
+                w.flush()
                 w.writer.close()
                 w.handle.close()
                 publish(w.tmp, w.final)
@@ -249,6 +274,7 @@ class ShardWriter:
 
     def abort(self) -> None:
         for w in self._open.values():
+            w.pending = []
             try:
                 w.writer.close()
                 w.handle.close()

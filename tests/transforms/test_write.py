@@ -126,6 +126,24 @@ def test_shard_writer_streams_batches_and_publishes_on_last(tmp_path):
     assert w.unfinished() == []
 
 
+def test_shard_writer_gathers_small_batches_into_full_row_groups(tmp_path, monkeypatch):
+    import transforms.write as write_mod
+
+    monkeypatch.setattr(write_mod, "ROW_GROUP_ROWS", 4)
+    w = writer(tmp_path)
+    batches = [decided_batch([(i * 10 + j, f"http://ok.example.com/{i}-{j}.jpg", BY if j % 2 else BY_NC, "x")
+                              for j in range(3)], index=i, last=i == 4) for i in range(5)]
+    for b in batches:
+        w.write(b)
+    kept = pq.ParquetFile(tmp_path / "out" / "kept" / "s.parquet")
+    rejected = pq.ParquetFile(tmp_path / "out" / "rejected" / "s.parquet")
+    # 5 kept rows (one per batch) in groups of at least 4 (the rest with the last batch), not 5 groups of 1
+    assert [kept.metadata.row_group(g).num_rows for g in range(kept.num_row_groups)] == [4, 1]
+    assert [rejected.metadata.row_group(g).num_rows for g in range(rejected.num_row_groups)] == [4, 4, 2]
+    assert kept.read().column("key").to_pylist() == [1, 11, 21, 31, 41]  # input order kept
+    assert rejected.read().column("key").to_pylist() == [i * 10 + j for i in range(5) for j in (0, 2)]
+
+
 def test_shard_writer_error_batch_between_good_ones(tmp_path):
     w = writer(tmp_path, rejected=False)
     w.write(decided_batch(ROWS[:2], index=0, last=False))
