@@ -92,6 +92,7 @@ def fixed_costs(timings: Path, m) -> dict | None:
     cli_start, cli_end, end = at("cli_start"), at("cli_end"), at("variant_end")
     rf_start, rf_end = at("run_filter_start"), at("run_filter_end")
     post_start, post_end = at("post_run_start"), at("post_run_end")
+    report_start, report_end = at("post_report_start"), at("post_report_end")
     first, last = at("first_batch_read"), at("batch_written", max)
     setups = [x for x in marks if x["event"] == "worker_setup"]
     if None in (cli_start, cli_end, rf_start, rf_end, first, last, end):
@@ -100,9 +101,15 @@ def fixed_costs(timings: Path, m) -> dict | None:
     def r(x):
         return round(x, 3) if x is not None else None
 
+    def span(event):
+        start, end = at(event + "_start"), at(event + "_end", max)
+        return r(end - start) if start is not None and end is not None else None
+
     out = {
         "startup_s": r(cli_start - m.started_at),  # launcher + interpreter + numpy/pyarrow imports
         "launch_s": r(rf_start - cli_start),  # CLI: Beam import, policy, opt-out lists, inputs, snapshot footers
+        "launch_beam_import_s": span("beam_import"),  # importing apache_beam
+        "launch_optout_lists_s": span("launch_lists"),  # parsing the opt-out lists (once, in the launcher)
         "pipeline_start_s": r(first - rf_start),  # pipeline construction, runner and workers up, first read
         "time_to_first_batch_s": r(first - m.started_at),
         "worker_setup_s": r(max((x["seconds"] for x in setups), default=0.0)),  # inside pipeline_start_s
@@ -112,7 +119,8 @@ def fixed_costs(timings: Path, m) -> dict | None:
         "batches_s": r(last - first),  # shrinks with workers
         "pipeline_tail_s": r(rf_end - last),  # combines, summary.json and manifest.json, runner shutdown
         "post_run_s": r(cli_end - rf_end),  # stale outputs, attribution.csv, report.html, summary line
-        "post_run_attribution_report_s": r(post_end - post_start) if post_start and post_end else None,
+        "post_run_attribution_report_s": (r(post_end - post_start + (report_end - report_start if report_end else 0.0))
+                                          if post_start and post_end else None),
         "bench_readback_s": r(end - cli_end),  # the benchmark reading ours' kept ids (not ours' cost)
         "exit_s": r(m.ended_at - end),  # interpreter exit, the launcher reaping it
     }
