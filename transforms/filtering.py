@@ -198,29 +198,56 @@ class _ApplyPolicyFn(beam.DoFn):
     def __init__(self, config: FilterConfig):
         self._config = config
         self._decider: BatchDecider | None = None
+        self._building: threading.Thread | None = None
+        self._setup_error: BaseException | None = None
         self._kept = Metrics.counter(NAMESPACE, "rows_kept")
         self._rejected = Metrics.counter(NAMESPACE, "rows_rejected")
 
     def setup(self):
-        started = time.perf_counter()
-        cfg = self._config
-        index = SignalsIndex.open(cfg.signals_dir, cfg.snapshot_eager_max_rows) if cfg.signals_dir else SignalsIndex()
-        snapshot_s = time.perf_counter() - started
-        self._decider = BatchDecider(cfg.policy, index, cfg.optout, cfg.full_audit, infringing=cfg.infringing,
-                                     names=cfg.name_optout)
-        # tldextract (registered domains of reserved hosts, TopHosts) loads here, once per worker
-        tld_started = time.perf_counter()
-        registered_domain("example.co.uk")
-        progress.mark("worker_setup", seconds=time.perf_counter() - started, snapshot_s=snapshot_s,
-                      tldextract_s=time.perf_counter() - tld_started,
-                      optout_entries=cfg.optout.entries if cfg.optout is not None else 0)
+        # The snapshot index and tldextract load in a thread while the stage's reader decodes the first
+        # row group (pyarrow frees the GIL): the worker's setup overlaps its first read instead of
+        # preceding it. The first batch waits for it (``_ready``).
+        self._building = threading.Thread(target=self._build, name="license-filter-setup", daemon=True)
+        self._building.start()
+
+    def _build(self):
+        try:
+            started = time.perf_counter()
+            cfg = self._config
+            index = SignalsIndex.open(cfg.signals_dir, cfg.snapshot_eager_max_rows) if cfg.signals_dir else SignalsIndex()
+            snapshot_s = time.perf_counter() - started
+            decider = BatchDecider(cfg.policy, index, cfg.optout, cfg.full_audit, infringing=cfg.infringing,
+                                   names=cfg.name_optout)
+            # tldextract (registered domains of reserved hosts, TopHosts) loads here, once per worker
+            tld_started = time.perf_counter()
+            registered_domain("example.co.uk")
+            progress.mark("worker_setup", seconds=time.perf_counter() - started, snapshot_s=snapshot_s,
+                          tldextract_s=time.perf_counter() - tld_started,
+                          optout_entries=cfg.optout.entries if cfg.optout is not None else 0)
+            self._decider = decider
+        except BaseException as exc:  # noqa: BLE001 - raised by the first process() call, in the worker's thread
+            self._setup_error = exc
+
+    def _ready(self) -> BatchDecider:
+        if self._decider is None:
+            if self._building is None:  # process() without setup(): build in this thread
+                self._build()
+            else:
+                self._building.join()
+            if self._setup_error is not None:
+                raise self._setup_error
+        return self._decider
+
+    def finish_bundle(self):
+        if self._decider is None and self._building is not None:
+            self._ready()  # a setup failure surfaces even when no batch had a table to decide
 
     def process(self, batch: ShardBatch):
         if batch.table is None:
             progress.COUNTERS.add("rows", batch.error_rows)
             yield DecidedBatch.of(batch)
             return
-        table, index = self._decider.decide_table(batch.table, batch.license_column, self._config.columns.url,
+        table, index = self._ready().decide_table(batch.table, batch.license_column, self._config.columns.url,
                                                   self._config.columns.caption)
         decided = DecidedBatch.of(replace(batch, table=table), index)
         stats = decided.stats  # SummariseRun merges these; no second count per batch

@@ -331,6 +331,20 @@ def test_apply_policy_full_audit_lists_every_reason(tmp_path, policy, snapshot_d
         assert_that(cheap | "CheapFacts" >> beam.FlatMap(facts), equal_to(cheap_first), label="cheap_first")
 
 
+@pytest.mark.parametrize("inputs", ["a batch to decide", "error batches only"])
+def test_apply_policy_a_snapshot_the_worker_cannot_load_fails_the_run(tmp_path, policy, inputs):
+    # the worker loads the snapshot in a thread that overlaps its first read: a failure there must
+    # still fail the run, also when no batch had a table to decide
+    broken = tmp_path / "signals"
+    broken.mkdir()
+    (broken / "signals-0.parquet").write_bytes(b"PAR1" + os.urandom(64) + b"PAR1")
+    err = ShardBatch("bad.parquet", "bad", 0, True, None, error_rows=3, error="bad.parquet: broken")
+    batches = [annotated_batch(DECISION_ROWS), err] if inputs == "a batch to decide" else [err]
+    with pytest.raises(Exception, match="(?i)parquet|magic|footer|size"):
+        with pipeline() as p:
+            _ = p | beam.Create(batches) | ApplyPolicy(config(tmp_path / "out", policy, str(broken)))
+
+
 # --- WriteShards, SummariseRun, TopHosts on one decided PCollection --------------------------------
 
 @pytest.fixture(scope="module")
