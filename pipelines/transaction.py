@@ -251,10 +251,10 @@ def _span(seconds: float) -> str:
     return f"{seconds / 86400:.1f} d"
 
 
-def snapshot_health(snapshot: dict | None, coverage: dict | None, now: dt.datetime,
-                    crawl: str | None = None) -> dict | None:
-    """Age against max-age and coverage of candidate authorities; ``warnings`` lists what is off, each
-    with the crawl command that fixes it (``crawl``; a generic one without it)."""
+def snapshot_health(snapshot: dict | None, now: dt.datetime, crawl: str | None = None) -> dict | None:
+    """The snapshot's age against its max-age, known before the run; ``warnings`` lists what is off,
+    with the crawl command that fixes it (``crawl``; a generic one without it). The pipeline's count
+    of candidate authorities present and absent joins it after the run (:func:`add_coverage`)."""
     if not snapshot:
         return None
     crawl = crawl or _generic_crawl(snapshot)
@@ -268,8 +268,6 @@ def snapshot_health(snapshot: dict | None, coverage: dict | None, now: dt.dateti
             out["warnings"].append(
                 f"the snapshot's oldest record is {_span(out['age_seconds'])} old, older than its max-age of "
                 f"{_span(max_age)}; crawl again: {crawl}")
-    if coverage is not None:
-        out["warnings"] += add_coverage(out, coverage, crawl)
     return out
 
 
@@ -433,7 +431,7 @@ def run_transaction(out: str, files: list[str], policy, overwrite: bool, execute
             say(sentence)
         else:  # the manifest's input digests are computed while the pipeline runs (hashlib frees the GIL)
             pending = BackgroundDigests(files)
-        health = snapshot_health(snapshot, None, now, crawl_command)
+        health = snapshot_health(snapshot, now, crawl_command)
         for warning in (health or {}).get("warnings", []):
             say(f"warning: {warning}")
         meta = {"run_id": run_id, "tool_version": run["versions"]["license_filter"], "policy_id": policy.policy_id,
