@@ -31,6 +31,9 @@ class Decision:
     reasons: tuple[Reason, ...]
     evidence: tuple[Mapping[str, Any], ...]
 
+#: Each reason's place in the closed set (its precedence), for sorting a row's reasons.
+_REASON_ORDER: dict[Reason, int] = {r: i for i, r in enumerate(Reason)}
+
 
 def license_reason(raw: str | None, lic: License | None, policy: Policy) -> Reason | None:
     """The license's drop reason under ``policy``, or None when its class is kept."""
@@ -169,7 +172,7 @@ def decide(
         elif name == "registry" and verdict.verdict == "not_checked" and policy.require_registry:
             drops.append(Reason.SIGNALS_MISSING)  # the policy demands a registry answer for every row
     if drops:
-        ordered = tuple(sorted(set(drops), key=list(Reason).index))
+        ordered = tuple(sorted(set(drops), key=_REASON_ORDER.__getitem__))
         return Decision(False, primary_reason(ordered), ordered, tuple(evidence))
     if overridden:
         primary = Reason.KEPT_LICENSE_OVER_OPTOUT
@@ -178,5 +181,5 @@ def decide(
     else:
         primary = Reason.KEPT
     assert primary in KEEP_REASONS
-    extra = tuple(sorted(set(overridden), key=list(Reason).index))
+    extra = tuple(sorted(set(overridden), key=_REASON_ORDER.__getitem__))
     return Decision(True, primary, (primary,) + extra, tuple(evidence))

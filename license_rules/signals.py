@@ -62,18 +62,27 @@ class SourceVerdict:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_hash", None)  # string hashes differ between processes: recomputed there
+        state.pop("_as_dict", None)
         return state
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"source": self.source, "verdict": str(self.verdict)}  # plain str in the evidence
-        if self.detail:
-            out["detail"] = self.detail
+        """The verdict as an evidence entry: a new dict each call (callers add keys such as ``used``),
+        copied from one built on first use (a verdict is shared by many decisions)."""
+        built: dict[str, Any] | None = self.__dict__.get("_as_dict")
+        if built is None:
+            built = {"source": self.source, "verdict": str(self.verdict)}  # plain str in the evidence
+            if self.detail:
+                built["detail"] = self.detail
+            if self.tokens:
+                built["tokens"] = self.tokens
+            for key in ("url", "status", "fetched_at", "sha256"):
+                value = getattr(self, key)
+                if value is not None:
+                    built[key] = value
+            object.__setattr__(self, "_as_dict", built)
+        out = dict(built)
         if self.tokens:
-            out["tokens"] = list(self.tokens)
-        for key in ("url", "status", "fetched_at", "sha256"):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
+            out["tokens"] = list(self.tokens)  # a list of its own: the caller's to change
         return out
 
 
