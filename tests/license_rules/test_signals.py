@@ -400,3 +400,21 @@ def test_policy_expired_draft_disallow_ai_training_reserves_under_robots():
     assert photos.verdict == "deny" and "DisallowAITraining: /photos/" in photos.detail
     assert set(photos.tokens) == {"GPTBot", "*"}
     assert auth.evaluate("/other/a.jpg")["robots"].verdict == "allow"
+
+
+def test_a_verdict_hands_out_its_evidence_and_hash_once_computed_never_shared():
+    import pickle
+
+    v = SourceVerdict("robots", "deny", "Disallow: / (group GPTBot)", ("GPTBot",), "http://a.example/robots.txt", 200,
+                      "2026-12-04T10:00:00Z", "ab" * 32)
+    first = v.as_dict()
+    first["used"] = False  # what decide() does to a source the policy does not use
+    first["tokens"].append("CCBot")
+    assert v.as_dict() == {"source": "robots", "verdict": "deny", "detail": "Disallow: / (group GPTBot)",
+                           "tokens": ["GPTBot"], "url": "http://a.example/robots.txt", "status": 200,
+                           "fetched_at": "2026-12-04T10:00:00Z", "sha256": "ab" * 32}
+    same = SourceVerdict(*[getattr(v, f) for f in ("source", "verdict", "detail", "tokens", "url", "status",
+                                                   "fetched_at", "sha256")])
+    assert hash(v) == hash(same) and v == same
+    back = pickle.loads(pickle.dumps(v))  # the memoised hash and evidence do not travel
+    assert "_hash" not in back.__dict__ and "_as_dict" not in back.__dict__ and back == v and hash(back) == hash(v)
