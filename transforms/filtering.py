@@ -350,6 +350,11 @@ class _TopTable(beam.CombineFn):
     def merge_accumulators(self, accs):
         return self._compact([t for acc in accs for t in acc])
 
+    def compact(self, acc):
+        """Beam calls this before an accumulator leaves the worker (the lifted combine's flush): one
+        summed table per bucket travels instead of every batch's table (~2,000 at 8M rows)."""
+        return self._compact(acc)
+
     def _compact(self, tables):
         return [aggregate_counts(pa.concat_tables(tables))] if tables else []
 

@@ -458,6 +458,21 @@ def test_summarise_run_and_top_hosts_exact(tmp_path, two_shards, policy, snapsho
                     equal_to([["example.com", "example.org", "example.net"]]), label="domains")
 
 
+def test_top_table_accumulator_leaves_the_worker_as_one_summed_table():
+    from transforms.filtering import _TopTable
+
+    fn = _TopTable(2)
+    acc = fn.create_accumulator()
+    for name, dropped, opted in [("a.example", 1, 0), ("b.example", 2, 1), ("a.example", 3, 3)]:
+        acc = fn.add_input(acc, pa.table({"name": [name], "dropped": pa.array([dropped], pa.int64()),
+                                          "opted_out": pa.array([opted], pa.int64())}))
+    assert len(acc) == 3  # below the in-memory compaction threshold
+    (table,) = fn.compact(acc)  # what Beam sends on from the lifted combine
+    assert sorted(table.to_pylist(), key=lambda r: r["name"]) == [
+        {"name": "a.example", "dropped": 4, "opted_out": 3}, {"name": "b.example", "dropped": 2, "opted_out": 1}]
+    assert fn.extract_output(fn.merge_accumulators([fn.compact(acc), []]))["dropped"][0]["name"] == "a.example"
+
+
 # --- FilterShards end to end -----------------------------------------------------------------------
 
 def test_filter_shards_end_to_end(tmp_path, policy, snapshot_dir):
