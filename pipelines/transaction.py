@@ -23,7 +23,6 @@ import signal
 import sys
 import threading
 import traceback
-from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow
 
@@ -295,20 +294,17 @@ def _staged_coverage(staging: str) -> dict | None:
     return json.loads(read_bytes(path).decode("utf-8")).get("snapshot_coverage")
 
 
-def _digests(paths: list[str]) -> list[tuple[int, str]]:
-    with ThreadPoolExecutor(max_workers=min(8, max(1, len(paths)))) as pool:
-        return list(pool.map(file_digest, paths))
-
-
 class BackgroundDigests:
-    """The inputs' (size, sha256) for the manifest, hashed by daemon threads while the pipeline runs
-    (hashlib frees the GIL; daemon threads never hold up an interrupted run's exit)."""
+    """Files' (size, sha256), hashed by daemon threads from construction on (hashlib frees the GIL;
+    daemon threads never hold up an interrupted run's exit); :meth:`result` waits for them. The
+    inputs' digests are hashed while the pipeline runs, with ``threads`` left to half the cores;
+    a caller that waits at once (``--resume``, the outputs' digests) asks for more threads."""
 
-    def __init__(self, files: list[str]):
+    def __init__(self, files: list[str], threads: int | None = None):
         self._files = files
         self._got: dict[str, tuple[int, str]] = {}
         self._errors: list[BaseException] = []
-        k = max(1, min(4, (os.cpu_count() or 2) // 2, len(files)))
+        k = max(1, min(threads or min(4, (os.cpu_count() or 2) // 2), len(files)))
         self._threads = [threading.Thread(target=self._hash, args=(files[i::k],), daemon=True,
                                           name=f"license-filter-digests-{i}") for i in range(k)]
         for thread in self._threads:
@@ -339,11 +335,11 @@ def _finalize(staging: str, out: str, run: dict, input_digests: dict, snapshot_h
         entry["bytes"], entry["sha256"] = size, sha
     manifest["attribution"] = write_attribution_csv(staging)
     files = [rel for rel in run_files(staging)]
-    digests = _digests([join(staging, rel) for rel in files])
+    digests = BackgroundDigests([join(staging, rel) for rel in files], threads=8).result()
     ordered = {"tool": manifest.pop("tool"), "run_id": run["run_id"], **{k: manifest.pop(k) for k in ("version", "created_at")}}
     ordered["versions"] = run["versions"]
     ordered.update(manifest)
-    ordered["files"] = [{"path": rel, "bytes": size, "sha256": sha} for rel, (size, sha) in zip(files, digests, strict=True)]
+    ordered["files"] = [{"path": rel, "bytes": size, "sha256": sha} for rel, (size, sha) in zip(files, digests.values(), strict=True)]
     ordered["snapshot_health"] = snapshot_health_doc
     write_bytes_atomic(path, (json.dumps(ordered, indent=2, default=str) + "\n").encode("utf-8"))
     return ordered
@@ -425,12 +421,12 @@ def run_transaction(out: str, files: list[str], policy, overwrite: bool, execute
         recover(out, say)
         check_ownership(out, files, policy, overwrite, resume=resume_identity_now is not None)
         reused, resume_ctx = [], None
-        if resume_identity_now is not None:  # resuming compares the inputs' digests first
-            digests = dict(zip(files, _digests(files), strict=True))
-            reused, resume_ctx, sentence = plan_resume(out, files, digests, resume_identity_now)
+        resuming = resume_identity_now is not None
+        # the manifest's input digests are hashed while the pipeline runs; resuming compares them first
+        hashing = BackgroundDigests(files, threads=8 if resuming else None)
+        if resuming:
+            reused, resume_ctx, sentence = plan_resume(out, files, hashing.result(), resume_identity_now)
             say(sentence)
-        else:  # the manifest's input digests are computed while the pipeline runs (hashlib frees the GIL)
-            pending = BackgroundDigests(files)
         health = snapshot_health(snapshot, now, crawl_command)
         for warning in (health or {}).get("warnings", []):
             say(f"warning: {warning}")
@@ -440,8 +436,7 @@ def run_transaction(out: str, files: list[str], policy, overwrite: bool, execute
         if resume_ctx:
             copy_reused(out, staging, resume_ctx["outputs"])
         execute(staging, run, [f for f in files if f not in set(reused)], resume_ctx)
-        if resume_identity_now is None:
-            digests = pending.result()
+        digests = hashing.result()
         coverage = _staged_coverage(staging)
         if health is not None and coverage is not None:
             for warning in add_coverage(health, coverage, crawl_command or _generic_crawl(snapshot)):

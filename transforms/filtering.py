@@ -230,10 +230,7 @@ class _ApplyPolicyFn(beam.DoFn):
 
     def _ready(self) -> BatchDecider:
         if self._decider is None:
-            if self._building is None:  # process() without setup(): build in this thread
-                self._build()
-            else:
-                self._building.join()
+            self._building.join()  # setup() started it (Beam calls setup before any bundle)
             if self._setup_error is not None:
                 raise self._setup_error
         return self._decider
