@@ -26,6 +26,8 @@ import sys
 
 __all__ = ["main"]
 
+from transforms import heap
+
 from . import commands
 from .errors import EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, UserError, tool_version
 from .images_pipeline import add_images_parser, cmd_images
@@ -253,6 +255,7 @@ def _guarded_call(handler, args, extra) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
+    heap.tune()  # before Beam's import: its modules would otherwise cost full collections as they load
     parser = build_parser()
     try:
         args, extra = parser.parse_known_args(argv)

@@ -8,6 +8,7 @@ from typing import Any
 import apache_beam as beam
 import pyarrow.parquet as pq
 
+from transforms import heap
 from transforms.audit import WriteAudit
 from transforms.filtering import FilterConfig, FilterShards
 from transforms.progress import ProgressLine
@@ -28,6 +29,7 @@ def build_filter(p: beam.Pipeline, files: list[str], config: FilterConfig, conte
 def run_filter(files: list[str], config: FilterConfig, context: dict[str, Any], options) -> None:
     log.info("filtering %d shard(s) with policy %s", len(files), config.policy.policy_id)
 
+    heap.settle()  # modules, policy and opt-out lists are built: later collections skip them
     line = ProgressLine(total_rows=local_row_count(files)) if in_process(options) else contextlib.nullcontext()
     with line, beam.Pipeline(options=options) as p:
         build_filter(p, files, config, context)

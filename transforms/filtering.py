@@ -34,7 +34,7 @@ from license_rules.optout import OptOutList
 from license_rules.policy import Policy
 from license_rules.urls import registered_domain
 
-from . import progress
+from . import heap, progress
 from .annotate import annotate_table
 from .batches import DecidedBatch
 from .columns import ColumnMap
@@ -224,6 +224,7 @@ class _ApplyPolicyFn(beam.DoFn):
             progress.mark("worker_setup", seconds=time.perf_counter() - started, snapshot_s=snapshot_s,
                           tldextract_s=time.perf_counter() - tld_started,
                           optout_entries=cfg.optout.entries if cfg.optout is not None else 0)
+            heap.settle()  # the snapshot index and the lists live as long as the worker: out of the GC's walks
             self._decider = decider
         except BaseException as exc:  # noqa: BLE001 - raised by the first process() call, in the worker's thread
             self._setup_error = exc
