@@ -9,6 +9,7 @@ Work is done once per distinct thing and mapped back to rows with ``take``:
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import operator
 from typing import Any, NamedTuple
@@ -49,9 +50,16 @@ class BatchDecider:
         self.optout = optout
         self.full_audit = full_audit
         self._authorities: dict[str, AuthoritySignals | None] = {}
+        self._path_independent: dict[str, bool] = {}  # per cached authority: no parsed body (see below)
         self._max_cached = max_cached_authorities
         self._optout_verdicts: dict[str | None, SourceVerdict] = {}
-        self._decisions: dict[tuple, DecisionEntry] = {}  # (URL error, LICENSE value, verdict set) -> entry
+        # Each distinct fact set gets a number for the decider's life (a counter: a number is never
+        # reused, so a forgotten set can never alias a new one), and decisions are cached under
+        # (URL error, LICENSE value, fact-set number, caption name verdict): the per-URL work hashes
+        # a fact set once, the decision cache hashes small tuples. Both bounded (``_bounded``).
+        self._fact_ids: dict[tuple, int] = {}
+        self._next_fact_id = 0
+        self._decisions: dict[tuple, DecisionEntry] = {}
         # the verdicts of an image URL without a registry answer or header record (the usual URL)
         self._no_registry = UrlSignals.from_registry(None)
         self._no_headers = UrlSignals.from_headers(None, policy.tokens, policy.noindex_reserves,
@@ -68,7 +76,10 @@ class BatchDecider:
             obj = AuthoritySignals(authority, records, self.policy.tokens, self.policy.wildcard_reserves, policy=self.policy)
         if len(self._authorities) >= self._max_cached:
             self._authorities.clear()
+            self._path_independent.clear()
         self._authorities[authority] = obj
+        if obj is not None:
+            self._path_independent[authority] = _path_independent(obj.records)
         return obj
 
     def url_verdicts(self, url: str, authority: str, host: str, path: str) -> tuple[dict[str, SourceVerdict], tuple[str, ...]]:
@@ -131,7 +142,7 @@ class BatchDecider:
         auth = self._authority(authority)
         if auth is None:
             return [missing_authority(authority)] * len(paths)
-        if _path_independent(auth.records):
+        if self._path_independent[authority]:
             return [auth.evaluate("/")] * len(paths)
         seen: dict[str, dict[str, SourceVerdict]] = {}
         out = []
@@ -145,7 +156,7 @@ class BatchDecider:
     def evaluate_urls(self, urls: list[str], authorities: list[str], hosts: list[str], paths: list[str]):
         """Verdicts for distinct candidate URLs, grouped by authority (one pass per authority over its
         paths). Returns each URL's number among the distinct fact sets, and those sets as
-        ``(verdicts, license URLs from headers, item answer, hashable key)``: most URLs of an authority
+        ``(verdicts, license URLs from headers, item answer, fact-set number)``: most URLs of an authority
         share one, so the decision is made once per set, not once per URL (a URL with an item-license
         answer keeps its own set)."""
         self.signals.ensure(set(authorities))
@@ -158,7 +169,8 @@ class BatchDecider:
                 file_verdicts[i] = v
         host_hits: dict[str, SourceVerdict | None] = {}
         url_level = self.optout is not None and bool(self.optout.exact or self.optout.prefixes)
-        interned: dict[tuple, int] = {}
+        interned: dict[int, int] = {}  # fact-set number -> position in this batch's ``facts``
+        fact_ids = self._fact_ids
         facts: list[tuple] = []
         keys = []
         registry, headers = self.signals.registry, self.signals.headers
@@ -174,11 +186,16 @@ class BatchDecider:
                                           headers.get(record_key))
             answer = self.item_facts(url, host)
             key = (tuple(verdicts.items()), links, None if answer is None else ("item", url))
-            k = interned.get(key)
+            fid = fact_ids.get(key)
+            if fid is None:
+                fid = fact_ids[key] = self._next_fact_id
+                self._next_fact_id += 1
+            k = interned.get(fid)
             if k is None:
-                k = interned[key] = len(facts)
-                facts.append((verdicts, links, answer, key))
+                k = interned[fid] = len(facts)
+                facts.append((verdicts, links, answer, fid))
             keys.append(k)
+        _bounded(fact_ids, _MAX_FACT_SETS)
         return keys, facts
 
     def item_facts(self, url: str, host: str | None) -> ItemAnswer | None:
@@ -312,14 +329,23 @@ class BatchDecider:
             if entry is None:
                 entry = self._decide_one(error, values[li], licenses[li], url_facts[uk] if uk >= 0 else None,
                                          name_verdict)
-                if len(cache) >= _MAX_CACHED_DECISIONS:  # bounded memory: start over
-                    cache.clear()
                 cache[cache_key] = entry
+                if len(cache) > _MAX_CACHED_DECISIONS:
+                    _bounded(cache, _MAX_CACHED_DECISIONS)
             index.append(entry)
         return table.append_column("_lf_keep", pa.array(index.keep_mask(), pa.bool_())), index
 
 
-_MAX_CACHED_DECISIONS = 4096  # DecisionIndex entries kept across batches (~6 KB each with their keys)
+_MAX_CACHED_DECISIONS = 8192  # DecisionIndex entries kept across batches (~2 KB each, with their evidence)
+_MAX_FACT_SETS = 32768  # fact-set numbers kept across batches (keys share the cached authorities' verdicts)
+
+
+def _bounded(cache: dict, limit: int) -> None:
+    """Keep ``cache`` within ``limit`` entries: past it, the older half (insertion order) is dropped,
+    so the authorities still being met keep their entries (a full clear would recompute them all)."""
+    if len(cache) > limit:
+        for key in list(itertools.islice(cache, len(cache) - limit // 2)):
+            del cache[key]
 
 
 def _path_independent(records: Mapping[str, Mapping[str, Any]]) -> bool:

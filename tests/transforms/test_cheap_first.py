@@ -148,3 +148,35 @@ def test_policy_bulk_per_authority_equals_row_by_row(decider_for):
     distinct_urls = len({u for u, _ in rows})
     assert len(index) < distinct_urls
     assert np.bincount(index.inverse).sum() == len(rows)
+
+
+def test_policy_bounded_caches_across_batches_equal_row_by_row(decider_for, monkeypatch):
+    """One decider over many small batches, with its fact-set numbers and decision cache bounded to a
+    few entries (so both are evicted again and again): every batch's decisions still equal each row
+    decided alone; a fact set forgotten and met again gets a new number, never an old one's decision."""
+    import transforms.decide as decide_mod
+
+    monkeypatch.setattr(decide_mod, "_MAX_FACT_SETS", 3)
+    monkeypatch.setattr(decide_mod, "_MAX_CACHED_DECISIONS", 4)
+    rnd = random.Random(11)
+    hosts = ["ok.example.com", "paths.example.com", "down.example.net", "gone.example.org", "opt.example.com"]
+    paths = ["/a.jpg", "/private/a.jpg", "/tdm/b.jpg", "/c.png", "/listed/d.jpg", "/h.jpg"]
+    decider = decider_for()
+    for _ in range(12):
+        rows = [("http://" + rnd.choice(hosts) + rnd.choice(paths), rnd.choice([BY, BY, BY_NC, "CC0"]))
+                for _ in range(40)]
+        _, got = _reasons(decider, rows)
+        assert [(r, rs) for r, rs, _ in got] == [_reference(decider, u, lic, False) for u, lic in rows]
+        assert len(decider._fact_ids) <= 3 and len(decider._decisions) <= 4
+    assert decider._next_fact_id > 3  # numbers were handed out past the bound: eviction happened
+
+
+def test_bounded_keeps_the_newer_half():
+    from transforms.decide import _bounded
+
+    cache = {i: str(i) for i in range(10)}
+    _bounded(cache, 10)
+    assert list(cache) == list(range(10))  # within the bound: untouched
+    cache[10] = "10"
+    _bounded(cache, 10)
+    assert list(cache) == [6, 7, 8, 9, 10]  # past it: the older entries go, the newest half stays
