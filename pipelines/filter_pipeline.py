@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 def build_filter(p: beam.Pipeline, files: list[str], config: FilterConfig, context: dict[str, Any]):
     names = shard_names(files)
-    result = (p | "ListShards" >> beam.Create(files)
+    result = (p | "ListShards" >> beam.Create(files, reshuffle=False)  # FilterShards spreads them itself
                 | "FilterShards" >> FilterShards(config, names))
     return (result["stats"], result["hosts"], result["outputs"]) | "WriteAudit" >> WriteAudit(config.output, context)
 

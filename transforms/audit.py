@@ -15,7 +15,7 @@ import apache_beam as beam
 from license_rules.reasons import KEEP_REASONS, REASON_DOCS, Reason
 
 from .fileio import join, write_bytes_atomic
-from .stats import RunStats, ShardCounts
+from .stats import RunStats, ShardCounts, merge_tops
 
 __all__ = ["build_audit", "WriteAudit", "accounting"]
 
@@ -167,8 +167,8 @@ class WriteAudit(beam.PTransform):
         root = stats.pipeline | "Once" >> beam.Create([None])
         return root | "WriteAuditFiles" >> beam.Map(
             _write_audit,
-            beam.pvalue.AsSingleton(stats),
-            beam.pvalue.AsSingleton(hosts),
+            beam.pvalue.AsSingleton(stats, default_value=RunStats()),
+            beam.pvalue.AsSingleton(hosts, default_value=merge_tops([], 0)),
             beam.pvalue.AsList(outputs),
             self._output,
             self._context,

@@ -42,7 +42,7 @@ from .decide import BatchDecider
 from .signals_index import SignalsIndex
 from .fileio import open_input
 from .shards import ShardBatch, iter_shard_batches
-from .stats import RunStats, aggregate_counts, host_tables, top_rows
+from .stats import RunStats, aggregate_counts, host_tables, merge_tops, top_rows
 from .write import ShardWriter
 
 __all__ = ["read_ahead", "ReadShards", "AnnotateRows", "ApplyPolicy", "WriteShards", "SummariseRun", "TopHosts", "FilterShards",
@@ -329,7 +329,9 @@ class SummariseRun(beam.PTransform):
     """Decided batches -> one merged RunStats (counts per reason, class, SPDX id, source, token, shard)."""
 
     def expand(self, batches):
-        return batches | "MergeStats" >> beam.CombineGlobally(_MergeStats())
+        # Without Beam's default branch (an Impulse stage and a side input per run): the one reader,
+        # WriteAudit, supplies the empty default itself (``AsSingleton(default_value=...)``).
+        return batches | "MergeStats" >> beam.CombineGlobally(_MergeStats()).without_defaults()
 
 
 class _TopTable(beam.CombineFn):
@@ -361,22 +363,6 @@ class _TopTable(beam.CombineFn):
         return top_rows(tables[0], self._n) if tables else {"dropped": [], "opted_out": []}
 
 
-def _merge_tops(items, n: int):
-    """((kind, bucket), tops) for every bucket -> the report's ranked lists."""
-    merged: dict[str, dict[str, list]] = {}
-    for (kind, _), tops in items:
-        for col, rows in tops.items():
-            merged.setdefault(kind, {}).setdefault(col, []).extend(rows)
-
-    def ranked(kind, col):
-        rows = merged.get(kind, {}).get(col, [])
-        rows.sort(key=lambda r: (-r[col], r["name"]))
-        return rows[:n]
-
-    return {"hosts_by_drops": ranked("host", "dropped"), "hosts_by_optout": ranked("host", "opted_out"),
-            "domains_by_optout": ranked("domain", "opted_out")}
-
-
 class TopHosts(beam.PTransform):
     """Decided batches -> {"hosts_by_drops", "hosts_by_optout", "domains_by_optout"}: exact top lists,
     counted as Arrow tables per bucket of names (a few elements per batch, whatever the host count)."""
@@ -389,8 +375,8 @@ class TopHosts(beam.PTransform):
         return (batches
                 | "CountTables" >> beam.FlatMap(lambda b: list(host_tables(b)))
                 | "TopPerBucket" >> beam.CombinePerKey(_TopTable(self._n))
-                | "AllBuckets" >> beam.combiners.ToList()
-                | "Rank" >> beam.Map(_merge_tops, self._n))
+                | "AllBuckets" >> beam.CombineGlobally(beam.combiners.ToListCombineFn()).without_defaults()
+                | "Rank" >> beam.Map(merge_tops, self._n))
 
 
 def plan_ranges(path: str, per_range: int):

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # types only: batches.py builds its stats with this module
     from .batches import DecidedBatch
     from .decide import DecisionIndex
 
-__all__ = ["RunStats", "ShardCounts", "batch_stats", "host_tables", "top_rows", "aggregate_counts",
+__all__ = ["RunStats", "ShardCounts", "batch_stats", "host_tables", "top_rows", "merge_tops", "aggregate_counts",
            "MAX_UNREACHABLE_LISTED", "MAX_ERROR_MESSAGES", "MAX_SHARD_ERRORS"]
 
 MAX_UNREACHABLE_LISTED = 1000
@@ -314,3 +314,19 @@ def top_rows(table: pa.Table, n: int) -> dict[str, list[dict]]:
         ranked = table.filter(pc.greater(table.column(col), 0)).sort_by([(col, "descending"), ("name", "ascending")])
         out[col] = ranked.slice(0, n).to_pylist()
     return out
+
+
+def merge_tops(items, n: int) -> dict[str, list]:
+    """((kind, bucket), tops) for every bucket -> the report's ranked lists (no buckets: empty lists)."""
+    merged: dict[str, dict[str, list]] = {}
+    for (kind, _), tops in items:
+        for col, rows in tops.items():
+            merged.setdefault(kind, {}).setdefault(col, []).extend(rows)
+
+    def ranked(kind, col):
+        rows = merged.get(kind, {}).get(col, [])
+        rows.sort(key=lambda r: (-r[col], r["name"]))
+        return rows[:n]
+
+    return {"hosts_by_drops": ranked("host", "dropped"), "hosts_by_optout": ranked("host", "opted_out"),
+            "domains_by_optout": ranked("domain", "opted_out")}

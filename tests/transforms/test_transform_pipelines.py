@@ -162,6 +162,20 @@ def test_write_audit_reports_a_broken_accounting(tmp_path):
     assert json.loads((tmp_path / "manifest.json").read_text())["accounting"]["ok"] is False
 
 
+def test_write_audit_with_empty_stats_and_hosts_writes_zero_counts(tmp_path):
+    """SummariseRun and TopHosts combine without Beam's default branch: when nothing reaches them (e.g.
+    a batch with no ranked hosts, or no batch at all), WriteAudit's side inputs supply the empty values
+    and the audit says zero rows, accounted, with empty top lists."""
+    with pipeline() as p:
+        empty_stats = p | "Stats" >> beam.Create([]).with_output_types(RunStats)
+        empty_hosts = p | "Hosts" >> beam.Create([]).with_output_types(dict)
+        acct = (empty_stats, empty_hosts, p | "Outputs" >> beam.Create([])) | WriteAudit(str(tmp_path), {})
+        assert_that(acct | beam.Map(lambda a: (a["input_rows"], a["kept"], a["ok"])), equal_to([(0, 0, True)]))
+    summary = json.loads((tmp_path / "audit" / "summary.json").read_text())
+    assert summary["accounting"]["input_rows"] == 0
+    assert summary["top_hosts_by_drops"] == [] and summary["top_domains_by_optout"] == []
+
+
 # --- SelectItemCandidates ------------------------------------------------------------------------------
 
 def _annotated(rows, index, last=False):
