@@ -447,6 +447,9 @@ class DecisionEntry(NamedTuple):
     sources: list[str]  # sources that reserve the row
     tokens: list[str]
     unreachable: str | None  # the first unreachable source the policy uses, with its detail
+    # what the audit counts of this decision (every field above except evidence, url, unreachable),
+    # hashable: a batch's counts are summed per distinct tally, not per entry (stats.batch_stats)
+    tally: tuple = ()
 
 
 class DecisionIndex:
@@ -487,13 +490,18 @@ class DecisionIndex:
         deny = [v for v in verdicts.values() if v.verdict == "deny" and policy.uses(v.source)]
         unr = [f"{v.source}: {v.url or ''} {v.detail}".strip() for v in verdicts.values()
                if v.verdict == "unreachable" and policy.uses(v.source)]
+        reasons = [str(r) for r in d.reasons]
+        spdx, klass = (lic.spdx_id, lic.license_class) if lic else (None, None)
+        source = carrier if lic is not None else None
+        sources = sorted({v.source for v in deny})
+        tokens = sorted({t for v in deny for t in v.tokens})
         return DecisionEntry(
             keep=d.keep, license_ok=license_ok, reserved=bool(deny), item_effect=item_effect,
-            reason=str(d.reason), reasons=[str(r) for r in d.reasons], evidence=_evidence_json(d),
-            spdx=lic.spdx_id if lic else None, klass=lic.license_class if lic else None,
-            url=lic.canonical_url if lic else None, source=carrier if lic is not None else None,
-            sources=sorted({v.source for v in deny}), tokens=sorted({t for v in deny for t in v.tokens}),
-            unreachable=unr[0] if unr else None)
+            reason=str(d.reason), reasons=reasons, evidence=_evidence_json(d),
+            spdx=spdx, klass=klass, url=lic.canonical_url if lic else None, source=source,
+            sources=sources, tokens=tokens, unreachable=unr[0] if unr else None,
+            tally=(d.keep, license_ok, bool(deny), str(d.reason), tuple(reasons), klass, spdx, source,
+                   tuple(sources), tuple(tokens), item_effect))
 
     def append(self, entry: DecisionEntry) -> None:
         self.entries.append(entry)

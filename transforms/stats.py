@@ -198,30 +198,32 @@ def batch_stats(batch: ShardBatch, index: DecisionIndex | None) -> RunStats:
         return s
     counts = index.counts()
     n = batch.table.num_rows
-    for i, c in enumerate(counts.tolist()):
-        if not c:
-            continue
-        kept = index.keep[i]
+    # Summed per distinct tally first: a batch's few hundred decisions differ mostly in their evidence
+    # (which authority, which file), and come down to a few dozen distinct sets of counted values.
+    tallies: dict[tuple, int] = {}
+    for entry, c in zip(index.entries, counts.tolist(), strict=True):
+        if c:
+            tallies[entry.tally] = tallies.get(entry.tally, 0) + c
+    for (kept, license_ok, reserved, reason, reasons, klass, spdx, source, sources, tokens, effect), c in tallies.items():
         s.kept += c if kept else 0
-        if index.license_ok[i]:
+        if license_ok:
             s.license_allowed += c
-            if not index.reserved[i]:
+            if not reserved:
                 s.not_reserved += c
-        _add(s.by_reason, index.reason[i], c)
-        for r in index.reasons[i]:
+        _add(s.by_reason, reason, c)
+        for r in reasons:
             _add(s.by_reason_all, r, c)
-        _add(s.by_class, index.klass[i], c)
-        _add(s.by_spdx, index.spdx[i], c)
-        _add(s.by_license_source, index.source[i], c)
+        _add(s.by_class, klass, c)
+        _add(s.by_spdx, spdx, c)
+        _add(s.by_license_source, source, c)
         if kept:
-            _add(s.kept_by_class, index.klass[i], c)
-            _add(s.kept_by_spdx, index.spdx[i], c)
-        effect = index.item_effect[i] if i < len(index.item_effect) else None
+            _add(s.kept_by_class, klass, c)
+            _add(s.kept_by_spdx, spdx, c)
         if effect is not None:
             _add(s.by_item_effect, effect, c)
-        for src in index.sources[i]:
+        for src in sources:
             _add(s.by_source, src, c)
-        for tok in index.tokens[i]:
+        for tok in tokens:
             _add(s.by_token, tok, c)
     s.input_rows = n
     s.rejected = n - s.kept
