@@ -279,9 +279,19 @@ def add_coverage(health: dict, coverage: dict, crawl: str) -> list[str]:
     into ``health``; returns the warning it adds, if any (more than 1% of candidates absent)."""
     health["coverage"] = coverage
     total, absent = coverage["candidates"], coverage["absent"]
-    if total and absent / total > 0.01:
-        warning = (f"the snapshot lacks {absent:,} of {total:,} candidate authorities ({100 * absent / total:.1f}%); their "
-                   f"rows drop as signals_missing; crawl them: {crawl}")
+    if coverage.get("authorities_exact", True):
+        if total and absent / total > 0.01:
+            warning = (f"the snapshot lacks {absent:,} of {total:,} candidate authorities ({100 * absent / total:.1f}%); "
+                       f"their rows drop as signals_missing; crawl them: {crawl}")
+            health["warnings"].append(warning)
+            return [warning]
+        return []
+    # more distinct authorities than the run keeps by name: judged on the rows, which are exact
+    rows, lacking = coverage.get("candidate_rows", 0), coverage.get("candidate_rows_absent", 0)
+    if rows and lacking / rows > 0.01:
+        warning = (f"the snapshot lacks the authorities of {lacking:,} of {rows:,} candidate rows "
+                   f"({100 * lacking / rows:.1f}%; at least {absent:,} authorities); those rows drop as "
+                   f"signals_missing; crawl them: {crawl}")
         health["warnings"].append(warning)
         return [warning]
     return []

@@ -296,8 +296,14 @@ class BatchDecider:
             keys, url_facts = self.evaluate_urls(urls, auths, hosts, paths)
             url_key[cand_sub] = np.asarray(keys, dtype=np.int64)[inverse]
             consulted = sorted({a for a in auths if a is not None})
+            lacking = {a for a in consulted if self.signals.by_authority.get(a) is None}
+            if lacking:  # rows, not only authorities: exact at any size (the authority sets are bounded)
+                per_url = np.bincount(inverse, minlength=len(urls))
+                absent_rows = int(sum(c for a, c in zip(auths, per_url.tolist(), strict=True) if a in lacking))
+            else:
+                absent_rows = 0
         else:
-            consulted = []
+            consulted, lacking, absent_rows = [], set(), 0
         # one decision per distinct (url error, license, fact set[, caption name]), as a single int64 key
         n_lic = max(len(values), 1)
         f1 = len(url_facts) + 1
@@ -312,7 +318,8 @@ class BatchDecider:
             uniq, inverse = _license_keys(lic_idx, n_lic, f1, need_rows, need_keys)
         index = DecisionIndex(inverse=inverse)
         index.authorities = consulted
-        index.absent = [a for a in consulted if self.signals.by_authority.get(a) is None]
+        index.absent = sorted(lacking)
+        index.candidate_rows, index.candidate_rows_absent = len(cand_rows), absent_rows
         cache = self._decisions
         for key in uniq.tolist():
             name_k = -1
@@ -470,6 +477,8 @@ class DecisionIndex:
         # the run's snapshot coverage, counted where the lookups happen (no pass over the inputs before)
         self.authorities: list[str] = []
         self.absent: list[str] = []
+        self.candidate_rows = 0  # rows whose signals were consulted
+        self.candidate_rows_absent = 0  # ... whose authority the snapshot lacks
 
     def field(self, name: str) -> list:
         """One DecisionEntry field of every entry, in entry order."""

@@ -8,6 +8,8 @@ dict).
 """
 from __future__ import annotations
 
+import heapq
+
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 from collections.abc import Iterable, Iterator
@@ -31,6 +33,11 @@ MAX_UNREACHABLE_LISTED = 1000
 MAX_ERROR_MESSAGES = 100
 MAX_SHARD_ERRORS = 20
 MAX_ABSENT_LISTED = 20
+#: Distinct authorities kept per coverage set (candidates, absent). A run with more (a full dataset,
+#: ``--full-audit``) keeps the alphabetically first ones and reports the counts as lower bounds: the
+#: sets travel through the run's global combine and into one side input, so they must stay bounded.
+#: Keeping the smallest names is exact under any merge order (see ``_keep_smallest``).
+MAX_COVERAGE_AUTHORITIES = 100_000
 
 
 def _add(counter: dict[str, int], key: object, n: int) -> None:
@@ -109,6 +116,10 @@ class RunStats:
     error_messages: list[str] = field(default_factory=list)
     authorities: set[str] = field(default_factory=set)  # candidate authorities whose signals were consulted
     authorities_absent: set[str] = field(default_factory=set)  # ... and that the snapshot lacks
+    authorities_capped: bool = False  # more than MAX_COVERAGE_AUTHORITIES candidates: the set holds the first ones
+    absent_capped: bool = False  # ... likewise for the absent ones
+    candidate_rows: int = 0  # rows whose signals were consulted (exact at any size)
+    candidate_rows_absent: int = 0  # ... whose authority the snapshot lacks
 
     COUNTS = ("input_rows", "kept", "rejected", "errors", "unknown_row_shards", "license_allowed", "not_reserved")
     COUNTERS = ("by_reason", "by_reason_all", "by_class", "by_spdx", "kept_by_class", "kept_by_spdx", "by_source",
@@ -149,13 +160,34 @@ class RunStats:
         self.error_messages = sorted(set(self.error_messages) | set(s.error_messages))[:MAX_ERROR_MESSAGES]
         self.authorities |= s.authorities
         self.authorities_absent |= s.authorities_absent
+        self.authorities_capped |= s.authorities_capped
+        self.absent_capped |= s.absent_capped
+        self.candidate_rows += s.candidate_rows
+        self.candidate_rows_absent += s.candidate_rows_absent
+        if len(self.authorities) > 2 * MAX_COVERAGE_AUTHORITIES:  # trimmed in steps: amortised over many adds
+            self.authorities, self.authorities_capped = _keep_smallest(self.authorities), True
+        if len(self.authorities_absent) > 2 * MAX_COVERAGE_AUTHORITIES:
+            self.authorities_absent, self.absent_capped = _keep_smallest(self.authorities_absent), True
+
+    def _coverage_sets(self) -> tuple[list[str], bool, list[str], bool]:
+        """(candidates, capped, absent, capped), each sorted and within MAX_COVERAGE_AUTHORITIES."""
+        cand, absent = sorted(self.authorities), sorted(self.authorities_absent)
+        cap = MAX_COVERAGE_AUTHORITIES
+        return (cand[:cap], self.authorities_capped or len(cand) > cap,
+                absent[:cap], self.absent_capped or len(absent) > cap)
 
     def coverage(self) -> dict[str, Any]:
         """How much of the run's need the snapshot covered: distinct candidate authorities (those whose
         signals the filter consulted), present in the snapshot and absent from it."""
-        absent = sorted(self.authorities_absent)
-        return {"candidates": len(self.authorities), "present": len(self.authorities) - len(absent),
-                "absent": len(absent), "absent_examples": absent[:MAX_ABSENT_LISTED]}
+        cand, cand_capped, absent, absent_capped = self._coverage_sets()
+        out: dict[str, Any] = {"candidates": len(cand), "present": len(cand) - len(absent), "absent": len(absent),
+                               "absent_examples": absent[:MAX_ABSENT_LISTED],
+                               "candidate_rows": self.candidate_rows, "candidate_rows_absent": self.candidate_rows_absent}
+        if cand_capped or absent_capped:
+            # more distinct authorities than the sets keep: the counts are lower bounds, the rows exact
+            out["authorities_exact"] = False
+            out["present"] = None if cand_capped else out["present"]
+        return out
 
     def accounted(self) -> bool:
         """Every input row is kept, rejected or an error, and no shard has rows of unknown number."""
@@ -169,8 +201,10 @@ class RunStats:
         out["shards"] = {k: v.to_dict() for k, v in self.shards.items()}
         out["unreachable"] = {k: {"rows": v.rows, "detail": v.detail} for k, v in self.unreachable.items()}
         out["error_messages"] = list(self.error_messages)
-        out["authorities"] = sorted(self.authorities)
-        out["authorities_absent"] = sorted(self.authorities_absent)
+        cand, cand_capped, absent, absent_capped = self._coverage_sets()
+        out["authorities"], out["authorities_absent"] = cand, absent
+        out["authorities_capped"], out["absent_capped"] = cand_capped, absent_capped
+        out["candidate_rows"], out["candidate_rows_absent"] = self.candidate_rows, self.candidate_rows_absent
         return out
 
     @classmethod
@@ -183,7 +217,18 @@ class RunStats:
         kwargs["error_messages"] = list(doc["error_messages"])
         kwargs["authorities"] = set(doc.get("authorities", ()))
         kwargs["authorities_absent"] = set(doc.get("authorities_absent", ()))
+        kwargs["authorities_capped"] = bool(doc.get("authorities_capped", False))
+        kwargs["absent_capped"] = bool(doc.get("absent_capped", False))
+        kwargs["candidate_rows"] = int(doc.get("candidate_rows", 0))
+        kwargs["candidate_rows_absent"] = int(doc.get("candidate_rows_absent", 0))
         return cls(**kwargs)
+
+
+def _keep_smallest(names: set[str]) -> set[str]:
+    """The MAX_COVERAGE_AUTHORITIES alphabetically first names. Exact under merging in any order: a
+    name dropped here has that many smaller names beside it, so it cannot be among the first of any
+    union it later joins."""
+    return set(heapq.nsmallest(MAX_COVERAGE_AUTHORITIES, names))
 
 
 def batch_stats(batch: ShardBatch, index: DecisionIndex | None) -> RunStats:
@@ -229,6 +274,7 @@ def batch_stats(batch: ShardBatch, index: DecisionIndex | None) -> RunStats:
     s.rejected = n - s.kept
     s.authorities = set(index.authorities)
     s.authorities_absent = set(index.absent)
+    s.candidate_rows, s.candidate_rows_absent = index.candidate_rows, index.candidate_rows_absent
     s.shards = {batch.shard: ShardCounts(input_rows=n, kept=s.kept, rejected=s.rejected, name=batch.name)}
     unreachable_entries = [i for i, u in enumerate(index.unreachable) if u is not None and counts[i]]
     if unreachable_entries:

@@ -675,6 +675,10 @@ def test_authorities_missing_from_the_snapshot_are_counted_by_the_run_and_warned
     coverage = json.loads((out / "manifest.json").read_text())["snapshot_health"]["coverage"]
     assert coverage["candidates"] == whole["candidates"] and coverage["absent"] == 3
     assert [urlsplit(a).hostname for a in coverage["absent_examples"]] == drop
+    # rows too (exact at any size). Fewer candidates than the full run: the dropped authorities' header
+    # records went with them, and a row is a candidate by its header record too.
+    assert whole["candidate_rows_absent"] == 0
+    assert 0 < coverage["candidate_rows_absent"] < coverage["candidate_rows"] <= whole["candidate_rows"]
     (line,) = [x for x in err.splitlines() if "lacks" in x]
     assert line.startswith(f"license-filter: warning: the snapshot lacks 3 of {whole['candidates']} candidate authorities")
     assert json.loads((out / "audit" / "summary.json").read_text())["by_reason"].get("signals_missing", 0) > 0
@@ -763,3 +767,18 @@ def test_multi_process_run_behind_a_dead_proxy_finishes(tmp_path):
         sink.close()
     assert proc.returncode == 0, proc.stderr
     assert consistent(tmp_path / "o") is not None
+
+
+def test_coverage_warning_past_the_named_authorities_is_judged_on_rows():
+    """When the run met more authorities than it keeps by name, the counts are lower bounds: the warning
+    uses the exact row counts instead (and stays silent when few rows lack signals)."""
+    from pipelines.transaction import add_coverage
+
+    capped = {"candidates": 100_000, "present": None, "absent": 100_000, "absent_examples": [],
+              "candidate_rows": 1_000_000, "candidate_rows_absent": 50_000, "authorities_exact": False}
+    health: dict = {"warnings": []}
+    (line,) = add_coverage(health, capped, "license-filter crawl ...")
+    assert line.startswith("the snapshot lacks the authorities of 50,000 of 1,000,000 candidate rows (5.0%; "
+                           "at least 100,000 authorities)")
+    assert health["warnings"] == [line] and health["coverage"] is capped
+    assert add_coverage({"warnings": []}, dict(capped, candidate_rows_absent=5_000), "c") == []  # 0.5%: no warning

@@ -182,16 +182,49 @@ def test_merge_leaves_its_inputs_unchanged():
 def test_merge_adds_every_field():
     """A field added to RunStats without a line in add() (or to_dict) would be lost in the merge."""
     names = {f.name for f in dataclasses.fields(RunStats)}
-    assert names == set(RunStats.COUNTS) | set(RunStats.COUNTERS) | {"shards", "unreachable", "error_messages",
-                                                                     "authorities", "authorities_absent"}
+    assert names == set(RunStats.COUNTS) | set(RunStats.COUNTERS) | {
+        "shards", "unreachable", "error_messages", "authorities", "authorities_absent", "authorities_capped",
+        "absent_capped", "candidate_rows", "candidate_rows_absent"}
     one = RunStats.from_dict({**{n: 1 for n in RunStats.COUNTS}, **{n: {"k": 1} for n in RunStats.COUNTERS},
                               "shards": {}, "unreachable": {}, "error_messages": [],
-                              "authorities": ["a.example", "b.example"], "authorities_absent": ["b.example"]})
-    other = RunStats(authorities={"c.example", "b.example"}, authorities_absent={"c.example"})
+                              "authorities": ["a.example", "b.example"], "authorities_absent": ["b.example"],
+                              "candidate_rows": 5, "candidate_rows_absent": 2})
+    other = RunStats(authorities={"c.example", "b.example"}, authorities_absent={"c.example"}, candidate_rows=1,
+                     candidate_rows_absent=1)
     two = RunStats.merge([one, one, other]).to_dict()
     assert all(two[n] == 2 for n in RunStats.COUNTS) and all(two[n] == {"k": 2} for n in RunStats.COUNTERS)
     # distinct authorities, whatever the merge order: the run's snapshot coverage
     assert two["authorities"] == ["a.example", "b.example", "c.example"]
     assert two["authorities_absent"] == ["b.example", "c.example"]
+    assert (two["candidate_rows"], two["candidate_rows_absent"]) == (11, 5)
     assert RunStats.from_dict(two).coverage() == {"candidates": 3, "present": 1, "absent": 2,
-                                                  "absent_examples": ["b.example", "c.example"]}
+                                                  "absent_examples": ["b.example", "c.example"],
+                                                  "candidate_rows": 11, "candidate_rows_absent": 5}
+
+
+def test_coverage_sets_stay_bounded_and_exact_under_any_merge_order(monkeypatch):
+    """More distinct authorities than MAX_COVERAGE_AUTHORITIES: every merge order keeps the same
+    alphabetically first names, the counts say they are lower bounds, the rows stay exact."""
+    import random
+
+    import transforms.stats as stats_mod
+
+    monkeypatch.setattr(stats_mod, "MAX_COVERAGE_AUTHORITIES", 10)
+    names = [f"h{i:03d}.example" for i in range(100)]
+    parts = [RunStats(authorities=set(names[i::7]), authorities_absent=set(names[i::7][:2]), candidate_rows=3,
+                      candidate_rows_absent=1) for i in range(7)]
+    results = set()
+    for seed in range(5):
+        order = parts[:]
+        random.Random(seed).shuffle(order)
+        acc = RunStats()
+        for part in order:  # one at a time, as a combine's accumulator grows
+            acc.add(part)
+            assert len(acc.authorities) <= 2 * 10 and len(acc.authorities_absent) <= 2 * 10
+        doc = acc.to_dict()
+        results.add((tuple(doc["authorities"]), tuple(doc["authorities_absent"]), doc["authorities_capped"]))
+        cov = acc.coverage()
+        assert cov["authorities_exact"] is False and cov["present"] is None
+        assert (cov["candidates"], cov["candidate_rows"], cov["candidate_rows_absent"]) == (10, 21, 7)
+    assert results == {(tuple(sorted(names)[:10]), tuple(sorted(n for i in range(7) for n in names[i::7][:2])[:10]),
+                        True)}
