@@ -9,7 +9,6 @@ dict).
 from __future__ import annotations
 
 import heapq
-
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 from collections.abc import Iterable, Iterator
