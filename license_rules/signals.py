@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from .aipref import VOCAB_VERSION, combine_verdicts, content_signal_verdict, usage_verdict
 from .aitxt import parse_ai_txt
@@ -318,10 +318,15 @@ class AuthoritySignals:
                                  **self._provenance("ai_txt"))
         return None
 
+    def _path_free(self, source: str, compute: Callable[[], SourceVerdict | None]) -> SourceVerdict | None:
+        """The source's verdict when it cannot depend on the path (``compute``, asked once per authority);
+        None when the path must be evaluated."""
+        if source not in self._fixed:
+            self._fixed[source] = compute()
+        return self._fixed[source]
+
     def _aitxt_source(self, path: str) -> SourceVerdict:
-        if "ai_txt" not in self._fixed:
-            self._fixed["ai_txt"] = self._aitxt_fixed()
-        fixed = self._fixed["ai_txt"]
+        fixed = self._path_free("ai_txt", self._aitxt_fixed)
         if fixed is not None:
             return fixed
         assert self._aitxt is not None, "_aitxt_fixed answers for every unparsed ai.txt"
@@ -348,9 +353,7 @@ class AuthoritySignals:
         return None
 
     def _tdmrep_source(self, path: str) -> SourceVerdict:
-        if "tdmrep" not in self._fixed:
-            self._fixed["tdmrep"] = self._tdmrep_fixed()
-        fixed = self._fixed["tdmrep"]
+        fixed = self._path_free("tdmrep", self._tdmrep_fixed)
         if fixed is not None:
             return fixed
         tdm = self._tdmrep
@@ -374,13 +377,14 @@ class AuthoritySignals:
 
     # -- RSL 1.0 -------------------------------------------------------------------------------
     def _rsl_source(self, path: str) -> SourceVerdict:
-        if "rsl" not in self._fixed:
-            rec = self.records.get("rsl")
-            self._fixed["rsl"] = self._rsl_verdict("/") if rec is None or rec.get("outcome") != Outcome.OK else None
-        fixed = self._fixed["rsl"]
+        fixed = self._path_free("rsl", self._rsl_fixed)
         if fixed is not None:
             return fixed
         return self._rsl_verdict(path)
+
+    def _rsl_fixed(self) -> SourceVerdict | None:
+        rec = self.records.get("rsl")
+        return self._rsl_verdict("/") if rec is None or rec.get("outcome") != Outcome.OK else None
 
     def _rsl_verdict(self, path: str) -> SourceVerdict:
         rec = self.records.get("rsl")

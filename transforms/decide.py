@@ -337,8 +337,7 @@ class BatchDecider:
                 entry = self._decide_one(error, values[li], licenses[li], url_facts[uk] if uk >= 0 else None,
                                          name_verdict)
                 cache[cache_key] = entry
-                if len(cache) > _MAX_CACHED_DECISIONS:
-                    _bounded(cache, _MAX_CACHED_DECISIONS)
+                _bounded(cache, _MAX_CACHED_DECISIONS)
             index.append(entry)
         return table.append_column("_lf_keep", pa.array(index.keep_mask(), pa.bool_())), index
 

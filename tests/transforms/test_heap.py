@@ -10,6 +10,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from transforms.heap import THRESHOLDS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -28,7 +30,7 @@ def test_tune_raises_thresholds_and_never_lowers_one():
         heap.tune()
         print(json.dumps({"after": gc.get_threshold(), "frozen": gc.get_freeze_count()}))
     """)
-    assert got["after"] == [heap_thresholds()[0], 50, heap_thresholds()[2]]
+    assert got["after"] == [THRESHOLDS[0], 50, THRESHOLDS[2]]
     assert got["frozen"] == 0  # tune alone freezes nothing
 
 
@@ -51,7 +53,7 @@ def test_settle_freezes_what_lives_and_collects_garbage_first():
                           "threshold": gc.get_threshold()}))
     """)
     assert got == {"garbage_collected": True, "live_frozen": True, "live_untracked_by_collections": True,
-                   "threshold": list(heap_thresholds())}
+                   "threshold": list(THRESHOLDS)}
 
 
 def test_filter_worker_settles_after_loading_the_snapshot():
@@ -75,10 +77,4 @@ def test_filter_worker_settles_after_loading_the_snapshot():
     assert got["before"] == 0
     assert got["after"] > 0
     assert got["index_frozen"] is True
-    assert got["threshold"] == list(heap_thresholds())
-
-
-def heap_thresholds():
-    from transforms.heap import THRESHOLDS
-
-    return THRESHOLDS
+    assert got["threshold"] == list(THRESHOLDS)
