@@ -115,6 +115,7 @@ def fixed_costs(timings: Path, m) -> dict | None:
         "worker_setup_s": r(max((x["seconds"] for x in setups), default=0.0)),  # inside pipeline_start_s
         "worker_setup_snapshot_s": r(max((x["snapshot_s"] for x in setups), default=0.0)),
         "worker_setup_tldextract_s": r(max((x["tldextract_s"] for x in setups), default=0.0)),
+        "worker_setup_lists_s": r(max((x.get("lists_s", 0.0) for x in setups), default=0.0)),
         "worker_setups": len(setups),
         "batches_s": r(last - first),  # shrinks with workers
         "pipeline_tail_s": r(rf_end - last),  # combines, summary.json and manifest.json, runner shutdown

@@ -12,6 +12,7 @@ file and line number: a list that silently lost entries would silently allow.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 from .urls import normalise_host, split_url
@@ -19,9 +20,15 @@ from .urls import normalise_host, split_url
 __all__ = ["OptOutList", "OptOutListError", "parse_optout_list", "list_version"]
 
 
+#: Finds at least every "# version:" that ``str.lower`` would (Unicode case folding matches more, never less).
+_VERSION_ANYWHERE = re.compile(r"# version:", re.IGNORECASE)
+
+
 def list_version(text: str) -> str:
     """The ``# version: ...`` a list declares in its comments (e.g. the infringing-domains list), or
     ``"unversioned"``."""
+    if _VERSION_ANYWHERE.search(text) is None:  # most lists: one scan in C instead of a loop over every line
+        return "unversioned"
     for line in text.splitlines():
         stripped = line.strip()
         if stripped.lower().startswith("# version:"):
@@ -91,11 +98,13 @@ def _normalised(url: str) -> str | None:
 
 def parse_optout_list(text: str, name: str = "<opt-out list>") -> OptOutList:
     out = OptOutList(name=name, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), version=list_version(text))
+    entries = 0
+    add_domain = out.domains.add
     for lineno, line in enumerate(text.splitlines(), start=1):
         entry = line.split("#", 1)[0].strip()
         if not entry:
             continue
-        out.entries += 1
+        entries += 1
         if "://" in entry:
             star = entry.endswith("*")
             body = entry[:-1] if star else entry
@@ -113,6 +122,7 @@ def parse_optout_list(text: str, name: str = "<opt-out list>") -> OptOutList:
             raise OptOutListError(
                 f"{name}:{lineno}: not a domain, host, URL prefix or URL: {entry!r}"
             )
-        out.domains.add(host)
+        add_domain(host)
+    out.entries = entries
     out.prefixes.sort()
     return out

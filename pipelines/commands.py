@@ -235,6 +235,7 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
     """The filter as a transaction on OUT (pipelines/transaction.py): nothing of OUT changes until
     the run is complete, and then all of it at once."""
     from transforms.filtering import FilterConfig
+    from transforms.shipped import ship
 
     from .filter_pipeline import run_filter
 
@@ -255,8 +256,10 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
     out = args.output
 
     def execute(staging, run, todo, resume_ctx):
-        config = FilterConfig(output=staging, columns=cmap, policy=policy, signals_dir=signals_dir, optout=optout,
-                              infringing=infringing, name_optout=names, write_rejected=args.write_rejected,
+        # the lists travel to the workers as files in the staging folder, not inside the pickled DoFns
+        config = FilterConfig(output=staging, columns=cmap, policy=policy, signals_dir=signals_dir,
+                              optout=ship(optout, staging, "optout"), infringing=ship(infringing, staging, "infringing"),
+                              name_optout=ship(names, staging, "name-optout"), write_rejected=args.write_rejected,
                               full_audit=args.full_audit, batch_rows=args.batch_rows,
                               snapshot_eager_max_rows=args.snapshot_memory_rows,
                               split_row_groups=getattr(args, "split_row_groups", 0))

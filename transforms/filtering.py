@@ -42,6 +42,7 @@ from .decide import BatchDecider
 from .signals_index import SignalsIndex
 from .fileio import open_input
 from .shards import ShardBatch, iter_shard_batches
+from .shipped import Shipped, resolve
 from .stats import RunStats, aggregate_counts, host_tables, merge_tops, top_rows
 from .write import ShardWriter
 
@@ -87,9 +88,10 @@ class FilterConfig:
     columns: ColumnMap
     policy: Policy
     signals_dir: str | None = None
-    optout: OptOutList | None = None
-    infringing: OptOutList | None = None  # --infringing-list
-    name_optout: Any = None  # license_rules.names.NameOptOut (--name-optout-list)
+    # The lists, inline or (the launcher's way) shipped by reference: see transforms/shipped.py
+    optout: OptOutList | Shipped[OptOutList] | None = None
+    infringing: OptOutList | Shipped[OptOutList] | None = None  # --infringing-list
+    name_optout: Any = None  # license_rules.names.NameOptOut (--name-optout-list), inline or shipped
     write_rejected: bool = False
     full_audit: bool = False
     batch_rows: int = 131072  # one LAION-like row group (131,072 rows) per batch: fewer per-batch costs
@@ -216,14 +218,16 @@ class _ApplyPolicyFn(beam.DoFn):
             cfg = self._config
             index = SignalsIndex.open(cfg.signals_dir, cfg.snapshot_eager_max_rows) if cfg.signals_dir else SignalsIndex()
             snapshot_s = time.perf_counter() - started
-            decider = BatchDecider(cfg.policy, index, cfg.optout, cfg.full_audit, infringing=cfg.infringing,
-                                   names=cfg.name_optout)
+            lists_started = time.perf_counter()
+            optout, infringing, names = resolve(cfg.optout), resolve(cfg.infringing), resolve(cfg.name_optout)
+            lists_s = time.perf_counter() - lists_started
+            decider = BatchDecider(cfg.policy, index, optout, cfg.full_audit, infringing=infringing, names=names)
             # tldextract (registered domains of reserved hosts, TopHosts) loads here, once per worker
             tld_started = time.perf_counter()
             registered_domain("example.co.uk")
             progress.mark("worker_setup", seconds=time.perf_counter() - started, snapshot_s=snapshot_s,
                           tldextract_s=time.perf_counter() - tld_started,
-                          optout_entries=cfg.optout.entries if cfg.optout is not None else 0)
+                          lists_s=lists_s, optout_entries=optout.entries if optout is not None else 0)
             heap.settle()  # the snapshot index and the lists live as long as the worker: out of the GC's walks
             self._decider = decider
         except BaseException as exc:  # noqa: BLE001 - raised by the first process() call, in the worker's thread

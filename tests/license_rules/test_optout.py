@@ -171,3 +171,18 @@ def test_policy_optout_url_entries_match_normalised_urls(entry, url):
 def test_policy_optout_star_prefix_is_validated(line):
     with pytest.raises(OptOutListError, match=r"^l\.txt:1: "):
         parse_optout_list(line + "\n", "l.txt")
+
+
+@pytest.mark.parametrize("text, version", [
+    ("a.example\n", "unversioned"),
+    ("# version: 2026-11\na.example\n", "2026-11"),
+    ("a.example\n   # VERSION:  v3  \nb.example\n", "v3"),  # anywhere, any case, stripped
+    ("a.example # version: 9\n", "unversioned"),  # a trailing comment is no version line
+    ("# version:\n", "unversioned"),
+    ("# version: 1\n# version: 2\n", "1"),  # the first
+])
+def test_policy_optout_list_version(text, version):
+    from license_rules.optout import list_version
+
+    assert list_version(text) == version
+    assert parse_optout_list(text, name="l.txt").version == version

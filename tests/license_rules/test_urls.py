@@ -157,3 +157,25 @@ def test_policy_split_url_backslash_in_authority():
 #  non-transitional) and requests (idna package, IDNA 2008) fetch 'faß.de' as xn--fa-hia.de, not fass.de
 def test_rfc5891_idna2008_split_url():
     assert split_url("http://faß.de/a.jpg")[0].host == "xn--fa-hia.de"
+
+
+def test_plain_host_shortcut_answers_as_every_check_does():
+    """normalise_host decides a plain ASCII name with one regex; on any input it must answer as the full
+    checks (IPv6 brackets, IPv4, IDNA, label syntax, length) do. Random strings over the characters that
+    matter, plus the edges: numeric labels, dotted quads, 63/64-character labels, 253/254 characters."""
+    import random
+
+    from license_rules.urls import _checked_host, normalise_host
+
+    edges = ["1.2.3.4", "1.2.3.04", "01.2.3.4", "999.1.1.1", "1.2.3", "a.1", "1.a", "a1.b2", "1e3.2", "a-.b", "-a.b",
+             "a_b.c", "_", "a..b", "..", "[::1]", "[1::2::3]", "Ünï.de", "xn--n-eha.de", "ex ample.com",
+             "x" * 63 + ".com", "x" * 64 + ".com", ".".join(["a" * 62] * 4) + ".b", ".".join(["a" * 62] * 4) + ".bc"]
+    rng = random.Random(7)
+    alphabet = "ab9_-.Z0 [:]ü"
+    cases = edges + ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 14))) for _ in range(50_000)]
+    for case in cases:
+        pre = case.strip().rstrip(".").lower()
+        assert normalise_host(case) == (_checked_host(pre) if pre else None), case
+    assert normalise_host(".".join(["a" * 62] * 4) + ".b") == ".".join(["a" * 62] * 4) + ".b"  # 253 characters
+    assert normalise_host(".".join(["a" * 62] * 4) + ".bc") is None  # 254
+    assert normalise_host("1.2.3.4") == "1.2.3.4" and normalise_host("a.1") is not None
