@@ -87,6 +87,19 @@ def run_ours(spec: dict) -> dict:
     import pipelines.commands
 
     _timed(pipelines.commands, "load_optout_lists", "launch_lists")  # the opt-out lists, parsed once in the launcher
+    # How the lists reach the workers: shipped (the default), or inline inside the pickled DoFns, the
+    # way before transforms/shipped.py (``inline_lists``, benchmarks/lists_bench.py). Recorded per list.
+    import transforms.shipped
+
+    real_ship, inline, lists = transforms.shipped.ship, bool(spec.get("inline_lists")), []
+
+    def ship(value, folder, name):
+        out = value if inline else real_ship(value, folder, name)
+        if value is not None:
+            lists.append([name, type(out).__name__])
+        return out
+
+    transforms.shipped.ship = ship
     _timed(pipelines.transaction, "_finalize", "post_run")
     _timed(pipelines.report, "write_report", "post_report")
     argv = ["filter", "--input", spec["input"], "--output", spec["output"], "--signals", spec["signals"],
@@ -101,7 +114,8 @@ def run_ours(spec: dict) -> dict:
     per_shard = {Path(f).stem: pq.ParquetFile(f).metadata.num_rows for f in files}
     summary = json.loads(Path(spec["output"], "audit", "summary.json").read_text("utf-8"))
     return {"kept": int(len(ids)), "digest": ids_digest(ids), "work_s": work, "kept_per_shard": per_shard,
-            "input_rows": summary.get("accounting", {}).get("input_rows"), "by_reason": summary.get("by_reason")}
+            "input_rows": summary.get("accounting", {}).get("input_rows"), "by_reason": summary.get("by_reason"),
+            "lists": lists}
 
 
 def _floor_file(path: str, out: str, keep: pa.Array) -> np.ndarray:
