@@ -27,7 +27,7 @@ import traceback
 import pyarrow
 
 from transforms.fileio import exists, join, list_files, read_bytes, write_bytes_atomic
-from transforms.shards import file_digest
+from transforms.shards import file_digest, worker_hashes
 
 from .errors import (
     EXIT_FAILED,
@@ -341,8 +341,11 @@ def _finalize(staging: str, out: str, run: dict, input_digests: dict, snapshot_h
     path = join(staging, "manifest.json")
     manifest = json.loads(read_bytes(path).decode("utf-8"))
     for entry in manifest["inputs"]:
-        size, sha = input_digests.get(entry["path"], (None, None))
-        entry["bytes"], entry["sha256"] = size, sha
+        if entry["path"] in input_digests:  # hashed by the launcher; the others by the workers
+            entry["bytes"], entry["sha256"] = input_digests[entry["path"]]
+        unhashed = entry.get("sha256") is None and not entry.get("unknown_rows")
+        if unhashed:  # a file the run read must be identified in the manifest: never a silent null
+            raise RuntimeError(f"{entry['path']}: the run read this input but holds no sha256 for it")
     manifest["attribution"] = write_attribution_csv(staging)
     files = [rel for rel in run_files(staging)]
     digests = BackgroundDigests([join(staging, rel) for rel in files], threads=8).result()
@@ -432,8 +435,11 @@ def run_transaction(out: str, files: list[str], policy, overwrite: bool, execute
         check_ownership(out, files, policy, overwrite, resume=resume_identity_now is not None)
         reused, resume_ctx = [], None
         resuming = resume_identity_now is not None
-        # the manifest's input digests are hashed while the pipeline runs; resuming compares them first
-        hashing = BackgroundDigests(files, threads=8 if resuming else None)
+        # The manifest's input digests: local inputs are hashed here while Beam starts and the pipeline
+        # runs; remote ones by the workers that read them (transforms.shards.worker_hashes). Resuming
+        # compares every input's digest first, so it hashes them all here, before the run.
+        hashing = BackgroundDigests(files if resuming else [f for f in files if not worker_hashes(f)],
+                                    threads=8 if resuming else None)
         if resuming:
             reused, resume_ctx, sentence = plan_resume(out, files, hashing.result(), resume_identity_now)
             say(sentence)

@@ -71,7 +71,7 @@ def build_audit(stats: RunStats, hosts: dict[str, Any], outputs: list[dict], con
                          for k in ("added", "removed", "agreed", "agreed_drop", "unreachable", "not_checked")},
         "drops_by_source": _ranked(stats.by_source),
         "drops_by_token": _ranked(stats.by_token),
-        "by_shard": [dict(shard=k, **v.to_dict()) for k, v in sorted(stats.shards.items())],
+        "by_shard": [dict(shard=k, **v.to_dict(digest=False)) for k, v in sorted(stats.shards.items())],  # counts
         "top_hosts_by_drops": hosts.get("hosts_by_drops", []),
         "top_hosts_by_optout": hosts.get("hosts_by_optout", []),
         "top_domains_by_optout": hosts.get("domains_by_optout", []),
@@ -109,6 +109,8 @@ def _input_entry(path: str, shard: ShardCounts) -> dict:
             entry["all_errors"] = list(shard.errors_text)
     if shard.unknown_rows:
         entry["unknown_rows"] = True  # the footer could not be read: "rows" counts what was read (0)
+    # hashed by the worker that read it (remote inputs); the launcher fills in the ones it hashed itself
+    entry["bytes"], entry["sha256"] = shard.bytes, shard.sha256
     return entry
 
 

@@ -22,7 +22,7 @@ from .columns import COLUMN_PRESETS, ColumnMap
 from .fileio import is_dir, join, open_input  # open_input stays importable from here (the input shards' reader)
 
 __all__ = ["ShardBatch", "iter_shard_batches", "shard_names", "open_input", "expand_inputs", "InputError",
-           "check_footers", "file_digest"]
+           "check_footers", "file_digest", "worker_hashes"]
 
 
 class InputError(ValueError):
@@ -43,6 +43,9 @@ class ShardBatch:
     unknown_rows: bool = False  # the footer itself could not be read
     license_column: str | None = None
     range_start: int = 0  # first row group of the range this batch was read from (a split shard)
+    # (bytes, sha256) of the whole input file, on the shard's last batch when the worker hashed it
+    # (inputs on a remote filesystem: see ``worker_hashes``); None otherwise
+    digest: tuple[int, str] | None = None
 
     @property
     def rows(self) -> int:
@@ -134,6 +137,15 @@ def check_footers(files: list[str], cmap: ColumnMap) -> None:
             hint = (f"--columns {fits[0]} would fit" if fits else
                     "no --columns preset fits; name the columns with --url-col/--license-col")
             raise InputError(f"--input {path}: {missing[0]}; columns are {names}; {hint}")
+
+
+def worker_hashes(path: str) -> bool:
+    """Whether the run's workers hash this input for the manifest (inputs on a remote filesystem:
+    each worker hashes the shards it reads, where the bytes are near, while it decodes them) rather
+    than the launcher (local files: its threads hash them while Beam starts). Before, the launcher
+    hashed every input itself, which for a bucket meant downloading the whole dataset once more,
+    through one machine, after the workers had finished."""
+    return "://" in path
 
 
 def file_digest(path: str) -> tuple[int, str]:

@@ -56,6 +56,9 @@ class ShardCounts:
     name: str = ""
     unknown_rows: bool = False  # the footer could not be read: input_rows counts what was read
     errors_text: list[str] = field(default_factory=list)  # sorted, capped: the same in any merge order
+    # the whole file's size and sha256 when a worker hashed it (remote inputs; one batch carries them)
+    bytes: int | None = None
+    sha256: str | None = None
 
     def merge(self, other: ShardCounts) -> None:
         self.input_rows += other.input_rows
@@ -66,14 +69,23 @@ class ShardCounts:
         self.unknown_rows = self.unknown_rows or other.unknown_rows
         if other.errors_text:
             self.errors_text = sorted(set(self.errors_text) | set(other.errors_text))[:MAX_SHARD_ERRORS]
+        if other.sha256 is not None:
+            if self.sha256 is not None and (self.sha256, self.bytes) != (other.sha256, other.bytes):
+                raise ValueError(f"{self.name}: two digests for one input ({self.sha256}, {other.sha256}): "
+                                 f"the file changed while the run read it")
+            self.bytes, self.sha256 = other.bytes, other.sha256
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, digest: bool = True) -> dict[str, Any]:
+        """The JSON form; ``digest=False`` leaves out the file's size and sha256 (the summary's
+        ``by_shard`` holds counts; the manifest's ``inputs`` hold every input's digest)."""
         out: dict[str, Any] = {"input_rows": self.input_rows, "kept": self.kept, "rejected": self.rejected,
                                "errors": self.errors, "name": self.name}
         if self.unknown_rows:
             out["unknown_rows"] = True
         if self.errors_text:
             out["errors_text"] = list(self.errors_text)
+        if digest and self.sha256 is not None:
+            out["bytes"], out["sha256"] = self.bytes, self.sha256
         return out
 
     @classmethod
@@ -238,7 +250,8 @@ def batch_stats(batch: ShardBatch, index: DecisionIndex | None) -> RunStats:
         s.unknown_row_shards = 1 if batch.unknown_rows else 0
         s.error_messages = [batch.error] if batch.error else []
         s.shards = {batch.shard: ShardCounts(input_rows=batch.error_rows, errors=batch.error_rows, name=batch.name,
-                                             unknown_rows=batch.unknown_rows, errors_text=list(s.error_messages))}
+                                             unknown_rows=batch.unknown_rows, errors_text=list(s.error_messages),
+                                             **_digest(batch))}
         return s
     counts = index.counts()
     n = batch.table.num_rows
@@ -274,7 +287,7 @@ def batch_stats(batch: ShardBatch, index: DecisionIndex | None) -> RunStats:
     s.authorities = set(index.authorities)
     s.authorities_absent = set(index.absent)
     s.candidate_rows, s.candidate_rows_absent = index.candidate_rows, index.candidate_rows_absent
-    s.shards = {batch.shard: ShardCounts(input_rows=n, kept=s.kept, rejected=s.rejected, name=batch.name)}
+    s.shards = {batch.shard: ShardCounts(input_rows=n, kept=s.kept, rejected=s.rejected, name=batch.name, **_digest(batch))}
     unreachable_entries = [i for i, u in enumerate(index.unreachable) if u is not None and counts[i]]
     if unreachable_entries:
         rows = np.nonzero(np.isin(index.inverse, unreachable_entries))[0]
@@ -283,6 +296,10 @@ def batch_stats(batch: ShardBatch, index: DecisionIndex | None) -> RunStats:
             cur = s.unreachable.setdefault(a, Unreachable(0, index.unreachable[entry]))
             cur.rows += 1
     return s
+
+
+def _digest(batch: ShardBatch) -> dict[str, Any]:
+    return {"bytes": batch.digest[0], "sha256": batch.digest[1]} if batch.digest is not None else {}
 
 
 HOST_BUCKETS = 8

@@ -18,6 +18,7 @@ import io
 import json
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -47,6 +48,7 @@ class _Flaky:
     def __init__(self, raw, url: str):
         self._raw, self._url = raw, url
         FakeObjectStore.opens[url] = self._opened = FakeObjectStore.opens.get(url, 0) + 1
+        FakeObjectStore.readers.setdefault(url, []).append(threading.current_thread().name)
 
     def read(self, *args):
         if self._url in FakeObjectStore.failing or self._opened > FakeObjectStore.healthy_opens.get(self._url, 1 << 30):
@@ -70,6 +72,7 @@ class FakeObjectStore(FileSystem):
     failing: set[str] = set()  # URLs whose reads raise a transient error (tests add and remove them)
     healthy_opens: dict[str, int] = {}  # URL -> how many opens read normally; reads of later opens fail
     opens: dict[str, int] = {}  # URL -> times opened for reading
+    readers: dict[str, list[str]] = {}  # URL -> the name of the thread of each open for reading
     # while set and absent, creating a staged attribution.csv (written after the pipeline, before the
     # publish) waits until this file exists: it holds a run at a known point for an interrupt test
     gate: Path | None = None
@@ -204,6 +207,7 @@ def store(tmp_path, monkeypatch):
     monkeypatch.setattr(FakeObjectStore, "failing", set())
     monkeypatch.setattr(FakeObjectStore, "healthy_opens", {})
     monkeypatch.setattr(FakeObjectStore, "opens", {})
+    monkeypatch.setattr(FakeObjectStore, "readers", {})
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
@@ -275,6 +279,16 @@ def test_filter_reads_and_writes_only_the_object_store(store, tmp_path, capsys):
     listed = {entry["path"] for o in manifest["outputs"] for key, entry in o.items() if key != "input"}
     assert listed == {name for name in expected if name.split("/")[0] in ("kept", "rejected", "attribution")}
 
+    # The inputs' digests come from the worker that read each shard, beside its read; the launcher
+    # never streams an input (it would download the whole dataset once more, through one machine).
+    for entry in manifest["inputs"]:
+        data = FakeObjectStore.local(entry["path"]).read_bytes()
+        assert (entry["bytes"], entry["sha256"]) == (len(data), hashlib.sha256(data).hexdigest())
+        threads = FakeObjectStore.readers[entry["path"]]
+        assert threads.count("license-filter-input-digest") == 1, threads
+        assert not [t for t in threads if t.startswith("license-filter-digests")], threads
+    assert {i["path"] for i in manifest["inputs"]} == {f"{BUCKET}/in/shards/{name}" for name in shards}
+
     csv_rows = (remote_dir / "attribution.csv").read_text().count("\n") - 1
     assert csv_rows == sum(t.num_rows for t in shard_tables(remote_dir, "attribution").values()) > 0
     assert "<html" in (remote_dir / "audit" / "report.html").read_text().lower()
@@ -285,7 +299,7 @@ def test_policy_transient_read_error_fails_the_run_instead_of_counting_rows(stor
     item; the local one fails the run, exit 1), never recorded as a shard of unknown rows (exit 3)."""
     put_tree(store, SAMPLE / "shards", f"{BUCKET}/in/shards", "part-00000.parquet")
     url = f"{BUCKET}/in/shards/part-00000.parquet"
-    FakeObjectStore.healthy_opens = {url: 3}  # the checks before the run read it (head, footer, digest); the run's read fails
+    FakeObjectStore.healthy_opens = {url: 2}  # the checks before the run read it (head, footer); the run's reads fail
     out = f"{BUCKET}/out"
     assert main(["filter", "--input", url, "--signals", str(SAMPLE / "signals"), "--output", out, "--quiet"]) == 1
     err = capsys.readouterr().err
@@ -406,3 +420,24 @@ def test_crawl_writes_a_readable_snapshot_to_the_object_store(store, fixture_web
     argv = ["filter", "--input", f"{BUCKET}/in/shards/*.parquet", "--signals", snap, "--output", out, "--quiet"]
     assert main(argv) == 0, capsys.readouterr().err
     assert json.loads(FakeObjectStore.local(f"{out}/manifest.json").read_text())["signals"]["dir"] == snap
+
+
+def test_split_remote_shard_is_hashed_once_by_its_first_range(store, capsys):
+    """--split-row-groups: the ranges of one remote shard are read separately; the first range's worker
+    hashes the whole file, once, and the manifest holds that digest."""
+    table = pq.read_table(SAMPLE / "shards" / "part-00000.parquet")
+    url = f"{BUCKET}/in/big.parquet"
+    local = FakeObjectStore.local(url)
+    local.parent.mkdir(parents=True)
+    pq.write_table(table, local, row_group_size=20)
+    assert pq.ParquetFile(local).num_row_groups >= 4
+    out = f"{BUCKET}/out"
+    assert main(["filter", "--input", url, "--signals", str(SAMPLE / "signals"), "--output", out, "--quiet",
+                 "--split-row-groups", "1"]) == 0, capsys.readouterr().err
+    (entry,) = json.loads(FakeObjectStore.local(f"{out}/manifest.json").read_text())["inputs"]
+    data = local.read_bytes()
+    assert (entry["path"], entry["bytes"], entry["sha256"]) == (url, len(data), hashlib.sha256(data).hexdigest())
+    assert entry["rows"] == table.num_rows
+    readers = FakeObjectStore.readers[url]
+    assert readers.count("license-filter-input-digest") == 1, readers
+    assert len(readers) > pq.ParquetFile(local).num_row_groups  # each range opened it: the shard was split

@@ -228,3 +228,24 @@ def test_coverage_sets_stay_bounded_and_exact_under_any_merge_order(monkeypatch)
         assert (cov["candidates"], cov["candidate_rows"], cov["candidate_rows_absent"]) == (10, 21, 7)
     assert results == {(tuple(sorted(names)[:10]), tuple(sorted(n for i in range(7) for n in names[i::7][:2])[:10]),
                         True)}
+
+
+def test_a_workers_input_digest_travels_on_its_batch_into_the_shard_counts():
+    """A remote input's (bytes, sha256) rides on the shard's last batch (an error batch too) and lands in
+    its ShardCounts under any merge order; two different digests for one input fail the merge."""
+    import pytest
+
+    from transforms.stats import ShardCounts, batch_stats
+
+    digest = (2048, "cd" * 32)
+    plain = DecidedBatch.of(ShardBatch("gs://b/s.parquet", "s", 0, False, None, error_rows=3, error="gs://b/s.parquet: x"))
+    last = DecidedBatch.of(ShardBatch("gs://b/s.parquet", "s", 1, True, None, error_rows=2, error="gs://b/s.parquet: y",
+                                      digest=digest))
+    for order in ([plain.stats, last.stats], [last.stats, plain.stats]):
+        shard = RunStats.merge(order).shards["gs://b/s.parquet"]
+        assert (shard.bytes, shard.sha256, shard.input_rows) == (2048, "cd" * 32, 5)
+        assert shard.to_dict()["sha256"] == "cd" * 32 and "sha256" not in shard.to_dict(digest=False)
+        assert ShardCounts.from_dict(shard.to_dict()) == shard
+    other = batch_stats(ShardBatch("gs://b/s.parquet", "s", 1, True, None, error_rows=2, digest=(2048, "ef" * 32)), None)
+    with pytest.raises(ValueError, match="two digests for one input"):
+        RunStats.merge([last.stats, other])

@@ -115,7 +115,7 @@ def _stats() -> RunStats:
     error = "in/a.parquet: row group 1 (1 rows) unreadable: x"
     return RunStats(input_rows=5, kept=3, rejected=1, errors=1, license_allowed=4, not_reserved=3,
                     by_reason={"kept": 3, "robots_disallowed": 1},
-                    shards={"in/a.parquet": ShardCounts(5, 3, 1, 1, "a", errors_text=[error])},
+                    shards={"in/a.parquet": ShardCounts(5, 3, 1, 1, "a", errors_text=[error], bytes=4096, sha256="ab" * 32)},
                     error_messages=[error])
 
 
@@ -135,19 +135,22 @@ def test_write_audit_writes_summary_manifest_and_run_stats(tmp_path):
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["accounting"] == accounting and manifest["version"] == "9.9"
     assert manifest["inputs"] == [{"path": "in/a.parquet", "rows": 5, "errors": 1,
-                                   "error": "in/a.parquet: row group 1 (1 rows) unreadable: x"}]
+                                   "error": "in/a.parquet: row group 1 (1 rows) unreadable: x",
+                                   "bytes": 4096, "sha256": "ab" * 32}]  # the worker's digest (a remote input)
     assert manifest["outputs"] == [{"input": "in/a.parquet", "kept": {"path": "kept/a.parquet", "rows": 3},
                                     "rejected": {"path": "rejected/a.parquet", "rows": 1}}]
     summary = json.loads((tmp_path / "audit" / "summary.json").read_text())
     assert summary["accounting"] == accounting and summary["policy"] == "permissive"
     assert summary["by_reason"] == {"kept": 3, "robots_disallowed": 1}
     assert [s["rows"] for s in summary["funnel"]] == [5, 4, 4, 3, 3]
+    assert "sha256" not in summary["by_shard"][0] and summary["by_shard"][0]["input_rows"] == 5  # counts only
     assert summary["top_hosts_by_drops"] == hosts["hosts_by_drops"]
     run_stats = json.loads(tmp_path.joinpath(*RUN_STATS).read_text())
     assert run_stats == {"stats": _stats().to_dict(), "hosts": hosts}
     assert run_stats["stats"]["shards"]["in/a.parquet"] == {"input_rows": 5, "kept": 3, "rejected": 1, "errors": 1,
                                                             "name": "a", "errors_text": [
-                                                                "in/a.parquet: row group 1 (1 rows) unreadable: x"]}
+                                                                "in/a.parquet: row group 1 (1 rows) unreadable: x"],
+                                                            "bytes": 4096, "sha256": "ab" * 32}
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == [
         "audit/run-stats.json", "audit/summary.json", "manifest.json"]
 
