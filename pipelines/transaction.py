@@ -28,6 +28,7 @@ import pyarrow
 
 from transforms.fileio import exists, join, list_files, read_bytes, write_bytes_atomic
 from transforms.shards import file_digest, worker_hashes
+from transforms.write import WRITTEN_KEY
 
 from .errors import (
     EXIT_FAILED,
@@ -348,7 +349,11 @@ def _finalize(staging: str, out: str, run: dict, input_digests: dict, snapshot_h
             raise RuntimeError(f"{entry['path']}: the run read this input but holds no sha256 for it")
     manifest["attribution"] = write_attribution_csv(staging)
     files = [rel for rel in run_files(staging)]
-    digests = BackgroundDigests([join(staging, rel) for rel in files], threads=8).result()
+    # the output shards were hashed as they were written; the rest (audit files, attribution.csv,
+    # shards a --resume run copied from the previous run) are small or local, and hashed here
+    written = {rel: tuple(v) for rel, v in manifest.pop(WRITTEN_KEY, {}).items()}
+    hashed = BackgroundDigests([join(staging, rel) for rel in files if rel not in written], threads=8).result()
+    digests = {rel: written[rel] if rel in written else hashed[join(staging, rel)] for rel in files}
     ordered = {"tool": manifest.pop("tool"), "run_id": run["run_id"], **{k: manifest.pop(k) for k in ("version", "created_at")}}
     ordered["versions"] = run["versions"]
     ordered.update(manifest)

@@ -16,6 +16,7 @@ from license_rules.reasons import KEEP_REASONS, REASON_DOCS, Reason
 
 from .fileio import join, write_bytes_atomic
 from .stats import RunStats, ShardCounts, merge_tops
+from .write import WRITTEN_KEY
 
 __all__ = ["build_audit", "WriteAudit", "accounting"]
 
@@ -82,8 +83,12 @@ def build_audit(stats: RunStats, hosts: dict[str, Any], outputs: list[dict], con
         "policy": context.get("policy", {}).get("id"),
     }
     out_by_shard: dict[str, dict[str, Any]] = {}
+    written: dict[str, list] = {}  # the digests the writers took of what they wrote, by relative path
     for rec in outputs:
-        out_by_shard.setdefault(rec["shard"], {})[rec["kind"]] = {"path": _relative(rec["path"], root), "rows": rec["rows"]}
+        rel = _relative(rec["path"], root)
+        out_by_shard.setdefault(rec["shard"], {})[rec["kind"]] = {"path": rel, "rows": rec["rows"]}
+        if rec.get("sha256") is not None:
+            written[rel] = [rec["bytes"], rec["sha256"]]
     manifest = {
         "tool": "license-filter",
         "version": context.get("version"),
@@ -97,6 +102,7 @@ def build_audit(stats: RunStats, hosts: dict[str, Any], outputs: list[dict], con
         "outputs": [{"input": k, **v} for k, v in sorted(out_by_shard.items())],
         "accounting": acct,
         "summary": "audit/summary.json",
+        WRITTEN_KEY: written,  # taken out by the launcher when it completes the manifest
     }
     return summary, manifest
 

@@ -12,8 +12,10 @@ and rows whose licence unit cannot be determined, flagged ``unknown`` (failing t
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -28,7 +30,7 @@ from .fileio import discard, exists, join, open_for_write, publish, read_bytes, 
 from .batches import DecidedBatch
 
 __all__ = ["ShardWriter", "OutputFile", "ATTRIBUTION_SCHEMA", "attribution_table", "output_tables", "METADATA_KEY",
-           "run_metadata", "attribution_need", "CREATOR_SOURCES"]
+           "run_metadata", "attribution_need", "CREATOR_SOURCES", "WRITTEN_KEY"]
 
 #: The parquet key-value metadata key of every file a run writes: JSON with the run id, tool version,
 #: policy id and sha256, and snapshot id (from the staging folder's ``run.json``).
@@ -102,6 +104,44 @@ class OutputFile:
     kind: str
     path: str
     rows: int
+    bytes: int | None = None  # size and sha256 of the bytes written (None: hash the file afterwards)
+    sha256: str | None = None
+
+
+#: The staged manifest's key for the output shards' (bytes, sha256) as their writers hashed them;
+#: ``pipelines.transaction`` uses them instead of reading the shards back and removes the key (a
+#: published manifest lists every file's digest under ``files``).
+WRITTEN_KEY = "_written_digests"
+
+
+class _HashingFile:
+    """A file being written, hashed as it is written: the manifest's digest of an output shard comes
+    from the bytes the writer produced, so nothing reads the shard back after the run (for a bucket
+    and ``--write-rejected``, that was the whole dataset once more, through the launcher). Parquet is
+    written front to back; :meth:`digest` answers only if every byte of the file went through here."""
+
+    def __init__(self, raw: Any):
+        self._raw = raw
+        self._sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: Any) -> Any:
+        view = memoryview(data)
+        self._sha.update(view)
+        self.size += view.nbytes
+        return self._raw.write(data)
+
+    def digest(self) -> tuple[int, str] | None:
+        """(size, sha256), or None when the file's length is not what went through ``write`` (it
+        was written some other way: the caller hashes the file instead)."""
+        try:
+            end = self._raw.tell()
+        except (AttributeError, OSError, ValueError):
+            return None
+        return (self.size, self._sha.hexdigest()) if end == self.size else None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
 
 
 def output_tables(batch: DecidedBatch, write_rejected: bool) -> dict[str, pa.Table]:
@@ -229,7 +269,7 @@ class ShardWriter:
         if cur is None:
             final = join(self.output, kind, f"{name}.parquet")
             tmp = temp_name(final)
-            handle = open_for_write(tmp)
+            handle = _HashingFile(open_for_write(tmp))
             meta = run_metadata(self.output)
             if meta is not None:
                 schema = schema.with_metadata({**(schema.metadata or {}), METADATA_KEY: meta})
@@ -264,9 +304,11 @@ class ShardWriter:
             with _naming(w.final):
                 w.flush()
                 w.writer.close()
+                digest = w.handle.digest()
                 w.handle.close()
                 publish(w.tmp, w.final)
-            done.append(OutputFile(shard, key[1], w.final, w.rows))
+            size, sha = digest if digest is not None else (None, None)
+            done.append(OutputFile(shard, key[1], w.final, w.rows, size, sha))
         return done
 
     def unfinished(self) -> list[str]:

@@ -288,6 +288,14 @@ def test_filter_reads_and_writes_only_the_object_store(store, tmp_path, capsys):
         assert threads.count("license-filter-input-digest") == 1, threads
         assert not [t for t in threads if t.startswith("license-filter-digests")], threads
     assert {i["path"] for i in manifest["inputs"]} == {f"{BUCKET}/in/shards/{name}" for name in shards}
+    # ... and the output shards' digests are those their writers took as they wrote: none is read back
+    for entry in manifest["files"]:
+        if entry["path"].split("/")[0] in ("kept", "rejected", "attribution"):
+            data = (remote_dir / entry["path"]).read_bytes()
+            assert (entry["bytes"], entry["sha256"]) == (len(data), hashlib.sha256(data).hexdigest())
+    hashed_back = sorted(url for url, threads in FakeObjectStore.readers.items()
+                         if url.startswith(out) and any(t.startswith("license-filter-digests") for t in threads))
+    assert hashed_back and not [u for u in hashed_back if u.endswith(".parquet")], hashed_back  # audit files only
 
     csv_rows = (remote_dir / "attribution.csv").read_text().count("\n") - 1
     assert csv_rows == sum(t.num_rows for t in shard_tables(remote_dir, "attribution").values()) > 0

@@ -2,6 +2,8 @@
 attribution_table. Decided batches come from the real BatchDecider over an in-memory snapshot."""
 from __future__ import annotations
 
+import hashlib
+
 import datetime as dt
 import os
 
@@ -124,6 +126,23 @@ def test_shard_writer_streams_batches_and_publishes_on_last(tmp_path):
     assert pq.read_table(tmp_path / "out" / "kept" / "s.parquet").column("key").to_pylist() == KEPT_IDS
     assert pq.ParquetFile(tmp_path / "out" / "kept" / "s.parquet").metadata.row_group(0).column(0).compression == "ZSTD"
     assert w.unfinished() == []
+    for o in out:  # hashed as written: the digest of the published bytes, without reading them back
+        data = open(o.path, "rb").read()
+        assert (o.bytes, o.sha256) == (len(data), hashlib.sha256(data).hexdigest()), o.kind
+
+
+def test_hashing_file_gives_no_digest_when_bytes_bypassed_it(tmp_path):
+    """The writer's digest is used only when every byte of the file went through ``write``: a file
+    extended some other way is hashed afterwards instead of being given a wrong digest."""
+    from transforms.write import _HashingFile
+
+    with open(tmp_path / "f", "wb") as raw:
+        f = _HashingFile(raw)
+        f.write(b"abc")
+        f.write(memoryview(b"def"))
+        assert f.digest() == (6, hashlib.sha256(b"abcdef").hexdigest())
+        raw.write(b"x")  # not through the wrapper
+        assert f.digest() is None
 
 
 def test_shard_writer_gathers_small_batches_into_full_row_groups(tmp_path, monkeypatch):
