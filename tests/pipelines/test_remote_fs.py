@@ -73,6 +73,7 @@ class FakeObjectStore(FileSystem):
     healthy_opens: dict[str, int] = {}  # URL -> how many opens read normally; reads of later opens fail
     opens: dict[str, int] = {}  # URL -> times opened for reading
     readers: dict[str, list[str]] = {}  # URL -> the name of the thread of each open for reading
+    barrier: threading.Barrier | None = None  # set by a test: opens wait for each other
     # while set and absent, creating a staged attribution.csv (written after the pipeline, before the
     # publish) waits until this file exists: it holds a run at a known point for an interrupt test
     gate: Path | None = None
@@ -141,6 +142,9 @@ class FakeObjectStore(FileSystem):
         return self._open(path, "wb", compression_type)
 
     def open(self, path, mime_type="application/octet-stream", compression_type=CompressionTypes.AUTO):
+        barrier = self.barrier
+        if barrier is not None:  # hold each open until that many are waiting at once (then it lifts)
+            barrier.wait(timeout=60)
         return _Flaky(self._open(path, "rb", compression_type), path)
 
     def copy(self, source_file_names, destination_file_names):
@@ -208,6 +212,7 @@ def store(tmp_path, monkeypatch):
     monkeypatch.setattr(FakeObjectStore, "healthy_opens", {})
     monkeypatch.setattr(FakeObjectStore, "opens", {})
     monkeypatch.setattr(FakeObjectStore, "readers", {})
+    monkeypatch.setattr(FakeObjectStore, "barrier", None)
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
@@ -449,3 +454,24 @@ def test_split_remote_shard_is_hashed_once_by_its_first_range(store, capsys):
     readers = FakeObjectStore.readers[url]
     assert readers.count("license-filter-input-digest") == 1, readers
     assert len(readers) > pq.ParquetFile(local).num_row_groups  # each range opened it: the shard was split
+
+
+def test_input_footers_are_checked_concurrently(store, capsys):
+    """The launcher's check of every input's footer runs the files' reads side by side: on an object
+    store, one after another, their latency added up per shard. The store holds the first opens until
+    four wait at once; checked one file at a time, the first open would wait alone and fail."""
+    put_tree(store, SAMPLE / "shards", f"{BUCKET}/in/shards", "*.parquet")
+    assert len(list((SAMPLE / "shards").glob("*.parquet"))) == 4
+
+    def lift():
+        FakeObjectStore.barrier = None
+
+    FakeObjectStore.barrier = threading.Barrier(4, action=lift)
+    out = f"{BUCKET}/out"
+    code = main(["filter", "--input", f"{BUCKET}/in/shards/*.parquet", "--signals", str(SAMPLE / "signals"),
+                 "--output", out, "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    assert FakeObjectStore.barrier is None
+    for url, threads in FakeObjectStore.readers.items():
+        if url.startswith(f"{BUCKET}/in/"):
+            assert threads[0].startswith("license-filter-footers"), (url, threads)
