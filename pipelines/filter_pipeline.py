@@ -9,6 +9,7 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 
 from transforms import heap
+from transforms.beamtune import shorten_state_sampling
 from transforms.audit import WriteAudit
 from transforms.filtering import FilterConfig, FilterShards
 from transforms.progress import ProgressLine
@@ -30,6 +31,7 @@ def run_filter(files: list[str], config: FilterConfig, context: dict[str, Any], 
     log.info("filtering %d shard(s) with policy %s", len(files), config.policy.policy_id)
 
     heap.settle()  # modules, policy and opt-out lists are built: later collections skip them
+    shorten_state_sampling()  # bundles run in this process (the local runner) end without Beam's idle wait
     line = ProgressLine(total_rows=local_row_count(files)) if in_process(options) else contextlib.nullcontext()
     with line, beam.Pipeline(options=options) as p:
         build_filter(p, files, config, context)

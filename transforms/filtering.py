@@ -35,6 +35,7 @@ from license_rules.policy import Policy
 from license_rules.urls import registered_domain
 
 from . import heap, progress
+from .beamtune import shorten_state_sampling
 from .annotate import annotate_table
 from .batches import DecidedBatch
 from .columns import ColumnMap
@@ -261,6 +262,7 @@ class _ApplyPolicyFn(beam.DoFn):
                           tldextract_s=time.perf_counter() - tld_started,
                           lists_s=lists_s, optout_entries=optout.entries if optout is not None else 0)
             heap.settle()  # the snapshot index and the lists live as long as the worker: out of the GC's walks
+            shorten_state_sampling()  # a worker process's later bundles end without Beam's idle wait
             self._decider = decider
         except BaseException as exc:  # noqa: BLE001 - raised by the first process() call, in the worker's thread
             self._setup_error = exc
