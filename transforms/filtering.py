@@ -454,7 +454,7 @@ class _WriteGroupedFn(beam.DoFn):
                 renumbered = replace(part.batch, index=i, last=i == len(parts) - 1)
                 for out in writer.write(replace(part, batch=renumbered)):
                     yield {"shard": out.shard, "kind": out.kind, "path": out.path, "rows": out.rows,
-                       "bytes": out.bytes, "sha256": out.sha256}
+                           "bytes": out.bytes, "sha256": out.sha256}
                 progress.mark("batch_written", rows=part.rows)
         except BaseException:
             writer.abort()
