@@ -27,7 +27,7 @@ import traceback
 import pyarrow
 
 from transforms.fileio import exists, join, list_files, read_bytes, write_bytes_atomic
-from transforms.shards import file_digest, worker_hashes
+from transforms.shards import BackgroundDigests, worker_hashes
 from transforms.write import WRITTEN_KEY
 
 from .errors import (
@@ -303,37 +303,6 @@ def _staged_coverage(staging: str) -> dict | None:
     if not exists(path):
         return None
     return json.loads(read_bytes(path).decode("utf-8")).get("snapshot_coverage")
-
-
-class BackgroundDigests:
-    """Files' (size, sha256), hashed by daemon threads from construction on (hashlib frees the GIL;
-    daemon threads never hold up an interrupted run's exit); :meth:`result` waits for them. The
-    inputs' digests are hashed while the pipeline runs, with ``threads`` left to half the cores;
-    a caller that waits at once (``--resume``, the outputs' digests) asks for more threads."""
-
-    def __init__(self, files: list[str], threads: int | None = None):
-        self._files = files
-        self._got: dict[str, tuple[int, str]] = {}
-        self._errors: list[BaseException] = []
-        k = max(1, min(threads or min(4, (os.cpu_count() or 2) // 2), len(files)))
-        self._threads = [threading.Thread(target=self._hash, args=(files[i::k],), daemon=True,
-                                          name=f"license-filter-digests-{i}") for i in range(k)]
-        for thread in self._threads:
-            thread.start()
-
-    def _hash(self, part: list[str]) -> None:
-        try:
-            for path in part:
-                self._got[path] = file_digest(path)
-        except BaseException as exc:  # noqa: BLE001 - raised by result(), in the run's thread
-            self._errors.append(exc)
-
-    def result(self) -> dict[str, tuple[int, str]]:
-        for thread in self._threads:
-            thread.join()
-        if self._errors:
-            raise self._errors[0]
-        return {path: self._got[path] for path in self._files}
 
 
 def _finalize(staging: str, out: str, run: dict, input_digests: dict, snapshot_health_doc: dict | None) -> dict:

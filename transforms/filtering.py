@@ -42,7 +42,7 @@ from .columns import ColumnMap
 from .decide import BatchDecider
 from .signals_index import SignalsIndex
 from .fileio import open_input
-from .shards import ShardBatch, file_digest, iter_shard_batches, worker_hashes
+from .shards import BackgroundDigests, ShardBatch, iter_shard_batches, worker_hashes
 from .shipped import Shipped, resolve
 from .stats import RunStats, aggregate_counts, host_tables, merge_tops, top_rows
 from .write import ShardWriter
@@ -156,11 +156,12 @@ class _ReadShardFn(beam.DoFn):
     def process(self, item):
         path, groups = (item, None) if isinstance(item, str) else item  # a whole shard, or a ShardRange
         # a remote input is hashed here, beside its read (a split shard: by its first range's worker)
-        hashing = InputDigest(path) if worker_hashes(path) and (groups is None or groups.start == 0) else None
+        hashing = (BackgroundDigests([path], threads=1, name="license-filter-input-digest")
+                   if worker_hashes(path) and (groups is None or groups.start == 0) else None)
         batches = iter_shard_batches(path, self._names[path], self._columns, self._batch_rows, groups)
         for batch in read_ahead(batches) if self._read_ahead else batches:
             if batch.last and hashing is not None:
-                batch = replace(batch, digest=hashing.result(unreadable=batch.unknown_rows))
+                batch = replace(batch, digest=_input_digest(hashing, path, batch))
             if not self._marked:
                 progress.mark("first_batch_read", rows=batch.rows)
                 self._marked = True
@@ -171,32 +172,16 @@ class _ReadShardFn(beam.DoFn):
             yield batch
 
 
-class InputDigest:
-    """One input file's (bytes, sha256), hashed by a daemon thread from construction on (hashlib and
-    the file reads free the GIL, so it overlaps decoding and deciding the same shard)."""
-
-    def __init__(self, path: str):
-        self._got: tuple[int, str] | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._hash, args=(path,), name="license-filter-input-digest", daemon=True)
-        self._thread.start()
-
-    def _hash(self, path: str) -> None:
-        try:
-            self._got = file_digest(path)
-        except BaseException as exc:  # noqa: BLE001 - raised by result(), in the reading thread
-            self._error = exc
-
-    def result(self, unreadable: bool = False) -> tuple[int, str] | None:
-        """The digest; None when hashing failed for a file the reader could not open either (its rows
-        are already counted as unknown); any other failure is raised (a transient storage error: the
-        runner retries the work item)."""
-        self._thread.join()
-        if self._error is not None:
-            if unreadable:
-                return None
-            raise self._error
-        return self._got
+def _input_digest(hashing: BackgroundDigests, path: str, last: ShardBatch) -> tuple[int, str] | None:
+    """The shard's (bytes, sha256); None when hashing failed for a file the reader could not open
+    either (its rows are counted as unknown already). Any other failure is raised: a transient
+    storage error, which the runner retries."""
+    try:
+        return hashing.result()[path]
+    except Exception:
+        if last.unknown_rows:
+            return None
+        raise
 
 
 class ReadShards(beam.PTransform):

@@ -10,7 +10,9 @@ the runner retries the work item rather than recording its rows as unknown.
 from __future__ import annotations
 
 import hashlib
+import os
 import posixpath
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from collections.abc import Iterator
@@ -23,7 +25,7 @@ from .columns import COLUMN_PRESETS, ColumnMap
 from .fileio import is_dir, join, open_input  # open_input stays importable from here (the input shards' reader)
 
 __all__ = ["ShardBatch", "iter_shard_batches", "shard_names", "open_input", "expand_inputs", "InputError",
-           "check_footers", "file_digest", "worker_hashes"]
+           "check_footers", "file_digest", "worker_hashes", "BackgroundDigests"]
 
 
 class InputError(ValueError):
@@ -177,6 +179,38 @@ def file_digest(path: str) -> tuple[int, str]:
             digest.update(block)
             size += len(block)
     return size, digest.hexdigest()
+
+
+class BackgroundDigests:
+    """Files' (size, sha256), hashed by daemon threads from construction on (hashlib and file reads
+    free the GIL; daemon threads never hold up an interrupted run's exit); :meth:`result` waits for
+    them. The launcher hashes local inputs while the pipeline runs, with ``threads`` left to half the
+    cores, and asks for more where it waits at once (``--resume``, the audit files); a worker hashes
+    the remote shard it reads on one thread (``name`` tells the threads apart)."""
+
+    def __init__(self, files: list[str], threads: int | None = None, name: str = "license-filter-digests"):
+        self._files = files
+        self._got: dict[str, tuple[int, str]] = {}
+        self._errors: list[BaseException] = []
+        k = max(1, min(threads or min(4, (os.cpu_count() or 2) // 2), len(files)))
+        self._threads = [threading.Thread(target=self._hash, args=(files[i::k],), daemon=True,
+                                          name=f"{name}-{i}") for i in range(k)]
+        for thread in self._threads:
+            thread.start()
+
+    def _hash(self, part: list[str]) -> None:
+        try:
+            for path in part:
+                self._got[path] = file_digest(path)
+        except BaseException as exc:  # noqa: BLE001 - raised by result(), in the caller's thread
+            self._errors.append(exc)
+
+    def result(self) -> dict[str, tuple[int, str]]:
+        for thread in self._threads:
+            thread.join()
+        if self._errors:
+            raise self._errors[0]
+        return {path: self._got[path] for path in self._files}
 
 
 def shard_names(files: list[str]) -> dict[str, str]:
