@@ -475,3 +475,25 @@ def test_input_footers_are_checked_concurrently(store, capsys):
     for url, threads in FakeObjectStore.readers.items():
         if url.startswith(f"{BUCKET}/in/"):
             assert threads[0].startswith("license-filter-footers"), (url, threads)
+
+
+def test_snapshot_parts_are_described_concurrently(store):
+    """The launcher hashes and validates a remote snapshot's parts side by side (a crawl on a bucket
+    leaves one part per 20,000 records): the store holds the first opens until three wait at once."""
+    from transforms.snapshot import describe_snapshot
+
+    (part,) = sorted((SAMPLE / "signals").glob("signals-*.parquet"))
+    for name in ("signals-a.parquet", "signals-b.parquet", "signals-c.parquet"):
+        local = FakeObjectStore.local(f"{BUCKET}/snap/{name}")
+        local.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(part, local)
+
+    def lift():
+        FakeObjectStore.barrier = None
+
+    FakeObjectStore.barrier = threading.Barrier(3, action=lift)
+    described = describe_snapshot(f"{BUCKET}/snap")
+    digest = hashlib.sha256(part.read_bytes()).hexdigest()
+    assert [(e["file"], e["sha256"]) for e in described["files"]] == [
+        ("signals-a.parquet", digest), ("signals-b.parquet", digest), ("signals-c.parquet", digest)]
+    assert described["fetched_at_min"] <= described["fetched_at_max"]
