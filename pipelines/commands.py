@@ -262,7 +262,8 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
                               name_optout=ship(names, staging, "name-optout"), write_rejected=args.write_rejected,
                               full_audit=args.full_audit, batch_rows=args.batch_rows,
                               snapshot_eager_max_rows=args.snapshot_memory_rows,
-                              split_row_groups=getattr(args, "split_row_groups", 0))
+                              split_row_groups=getattr(args, "split_row_groups", 0),
+                              worker_digests=not args.resume)  # --resume: the launcher hashed every input first
         context = {
             "version": run["versions"]["license_filter"],
             "options": {"command": args.command, "input": args.input, "output": out, "signals": signals_dir,

@@ -389,6 +389,8 @@ def test_crawl_writes_a_readable_snapshot_to_the_object_store(store, fixture_web
     argv = ["crawl", "--input", f"{BUCKET}/in/shards/*.parquet", "--signals-out", snap, "--min-interval", "0",
             "--timeout", "2", "--deadline", "3", "--user-agent", "license-filter-test/0.1 (+https://example.com/t)"]
     assert main(argv) == 0, capsys.readouterr().err
+    # the crawl reads the shard's rows; it has no manifest of inputs, so nothing hashes the shard
+    assert not [t for t in FakeObjectStore.readers[f"{BUCKET}/in/shards/{shard.name}"] if "digest" in t]
 
     names = objects(store, snap)
     parts = {n for n in names if n.startswith("signals-") and n.endswith(".parquet")}
@@ -497,3 +499,25 @@ def test_snapshot_parts_are_described_concurrently(store):
     assert [(e["file"], e["sha256"]) for e in described["files"]] == [
         ("signals-a.parquet", digest), ("signals-b.parquet", digest), ("signals-c.parquet", digest)]
     assert described["fetched_at_min"] <= described["fetched_at_max"]
+
+
+def test_resume_on_the_store_hashes_inputs_once_in_the_launcher(store, capsys):
+    """--resume compares every input's digest before the run, so the launcher hashes them all; the
+    workers then do not hash the shards they read a second time. The manifest holds every input's
+    digest, the reused shards' included."""
+    put_tree(store, SAMPLE / "shards", f"{BUCKET}/in/shards", "*.parquet")
+    shards = [f"{BUCKET}/in/shards/part-0000{i}.parquet" for i in range(3)]
+    out = f"{BUCKET}/out"
+    common = ["--signals", str(SAMPLE / "signals"), "--output", out, "--quiet"]
+    inputs = [arg for shard in shards for arg in ("--input", shard)]
+    assert main(["filter", *inputs[:4], *common]) == 0, capsys.readouterr().err
+    FakeObjectStore.readers = {}
+    assert main(["filter", *inputs, *common, "--resume"]) == 0, capsys.readouterr().err
+    new = FakeObjectStore.readers[shards[2]]
+    assert [t for t in new if t.startswith("license-filter-digests")] and "license-filter-input-digest-0" not in new, new
+    manifest = json.loads(FakeObjectStore.local(f"{out}/manifest.json").read_text())
+    assert [i["path"] for i in manifest["inputs"]] == shards
+    for entry in manifest["inputs"]:
+        data = FakeObjectStore.local(entry["path"]).read_bytes()
+        assert (entry["bytes"], entry["sha256"]) == (len(data), hashlib.sha256(data).hexdigest())
+    assert manifest["accounting"]["ok"] and manifest.get("reused")
