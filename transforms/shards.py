@@ -13,7 +13,6 @@ import hashlib
 import os
 import posixpath
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from collections.abc import Iterator
 from typing import Any
@@ -22,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .columns import COLUMN_PRESETS, ColumnMap
-from .fileio import is_dir, join, open_input  # open_input stays importable from here (the input shards' reader)
+from .fileio import is_dir, join, open_input, per_file  # open_input stays importable from here (the input shards' reader)
 
 __all__ = ["ShardBatch", "iter_shard_batches", "shard_names", "open_input", "expand_inputs", "InputError",
            "check_footers", "file_digest", "worker_hashes", "BackgroundDigests"]
@@ -113,13 +112,7 @@ def check_footers(files: list[str], cmap: ColumnMap) -> None:
     The files are checked concurrently (up to 32 at a time): each check is two small reads, and on an
     object store their latency, file after file, was launch time that grew with the number of shards
     (~0.1-0.2 s per file on a bucket: minutes for thousands of shards)."""
-    if len(files) > 1:
-        with ThreadPoolExecutor(max_workers=min(_FOOTER_CHECKS, len(files)),
-                                thread_name_prefix="license-filter-footers") as pool:
-            problems = list(pool.map(lambda path: _footer_problem(path, cmap), files))
-    else:
-        problems = [_footer_problem(path, cmap) for path in files]
-    for problem in problems:
+    for problem in per_file(lambda path: _footer_problem(path, cmap), files, _FOOTER_CHECKS, "license-filter-footers"):
         if problem is not None:
             raise InputError(problem)
 

@@ -13,7 +13,6 @@ import io
 import json
 import os
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from collections.abc import Iterable, Mapping
@@ -25,7 +24,7 @@ import pyarrow.parquet as pq
 
 from license_rules.records import COLUMN_TYPES, RECORD_FIELDS, FetchRecord, Outcome, record_columns
 
-from .fileio import is_dir, join, list_files, makedirs, open_input, read_bytes, write_bytes_atomic
+from .fileio import is_dir, join, list_files, makedirs, open_input, per_file, read_bytes, write_bytes_atomic
 
 __all__ = ["SNAPSHOT_SCHEMA", "SnapshotError", "records_to_table", "write_snapshot", "read_snapshot", "snapshot_files",
            "describe_snapshot", "write_part", "SNAPSHOT_ROW_GROUP",
@@ -124,12 +123,7 @@ def describe_snapshot(directory: str | os.PathLike) -> dict:
     in part order is the one raised."""
     directory = str(directory)
     files = snapshot_files(directory)
-    if len(files) > 1:
-        with ThreadPoolExecutor(max_workers=min(_DESCRIBE_PARTS, len(files)),
-                                thread_name_prefix="license-filter-snapshot") as pool:
-            parts = list(pool.map(lambda path: _describe_part(path, directory), files))
-    else:
-        parts = [_describe_part(path, directory) for path in files]
+    parts = per_file(lambda path: _describe_part(path, directory), files, _DESCRIBE_PARTS, "license-filter-snapshot")
     entries, low, high = [], None, None
     for part in parts:
         if isinstance(part, SnapshotError):
