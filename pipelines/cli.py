@@ -97,6 +97,9 @@ def _add_filter_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split-row-groups", type=_nonneg_int, default=0, metavar="N",
                    help="read and decide shards of more than N row groups in ranges of N, so that several workers "
                         "share one large shard; each shard is still written as one file (0: one worker per shard)")
+    p.add_argument("--decode-threads", type=_nonneg_int, default=0, metavar="N",
+                   help="threads that decode one worker's row groups (0: the local runner's cores shared among its "
+                        "workers; 1 on other runners)")
     p.add_argument("--no-report", action="store_true", help="do not write audit/report.html")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the results of another run (other inputs or policy) that --output holds")

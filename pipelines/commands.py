@@ -231,6 +231,14 @@ def _crawl_command(args, signals_dir: str | None) -> str | None:
     return shlex.join(parts)
 
 
+def _decode_threads(options) -> int:
+    from transforms.shards import decode_threads_for
+
+    opts = options.get_all_options()
+    workers = opts.get("direct_num_workers")
+    return decode_threads_for(opts.get("runner"), 1 if workers is None else int(workers))
+
+
 def _filter(args, extra, files, signals_dir, policy) -> int:
     """The filter as a transaction on OUT (pipelines/transaction.py): nothing of OUT changes until
     the run is complete, and then all of it at once."""
@@ -263,6 +271,7 @@ def _filter(args, extra, files, signals_dir, policy) -> int:
                               full_audit=args.full_audit, batch_rows=args.batch_rows,
                               snapshot_eager_max_rows=args.snapshot_memory_rows,
                               split_row_groups=getattr(args, "split_row_groups", 0),
+                              decode_threads=args.decode_threads or _decode_threads(options),
                               worker_digests=not args.resume)  # --resume: the launcher hashed every input first
         context = {
             "version": run["versions"]["license_filter"],

@@ -100,6 +100,7 @@ class FilterConfig:
     snapshot_eager_max_rows: int = 2_000_000  # larger snapshots are read lazily, per authority
     split_row_groups: int = 0  # > 0: shards of more row groups are read and decided in ranges of this many
     worker_digests: bool = True  # remote inputs hashed by their readers (False: the launcher hashed all, --resume)
+    decode_threads: int = 1  # threads decoding one worker's row groups (shards.decode_threads_for)
 
 
 def read_ahead(batches: Iterator[T], depth: int = 1) -> Iterator[T]:
@@ -146,8 +147,9 @@ def read_ahead(batches: Iterator[T], depth: int = 1) -> Iterator[T]:
 
 class _ReadShardFn(beam.DoFn):
     def __init__(self, names: dict[str, str], columns: ColumnMap, batch_rows: int, read_ahead_batches: bool = True,
-                 digests: bool = False):
+                 digests: bool = False, decode_threads: int = 1):
         self._names = names
+        self._decode_threads = decode_threads
         self._columns = columns
         self._batch_rows = batch_rows
         self._read_ahead = read_ahead_batches
@@ -156,13 +158,18 @@ class _ReadShardFn(beam.DoFn):
         self._rows = Metrics.counter(NAMESPACE, "rows_read")
         self._errors = Metrics.counter(NAMESPACE, "rows_unreadable")
 
+    def setup(self):
+        if self._decode_threads > 1 and pa.cpu_count() > self._decode_threads:
+            pa.set_cpu_count(self._decode_threads)  # this worker's share of the cores, not the machine's
+
     def process(self, item):
         path, groups = (item, None) if isinstance(item, str) else item  # a whole shard, or a ShardRange
         # a remote input is hashed here, beside its read (a split shard: by its first range's worker),
         # when the run's manifest needs it (the filter, unless the launcher hashed every input first)
         hashing = (BackgroundDigests([path], threads=1, name="license-filter-input-digest")
                    if self._digests and worker_hashes(path) and (groups is None or groups.start == 0) else None)
-        batches = iter_shard_batches(path, self._names[path], self._columns, self._batch_rows, groups)
+        batches = iter_shard_batches(path, self._names[path], self._columns, self._batch_rows, groups,
+                                     self._decode_threads)
         for batch in read_ahead(batches) if self._read_ahead else batches:
             if batch.last and hashing is not None:
                 batch = replace(batch, digest=_input_digest(hashing, path, batch))
@@ -193,11 +200,14 @@ class ReadShards(beam.PTransform):
     ``digests``: each remote input's (bytes, sha256) rides on its last batch (the filter's manifest);
     the crawl and the licenses step read shards without hashing them."""
 
-    def __init__(self, names: dict[str, str], columns: ColumnMap, batch_rows: int = 65536, digests: bool = False):
+    def __init__(self, names: dict[str, str], columns: ColumnMap, batch_rows: int = 65536, digests: bool = False,
+                 decode_threads: int = 1):
         super().__init__()
         if batch_rows < 1:
             raise ValueError(f"batch_rows must be >= 1, got {batch_rows}")
-        self._fn = _ReadShardFn(names, columns, batch_rows, digests=digests)
+        if decode_threads < 1:
+            raise ValueError(f"decode_threads must be >= 1, got {decode_threads}")
+        self._fn = _ReadShardFn(names, columns, batch_rows, digests=digests, decode_threads=decode_threads)
 
     def expand(self, paths):
         return paths | "ReadRowGroups" >> beam.ParDo(self._fn).with_output_types(ShardBatch)
@@ -468,7 +478,8 @@ class FilterShards(beam.PTransform):
                      | "PlanRanges" >> beam.FlatMap(plan_ranges, cfg.split_row_groups)
                      | "SpreadRanges" >> beam.Reshuffle())
         decided = (items
-                   | "ReadShards" >> ReadShards(self._names, cfg.columns, cfg.batch_rows, digests=cfg.worker_digests)
+                   | "ReadShards" >> ReadShards(self._names, cfg.columns, cfg.batch_rows, digests=cfg.worker_digests,
+                                                decode_threads=cfg.decode_threads)
                    | "ApplyPolicy" >> ApplyPolicy(cfg))  # annotates the candidate rows' URLs itself (cheap first)
         if cfg.split_row_groups:
             outputs = (decided

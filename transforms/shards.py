@@ -24,7 +24,7 @@ from .columns import COLUMN_PRESETS, ColumnMap
 from .fileio import is_dir, join, open_input, per_file  # open_input stays importable from here (the input shards' reader)
 
 __all__ = ["ShardBatch", "iter_shard_batches", "shard_names", "open_input", "expand_inputs", "InputError",
-           "check_footers", "file_digest", "worker_hashes", "BackgroundDigests"]
+           "check_footers", "file_digest", "worker_hashes", "BackgroundDigests", "decode_threads_for"]
 
 
 class InputError(ValueError):
@@ -278,10 +278,11 @@ _GONE = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryErr
 
 
 def iter_shard_batches(path: str, name: str, cmap: ColumnMap, batch_rows: int = 65536,
-                       groups: range | None = None) -> Iterator[ShardBatch]:
+                       groups: range | None = None, decode_threads: int = 1) -> Iterator[ShardBatch]:
     """Yield the shard's batches; the last one has ``last=True`` (an empty shard yields one empty batch).
     ``groups``: only these row groups (a range of a split shard; its batch numbers start at 0 and
-    problems with the whole file count the range's rows only).
+    problems with the whole file count the range's rows only). ``decode_threads`` > 1: each row group's
+    columns are decoded on pyarrow's thread pool (see :func:`decode_threads_for`).
 
     A file that is missing, unreadable as parquet or has a damaged row group becomes an error batch;
     an error of the storage itself while reading (transient on remote filesystems) is raised."""
@@ -335,7 +336,7 @@ def iter_shard_batches(path: str, name: str, cmap: ColumnMap, batch_rows: int = 
             last_group = group == wanted[-1]
             handle.failed = None
             try:
-                batches = list(_read_group(pf, group, batch_rows))
+                batches = list(_read_group(pf, group, batch_rows, decode_threads > 1))
             except Exception as exc:  # a damaged page: count its rows as errors (storage errors re-raised)
                 if handle.failed is not None:
                     raise
@@ -352,14 +353,34 @@ def iter_shard_batches(path: str, name: str, cmap: ColumnMap, batch_rows: int = 
                 index += 1
 
 
-def _read_group(pf: pq.ParquetFile, group: int, batch_rows: int) -> Iterator[pa.Table]:
-    # One decoding thread per reader: the runner's workers are the parallelism (and the read-ahead
-    # thread overlaps decoding with deciding). pyarrow's pool would put every core's threads in each
-    # worker (N workers on N cores oversubscribed) and costs more CPU for the same decode: 3.7 vs 3.1
-    # CPU-seconds for the 64 row groups of the 8M-row benchmark.
-    table = pf.read_row_group(group, use_threads=False)
+def _read_group(pf: pq.ParquetFile, group: int, batch_rows: int, use_threads: bool) -> Iterator[pa.Table]:
+    table = pf.read_row_group(group, use_threads=use_threads)
     if table.num_rows <= batch_rows:
         yield table
         return
     for start in range(0, table.num_rows, batch_rows):
         yield table.slice(start, batch_rows)
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1  # a container's or taskset's share, not the host's
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def decode_threads_for(runner: str | None, workers: int, cores: int | None = None) -> int:
+    """Threads that may decode one worker's row groups: the machine's cores shared among the worker
+    processes the local runner starts on it (``--direct_num_workers``; 0 means one per core); 1 on any
+    other runner, whose workers are laid out by the service (Dataflow runs one Python process per vCPU).
+
+    With 1, a row group is decoded on the reader's own thread (``use_threads=False``). Decoding is the
+    filter's largest cost (URL and caption strings): on one worker it was the critical path, the
+    deciding thread waited for it 1.3 s of an 8M-row run's 3.4 s batch phase on 2 cores. pyarrow's
+    pool decodes a row group's columns in parallel, so a worker with cores to itself uses them; a
+    worker that shares the cores with others keeps to one thread (N pools on N cores would
+    oversubscribe them, and the pool costs ~10% more CPU for the same decode)."""
+    if runner not in (None, "FnApiRunner", "DirectRunner"):
+        return 1
+    cores = cores if cores is not None else _usable_cores()
+    return max(1, cores // (workers if workers > 0 else cores))
