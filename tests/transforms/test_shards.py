@@ -79,3 +79,25 @@ def test_policy_split_range_batches_know_their_order():
     put_shard(url, groups=4)
     batches = list(iter_shard_batches(url, "a", LAION, batch_rows=100, groups=range(2, 4)))
     assert [b.order for b in batches] == [(2, 0), (2, 1)] and [b.last for b in batches] == [False, True]
+
+
+def test_policy_local_shard_is_read_natively_and_its_problems_are_error_batches(tmp_path):
+    from transforms.shards import _open_reads
+
+    good = tmp_path / "good.parquet"
+    pq.write_table(pa.table({"URL": ["http://a.example/1.jpg"] * 8, "LICENSE": [BY] * 8}), good, row_group_size=4)
+    with _open_reads(str(good)) as handle:
+        assert isinstance(handle.source, pa.NativeFile)  # pyarrow reads it without the GIL
+    assert [b.rows for b in iter_shard_batches(str(good), "good", LAION)] == [4, 4]
+
+    (batch,) = iter_shard_batches(str(tmp_path / "gone.parquet"), "gone", LAION)
+    assert batch.table is None and batch.unknown_rows and "cannot open" in batch.error
+    (batch,) = iter_shard_batches(str(tmp_path), "dir", LAION)
+    assert batch.table is None and batch.unknown_rows and "cannot open" in batch.error
+
+    truncated = tmp_path / "truncated.parquet"
+    data = good.read_bytes()
+    truncated.write_bytes(data[:200] + data[-(len(data) - 400):])  # footer intact, first pages cut
+    batches = list(iter_shard_batches(str(truncated), "truncated", LAION))
+    assert sum(b.error_rows for b in batches) + sum(b.rows for b in batches) == 8
+    assert any(b.error and "unreadable" in b.error for b in batches)
