@@ -95,6 +95,7 @@ def fixed_costs(timings: Path, m) -> dict | None:
     report_start, report_end = at("post_report_start"), at("post_report_end")
     first, last = at("first_batch_read"), at("batch_written", max)
     setups = [x for x in marks if x["event"] == "worker_setup"]
+    readers = [x for x in marks if x["event"] == "reader_setup"]
     if None in (cli_start, cli_end, rf_start, rf_end, first, last, end):
         return None
 
@@ -117,6 +118,7 @@ def fixed_costs(timings: Path, m) -> dict | None:
         "worker_setup_tldextract_s": r(max((x["tldextract_s"] for x in setups), default=0.0)),
         "worker_setup_lists_s": r(max((x.get("lists_s", 0.0) for x in setups), default=0.0)),
         "worker_setups": len(setups),
+        "decode_threads": max((x.get("decode_threads", 1) for x in readers), default=None),  # per worker (item 30)
         "batches_s": r(last - first),  # shrinks with workers
         "pipeline_tail_s": r(rf_end - last),  # combines, summary.json and manifest.json, runner shutdown
         "post_run_s": r(cli_end - rf_end),  # stale outputs, attribution.csv, report.html, summary line
@@ -336,14 +338,14 @@ def filter_table(summary: dict) -> str:
 
 def scaling_table(summary: dict) -> str:
     """Ours vs the floor on the same number of workers, with ours' fixed costs (seconds)."""
-    headers = ["rows", "workers", "ours wall s", "floor wall s", "ours/floor", "CPU s ours/floor", "fixed s", "fixed %",
-               "first batch s", "setup s", "tail s", "post-run s", "exit s"]
+    headers = ["rows", "workers", "decode threads", "ours wall s", "floor wall s", "ours/floor", "CPU s ours/floor",
+               "fixed s", "fixed %", "first batch s", "setup s", "tail s", "post-run s", "exit s"]
     rows = []
     for e in summary["sizes"]:
         for sc in e.get("scaling", []):
             f = sc.get("fixed_costs") or {}
             workers = str(sc["workers"]) + (f" (split {sc['split_row_groups']})" if sc.get("split_row_groups") else "")
-            rows.append([f"{e['rows']:,}", workers, f"{sc['ours_wall_s']:.1f}", f"{sc['floor_wall_s']:.1f}",
+            rows.append([f"{e['rows']:,}", workers, f.get("decode_threads"), f"{sc['ours_wall_s']:.1f}", f"{sc['floor_wall_s']:.1f}",
                          f"{sc['ours_vs_floor']:.2f}",
                          f"{sc['ours_cpu_s']:.1f}/{sc['floor_cpu_s']:.1f}" if sc.get("floor_cpu_s") else None,
                          f.get("fixed_s"),

@@ -161,6 +161,7 @@ class _ReadShardFn(beam.DoFn):
     def setup(self):
         if self._decode_threads > 1 and pa.cpu_count() > self._decode_threads:
             pa.set_cpu_count(self._decode_threads)  # this worker's share of the cores, not the machine's
+        progress.mark("reader_setup", decode_threads=self._decode_threads)
 
     def process(self, item):
         path, groups = (item, None) if isinstance(item, str) else item  # a whole shard, or a ShardRange
