@@ -223,7 +223,23 @@ def shard_names(files: list[str]) -> dict[str, str]:
     return out
 
 
-class _StorageReads:
+class _Reads:
+    """An open input shard: ``source`` is what pyarrow reads; ``failed`` the storage's own error, if any."""
+
+    failed: BaseException | None = None
+    source: Any
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> _Reads:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _StorageReads(_Reads):
     """A read-only file object that remembers whether the storage under it failed: pyarrow re-raises a
     Python file object's own exception, so a parquet error can be told from an I/O error by its origin,
     not by its type (pyarrow reports corrupt footers and pages as OSError too)."""
@@ -265,14 +281,8 @@ class _StorageReads:
     def close(self) -> None:
         self._raw.close()
 
-    def __enter__(self) -> _StorageReads:
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class _LocalReads:
+class _LocalReads(_Reads):
     """A local shard read through pyarrow's own file, so that its reads take no GIL. Through a Python
     file object every read of a column chunk waits for the GIL: beside a thread busy in Python,
     decoding 4M rows on 2 threads took 1.9-2.0 s this way against 1.6-1.8 s natively (in the 8M
@@ -280,8 +290,6 @@ class _LocalReads:
     within noise; it grows with the decoding threads a worker has). A local file has no transient
     storage errors to retry: whatever fails while it is read is the shard's problem (an error batch),
     so ``failed`` stays None."""
-
-    failed: BaseException | None = None
 
     def __init__(self, path: str):
         with open(path, "rb"):  # the same errors as any other open (FileNotFoundError, IsADirectoryError ...)
@@ -291,14 +299,8 @@ class _LocalReads:
     def close(self) -> None:
         self.source.close()
 
-    def __enter__(self) -> _LocalReads:
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _open_reads(path: str) -> _StorageReads | _LocalReads:
+def _open_reads(path: str) -> _Reads:
     return _StorageReads(open_input(path)) if "://" in path else _LocalReads(path)
 
 
@@ -410,7 +412,7 @@ def decode_threads_for(runner: str | None, workers: int, cores: int | None = Non
     deciding thread waited for it 1.3 s of an 8M-row run's 3.4 s batch phase on 2 cores. pyarrow's
     pool decodes a row group's columns in parallel, so a worker with cores to itself uses them; a
     worker that shares the cores with others keeps to one thread (N pools on N cores would
-    oversubscribe them, and the pool costs ~10% more CPU for the same decode)."""
+    oversubscribe them, and the pool costs 5-25% more CPU for the same decode)."""
     if runner not in (None, "FnApiRunner", "DirectRunner"):
         return 1
     cores = cores if cores is not None else _usable_cores()
