@@ -4,6 +4,7 @@ the final name, and a rerun replaces files instead of adding to them. Local path
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import posixpath
 import uuid
@@ -12,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 __all__ = ["join", "temp_name", "open_for_write", "open_input", "publish", "discard", "write_bytes_atomic",
-           "makedirs", "list_files", "read_bytes", "exists", "is_dir", "per_file"]
+           "makedirs", "list_files", "read_bytes", "exists", "is_dir", "per_file", "file_digest"]
 
 T = TypeVar("T")
 
@@ -135,3 +136,13 @@ def per_file(fn: Callable[[str], T], paths: Sequence[str], at_most: int, name: s
         return [fn(p) for p in paths]
     with ThreadPoolExecutor(max_workers=min(at_most, len(paths)), thread_name_prefix=name) as pool:
         return list(pool.map(fn, paths))
+
+
+def file_digest(path: str) -> tuple[int, str]:
+    """(size in bytes, sha256 hex) of a file on any Beam filesystem, streamed."""
+    digest, size = hashlib.sha256(), 0
+    with open_input(path) as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    return size, digest.hexdigest()

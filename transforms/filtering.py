@@ -326,8 +326,7 @@ class _WriteShardFn(beam.DoFn):
     def process(self, batch: DecidedBatch):
         try:
             for out in self._writer.write(batch):
-                yield {"shard": out.shard, "kind": out.kind, "path": out.path, "rows": out.rows,
-                       "bytes": out.bytes, "sha256": out.sha256}
+                yield out.record()
         except BaseException:
             self._writer.abort()
             raise
@@ -455,8 +454,7 @@ class _WriteGroupedFn(beam.DoFn):
             for i, part in enumerate(parts):
                 renumbered = replace(part.batch, index=i, last=i == len(parts) - 1)
                 for out in writer.write(replace(part, batch=renumbered)):
-                    yield {"shard": out.shard, "kind": out.kind, "path": out.path, "rows": out.rows,
-                           "bytes": out.bytes, "sha256": out.sha256}
+                    yield out.record()
                 progress.mark("batch_written", rows=part.rows)
         except BaseException:
             writer.abort()

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .columns import COLUMN_PRESETS, ColumnMap
-from .fileio import is_dir, join, open_input, per_file  # open_input stays importable from here (the input shards' reader)
+from .fileio import file_digest, is_dir, join, open_input, per_file  # open_input stays importable from here (the input shards' reader)
 
 __all__ = ["ShardBatch", "iter_shard_batches", "shard_names", "open_input", "expand_inputs", "InputError",
            "check_footers", "file_digest", "worker_hashes", "BackgroundDigests", "decode_threads_for"]
@@ -162,16 +162,6 @@ def worker_hashes(path: str) -> bool:
     hashed every input itself, which for a bucket meant downloading the whole dataset once more,
     through one machine, after the workers had finished."""
     return "://" in path
-
-
-def file_digest(path: str) -> tuple[int, str]:
-    """(size in bytes, sha256 hex) of a file on any Beam filesystem, streamed."""
-    digest, size = hashlib.sha256(), 0
-    with open_input(path) as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-            size += len(block)
-    return size, digest.hexdigest()
 
 
 class BackgroundDigests:

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from license_rules.records import COLUMN_TYPES, RECORD_FIELDS, FetchRecord, Outcome, record_columns
 
-from .fileio import is_dir, join, list_files, makedirs, open_input, per_file, read_bytes, write_bytes_atomic
+from .fileio import file_digest, is_dir, join, list_files, makedirs, open_input, per_file, read_bytes, write_bytes_atomic
 
 __all__ = ["SNAPSHOT_SCHEMA", "SnapshotError", "records_to_table", "write_snapshot", "read_snapshot", "snapshot_files",
            "describe_snapshot", "write_part", "SNAPSHOT_ROW_GROUP",
@@ -145,11 +145,8 @@ _DESCRIBE_PARTS = 16
 
 def _describe_part(path: str, directory: str) -> tuple[dict, datetime | None, datetime | None] | SnapshotError:
     """One part's manifest entry and ``fetched_at`` range, or the SnapshotError to raise."""
-    digest = hashlib.sha256()
     try:
-        with open_input(path) as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        _, sha256 = file_digest(path)
         with open_input(path) as handle:
             pf = pq.ParquetFile(handle)
             schema, meta = pf.schema_arrow, pf.metadata
@@ -165,7 +162,7 @@ def _describe_part(path: str, directory: str) -> tuple[dict, datetime | None, da
         if stats is not None and stats.has_min_max and isinstance(stats.min, datetime):
             low = stats.min if low is None or stats.min < low else low
             high = stats.max if high is None or stats.max > high else high
-    return {"file": str(path).rsplit("/", 1)[-1], "sha256": digest.hexdigest(), "rows": meta.num_rows}, low, high
+    return {"file": str(path).rsplit("/", 1)[-1], "sha256": sha256, "rows": meta.num_rows}, low, high
 
 
 def read_snapshot(directory: str | os.PathLike) -> pa.Table:

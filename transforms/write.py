@@ -107,6 +107,11 @@ class OutputFile:
     bytes: int | None = None  # size and sha256 of the bytes written (None: hash the file afterwards)
     sha256: str | None = None
 
+    def record(self) -> dict[str, Any]:
+        """The file as the pipeline's ``outputs`` record (WriteAudit's input)."""
+        return {"shard": self.shard, "kind": self.kind, "path": self.path, "rows": self.rows,
+                "bytes": self.bytes, "sha256": self.sha256}
+
 
 #: The staged manifest's key for the output shards' (bytes, sha256) as their writers hashed them;
 #: ``pipelines.transaction`` uses them instead of reading the shards back and removes the key (a
