@@ -27,7 +27,7 @@ from license_rules.policy import Policy
 from license_rules.urls import redact_userinfo, split_url
 from license_rules.signals import (AuthoritySignals, SourceVerdict, UrlSignals, missing_authority)
 
-from .annotate import annotate_rows, distinct_licenses
+from .annotate import annotate_rows, distinct_licenses, values_at
 from .names import caption_name_hits
 from .signals_index import SignalsIndex
 
@@ -289,9 +289,9 @@ class BatchDecider:
             np.minimum.at(first, inverse, np.arange(len(inverse)))
             first_rows = pa.array(cand_rows[first])
             urls = enc.dictionary.to_pylist()
-            auths = pc.take(table.column("_lf_authority"), first_rows).to_pylist()
-            hosts = pc.take(table.column("_lf_host"), first_rows).to_pylist()
-            paths = pc.take(table.column("_lf_path"), first_rows).to_pylist()
+            auths = values_at(table.column("_lf_authority"), first_rows)
+            hosts = values_at(table.column("_lf_host"), first_rows)
+            paths = values_at(table.column("_lf_path"), first_rows)
             paths = [p if p is not None else split_url(u)[0].path for u, p in zip(urls, paths, strict=True)]
             keys, url_facts = self.evaluate_urls(urls, auths, hosts, paths)
             url_key[cand_sub] = np.asarray(keys, dtype=np.int64)[inverse]

@@ -48,6 +48,9 @@ class ShardBatch:
     # (bytes, sha256) of the whole input file, on the shard's last batch when the worker hashed it
     # (inputs on a remote filesystem: see ``worker_hashes``); None otherwise
     digest: tuple[int, str] | None = None
+    # the license column's type in the input when the reader read it dictionary-encoded (the output's
+    # rows get it back); None when the table holds the column as the input has it
+    license_type: pa.DataType | None = None
 
     @property
     def rows(self) -> int:
@@ -348,6 +351,14 @@ def iter_shard_batches(path: str, name: str, cmap: ColumnMap, batch_rows: int = 
                                  error=f"{path}: column {col!r} has type {typ}, expected a string column",
                                  range_start=start)
                 return
+        license_type = None
+        if lic_col is not None and (pa.types.is_string(schema.field(lic_col).type)
+                                    or pa.types.is_large_string(schema.field(lic_col).type)):
+            # The license column is read dictionary-encoded, as parquet stores it: its distinct values come
+            # without a string per row or a hash pass (annotate.distinct_licenses); the written rows get
+            # the input's type back (write.output_tables).
+            license_type = schema.field(lic_col).type
+            pf = pq.ParquetFile(handle.source, metadata=pf.metadata, read_dictionary=[lic_col])
         n_groups = pf.num_row_groups
         if n_groups == 0:
             yield ShardBatch(path, name, 0, True, schema.empty_table(), license_column=lic_col, range_start=start)
@@ -372,7 +383,7 @@ def iter_shard_batches(path: str, name: str, cmap: ColumnMap, batch_rows: int = 
                 batches = [schema.empty_table()]
             for j, table in enumerate(batches):
                 yield ShardBatch(path, name, index, last_group and j == len(batches) - 1, table, license_column=lic_col,
-                                 range_start=start)
+                                 range_start=start, license_type=license_type)
                 index += 1
 
 

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from license_rules.urls import registered_domain
 
+from .annotate import values_at
 from .shards import ShardBatch
 
 if TYPE_CHECKING:  # types only: batches.py builds its stats with this module
@@ -291,7 +292,7 @@ def batch_stats(batch: ShardBatch, index: DecisionIndex | None) -> RunStats:
     unreachable_entries = [i for i, u in enumerate(index.unreachable) if u is not None and counts[i]]
     if unreachable_entries:
         rows = np.nonzero(np.isin(index.inverse, unreachable_entries))[0]
-        auth = pc.take(batch.table.column("_lf_authority"), pa.array(rows)).to_pylist()
+        auth = values_at(batch.table.column("_lf_authority"), pa.array(rows))
         for a, entry in zip(auth, index.inverse[rows].tolist(), strict=True):
             cur = s.unreachable.setdefault(a, Unreachable(0, index.unreachable[entry]))
             cur.rows += 1

@@ -161,8 +161,12 @@ def output_tables(batch: DecidedBatch, write_rejected: bool) -> dict[str, pa.Tab
     kinds = [("kept", np.nonzero(keep)[0], False)]
     if write_rejected:
         kinds.append(("rejected", np.nonzero(~keep)[0], True))
+    restore = batch.batch.license_type  # the reader's dictionary-encoded license column, back to the input's type
+    lic = batch.batch.license_column
     for kind, rows, with_reasons in kinds:
         part = table.select(inputs).take(pa.array(rows, pa.int64()))
+        if restore is not None and lic in inputs and part.column(lic).type != restore:
+            part = part.set_column(inputs.index(lic), part.field(lic).with_type(restore), part.column(lic).cast(restore))
         for name, col in index.columns(rows, with_reasons).items():
             part = part.append_column(name, col)
         out[kind] = part

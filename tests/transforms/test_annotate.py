@@ -74,3 +74,24 @@ def test_distinct_licenses_values_and_indices():
     assert len(values) == 4  # BY, BY-NC, null, "?"
     values, idx = distinct_licenses(table, None)
     assert values == [None] and idx.tolist() == [0] * len(LICENSES)
+
+
+def test_distinct_licenses_from_a_dictionary_column_without_hashing_rows():
+    """The reader hands LICENSE dictionary-encoded: values come from the dictionary, an entry no row of
+    the slice uses is dropped, a null row gets a None value, and the result matches the plain column's."""
+    dictionary = pa.array(["unused", BY, "?", "http://creativecommons.org/licenses/by-nc/2.0/"])
+    codes = pa.array([1, 3, None, 1, 2, 1, 0], pa.int32())
+    column = pa.DictionaryArray.from_arrays(codes, dictionary).slice(0, 6)  # "unused" only in the cut row
+    values, idx = distinct_licenses(pa.table({"LICENSE": column}), "LICENSE")
+    assert [values[i] for i in idx] == LICENSES
+    assert sorted(values, key=str) == sorted(set(LICENSES), key=str) and len(values) == 4
+    plain_values, plain_idx = distinct_licenses(pa.table({"LICENSE": pa.array(LICENSES)}), "LICENSE")
+    assert [plain_values[i] for i in plain_idx] == [values[i] for i in idx]
+
+
+@pytest.mark.parametrize("dictionary", [["a", "a", "b"], ["a", None, "b"]], ids=["duplicates", "null-entry"])
+def test_distinct_licenses_dictionary_with_repeated_or_null_entries_falls_back(dictionary):
+    column = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2, 1], pa.int32()), pa.array(dictionary, pa.string()))
+    values, idx = distinct_licenses(pa.table({"LICENSE": column}), "LICENSE")
+    assert [values[i] for i in idx] == [dictionary[i] for i in (0, 1, 2, 1)]
+    assert len(values) == len(set(values))

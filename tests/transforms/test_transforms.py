@@ -494,3 +494,41 @@ def test_filter_shards_end_to_end(tmp_path, policy, snapshot_dir):
     assert table.num_rows == kept
     assert table.schema.names == LAION_SCHEMA.names + KEPT_ADDED
     assert table.to_pandas()["URL"].tolist() == [u for u, _, r in DECISION_ROWS if r == "kept"]
+
+
+LICENSE_TYPES = {"string": pa.string(), "large_string": pa.large_string(),
+                 "dictionary": pa.dictionary(pa.int32(), pa.string())}
+
+
+@pytest.mark.parametrize("kind", sorted(LICENSE_TYPES))
+def test_filter_shards_license_column_keeps_the_input_type(tmp_path, policy, snapshot_dir, kind):
+    """The reader reads a string LICENSE column dictionary-encoded (its distinct values without a string
+    per row); the kept and rejected shards still hold the input's type and values. A dictionary-typed
+    input stays dictionary-typed."""
+    typ = LICENSE_TYPES[kind]
+    rows = [(u, lic) for u, lic, _ in DECISION_ROWS] + [("http://ok.example.com/n.jpg", None)]
+    table = laion_table(rows)
+    table = table.set_column(5, pa.field("LICENSE", typ), table.column("LICENSE").cast(typ))
+    shard = str(tmp_path / "part-00000.parquet")
+    pq.write_table(table, shard, row_group_size=5)
+    with pipeline() as p:
+        read = (p | beam.Create([shard]) | ReadShards(shard_names([shard]), LAION, batch_rows=3)
+                | beam.Map(lambda b: (pa.types.is_dictionary(b.table.column("LICENSE").type), b.license_type)))
+        expected_type = None if kind == "dictionary" else typ  # already dictionary: read as it is
+        groups = [min(5, len(rows) - start) for start in range(0, len(rows), 5)]
+        assert_that(read, equal_to([(True, expected_type)] * sum(-(-g // 3) for g in groups)), label="read")
+    out = tmp_path / "out"
+    with pipeline() as p:
+        p | beam.Create([shard]) | FilterShards(config(out, policy, snapshot_dir, batch_rows=3, write_rejected=True),
+                                                shard_names([shard]))
+    kept = pq.read_table(out / "kept" / "part-00000.parquet")
+    rejected = pq.read_table(out / "rejected" / "part-00000.parquet")
+    for written in (kept, rejected):
+        assert written.schema.field("LICENSE").type == typ
+    by_id = dict(zip(table.column("SAMPLE_ID").to_pylist(), table.column("LICENSE").cast(pa.string()).to_pylist(),
+                     strict=True))
+    both = pa.concat_tables([kept.select(["SAMPLE_ID", "LICENSE"]), rejected.select(["SAMPLE_ID", "LICENSE"])])
+    assert both.num_rows == len(rows)
+    assert {i: v for i, v in zip(both.column("SAMPLE_ID").to_pylist(),
+                                 both.column("LICENSE").cast(pa.string()).to_pylist(), strict=True)} == by_id
+    assert kept.num_rows == sum(1 for *_, r in DECISION_ROWS if r == "kept")
