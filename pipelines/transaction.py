@@ -410,10 +410,11 @@ def run_transaction(out: str, files: list[str], policy, overwrite: bool, execute
         reused, resume_ctx = [], None
         resuming = resume_identity_now is not None
         # The manifest's input digests: local inputs are hashed here while Beam starts and the pipeline
-        # runs; remote ones by the workers that read them (transforms.shards.worker_hashes). Resuming
-        # compares every input's digest first, so it hashes them all here, before the run.
+        # runs, at the lowest CPU priority (on the cores the run leaves idle); remote ones by the workers
+        # that read them (transforms.shards.worker_hashes). Resuming compares every input's digest
+        # first, so it hashes them all here, before the run, at once.
         hashing = BackgroundDigests(files if resuming else [f for f in files if not worker_hashes(f)],
-                                    threads=8 if resuming else None)
+                                    threads=8 if resuming else None, background=not resuming)
         if resuming:
             reused, resume_ctx, sentence = plan_resume(out, files, hashing.result(), resume_identity_now)
             say(sentence)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
+import queue
+import sys
 import threading
 from dataclasses import dataclass
 from collections.abc import Iterator
@@ -172,31 +174,63 @@ class BackgroundDigests:
     free the GIL; daemon threads never hold up an interrupted run's exit); :meth:`result` waits for
     them. The launcher hashes local inputs while the pipeline runs, with ``threads`` left to half the
     cores, and asks for more where it waits at once (``--resume``, the audit files); a worker hashes
-    the remote shard it reads on one thread (``name`` tells the threads apart)."""
+    the remote shard it reads on one thread (``name`` tells the threads apart).
 
-    def __init__(self, files: list[str], threads: int | None = None, name: str = "license-filter-digests"):
+    ``background``: the threads run at the lowest CPU priority (nice 19; Linux), so the hashing takes
+    the cores the run leaves idle (Beam's import, the single-threaded start and end of the run) instead
+    of competing with the pipeline's reading and deciding. When :meth:`result` is called, the caller
+    waits: the files no thread has started yet are hashed by new threads at the caller's priority."""
+
+    def __init__(self, files: list[str], threads: int | None = None, name: str = "license-filter-digests",
+                 background: bool = False):
         self._files = files
+        self._name = name
+        self._pending: queue.SimpleQueue[str] = queue.SimpleQueue()
+        for path in files:
+            self._pending.put(path)
         self._got: dict[str, tuple[int, str]] = {}
         self._errors: list[BaseException] = []
-        k = max(1, min(threads or min(4, (os.cpu_count() or 2) // 2), len(files)))
-        self._threads = [threading.Thread(target=self._hash, args=(files[i::k],), daemon=True,
-                                          name=f"{name}-{i}") for i in range(k)]
+        self._k = max(1, min(threads or min(4, (os.cpu_count() or 2) // 2), len(files)))
+        self._threads = [threading.Thread(target=self._hash, args=(background,), daemon=True, name=f"{name}-{i}")
+                         for i in range(self._k)]
         for thread in self._threads:
             thread.start()
 
-    def _hash(self, part: list[str]) -> None:
+    def _hash(self, background: bool) -> None:
+        if background:
+            _lowest_priority()
         try:
-            for path in part:
+            while not self._errors:
+                try:
+                    path = self._pending.get_nowait()
+                except queue.Empty:
+                    return
                 self._got[path] = file_digest(path)
         except BaseException as exc:  # noqa: BLE001 - raised by result(), in the caller's thread
             self._errors.append(exc)
 
     def result(self) -> dict[str, tuple[int, str]]:
+        if not self._pending.empty() and not self._errors:  # the caller waits from now on: at its priority
+            now = [threading.Thread(target=self._hash, args=(False,), daemon=True, name=f"{self._name}-now-{i}")
+                   for i in range(self._k)]
+            for thread in now:
+                thread.start()
+            self._threads += now
         for thread in self._threads:
             thread.join()
         if self._errors:
             raise self._errors[0]
         return {path: self._got[path] for path in self._files}
+
+
+def _lowest_priority() -> None:
+    """Nice 19 for the calling thread (on Linux, a thread id is a ``PRIO_PROCESS`` target of its own);
+    elsewhere, or where it is refused, the thread keeps its priority."""
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except OSError:
+            pass
 
 
 def shard_names(files: list[str]) -> dict[str, str]:
