@@ -104,6 +104,9 @@ def run_ours(spec: dict) -> dict:
     _timed(pipelines.report, "write_report", "post_report")
     argv = ["filter", "--input", spec["input"], "--output", spec["output"], "--signals", spec["signals"],
             "--optout-list", spec["optout"], "--quiet"] + list(spec.get("extra", []))
+    from transforms import heap
+
+    heap.one_command_per_process()  # as the console script (pipelines.cli.main without argv) declares
     code = cli_main(argv)
     mark("cli_end")
     work = time.perf_counter() - started

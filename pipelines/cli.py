@@ -222,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     """The command line. Called without ``argv`` (the console script, ``python -m pipelines.cli``) it
     owns the process: see :func:`_exit_now`."""
     if argv is None:
+        heap.one_command_per_process()  # settling the heap freezes without a full collection first
         _exit_now(_main(None))
     return _main(argv)
 

@@ -78,3 +78,48 @@ def test_filter_worker_settles_after_loading_the_snapshot():
     assert got["after"] > 0
     assert got["index_frozen"] is True
     assert got["threshold"] == list(THRESHOLDS)
+
+
+def test_one_command_per_process_settles_without_a_full_collection():
+    """The console script runs one command per process: settling freezes what the launch left without
+    the full collection's walk. The garbage cycle is frozen, not collected (it stays reachable from
+    nothing, and goes with the process); a test session never declares it, so it keeps collecting."""
+    got = _run("""
+        import gc, json, weakref
+        from transforms import heap
+
+        class Node:
+            pass
+
+        garbage = Node(); garbage.me = garbage
+        dead = weakref.ref(garbage)
+        del garbage
+        gc.disable()
+        heap.one_command_per_process()
+        heap.settle()
+        print(json.dumps({"garbage_collected": dead() is None, "frozen": gc.get_freeze_count() > 0,
+                          "threshold": gc.get_threshold()}))
+    """)
+    assert got == {"garbage_collected": False, "frozen": True, "threshold": list(THRESHOLDS)}
+
+
+def test_the_console_script_declares_one_command_per_process_and_a_call_with_argv_does_not():
+    got = _run("""
+        import json, sys
+        from pipelines import cli
+        from transforms import heap
+
+        try:
+            cli.main(["no-such-command"])
+        except SystemExit:
+            pass
+        with_argv = heap._ONE_COMMAND[0]
+        cli._exit_now = lambda code: None  # the console script's exit, kept from ending this check
+        sys.argv = ["license-filter", "no-such-command"]
+        try:
+            cli.main()
+        except SystemExit:
+            pass
+        print(json.dumps({"with_argv": with_argv, "console_script": heap._ONE_COMMAND[0]}))
+    """)
+    assert got == {"with_argv": False, "console_script": True}
