@@ -478,6 +478,7 @@ class DecisionIndex:
         self.absent: list[str] = []
         self.candidate_rows = 0  # rows whose signals were consulted
         self.candidate_rows_absent = 0  # ... whose authority the snapshot lacks
+        self._keep_rows: np.ndarray | None = None  # keep_mask(), once per index
 
     def field(self, name: str) -> list:
         """One DecisionEntry field of every entry, in entry order."""
@@ -513,6 +514,7 @@ class DecisionIndex:
 
     def append(self, entry: DecisionEntry) -> None:
         self.entries.append(entry)
+        self._keep_rows = None
         if self._fields:
             self._fields = {}
 
@@ -520,13 +522,21 @@ class DecisionIndex:
         """The decisions of the given rows only (entries shared, not copied)."""
         sub = copy.copy(self)
         sub.inverse = self.inverse[rows]
+        sub._keep_rows = None
         return sub
 
     def __len__(self) -> int:
         return len(self.entries)
 
     def keep_mask(self) -> np.ndarray:
-        return np.asarray(self.keep, dtype=bool)[self.inverse] if len(self.inverse) else np.zeros(0, dtype=bool)
+        """Each row's keep flag: computed once per index (the decider, the writer and the statistics
+        each ask), read-only."""
+        got = self._keep_rows
+        if got is None:
+            got = np.asarray(self.keep, dtype=bool)[self.inverse] if len(self.inverse) else np.zeros(0, dtype=bool)
+            got.flags.writeable = False
+            self._keep_rows = got
+        return got
 
     def counts(self) -> np.ndarray:
         return np.bincount(self.inverse, minlength=len(self))

@@ -324,23 +324,29 @@ def host_tables(batch: DecidedBatch, buckets: int = HOST_BUCKETS) -> Iterator[tu
     t, index = batch.table, batch.decisions
     if t is None or index is None or t.num_rows == 0:
         return
-    keep = index.keep_mask()
-    host_col = t.column("_lf_host")
-    if isinstance(host_col, pa.ChunkedArray):
-        host_col = host_col.combine_chunks()
     # Ranked: rows whose license was allowed but that were dropped anyway (opt-out, unreachable,
     # missing evidence). Rows dropped for their license are counted per reason and class instead:
     # ranking every host of a mostly unlicensed dataset would only list the biggest hosts, at a cost
-    # that grows with the number of hosts.
-    license_ok = np.asarray(index.license_ok, dtype=bool)[index.inverse]
-    mask = ~keep & license_ok & pc.is_valid(host_col).to_numpy(zero_copy_only=False)
-    if not mask.any():
+    # that grows with the number of hosts. Selected per decision, then one gather over the rows.
+    ranked = np.asarray(index.license_ok, dtype=bool) & ~np.asarray(index.keep, dtype=bool)
+    if not ranked.any():
         return
-    rows = np.nonzero(mask)[0]
-    reserved = np.asarray(index.reserved, dtype=bool)[index.inverse[rows]]
+    rows = np.flatnonzero(ranked[index.inverse])
+    if not len(rows):
+        return
+    host_col = t.column("_lf_host")
+    if isinstance(host_col, pa.ChunkedArray):
+        host_col = host_col.combine_chunks()
     if not pa.types.is_dictionary(host_col.type):
         host_col = pc.dictionary_encode(host_col)
-    codes = host_col.indices.to_numpy(zero_copy_only=False)[rows].astype(np.int64)
+    taken = pc.take(host_col.indices, pa.array(rows))
+    if taken.null_count:  # a row without a host (an invalid URL) is not ranked
+        rows = rows[pc.is_valid(taken).to_numpy(zero_copy_only=False)]
+        taken = pc.drop_null(taken)
+        if not len(rows):
+            return
+    codes = taken.to_numpy(zero_copy_only=False).astype(np.int64)
+    reserved = np.asarray(index.reserved, dtype=bool)[index.inverse[rows]]
     size = len(host_col.dictionary)
     dropped = np.bincount(codes, minlength=size)
     opted = np.bincount(codes, weights=reserved, minlength=size).astype(np.int64)
