@@ -179,7 +179,8 @@ class BackgroundDigests:
     ``background``: the threads run at the lowest CPU priority (nice 19; Linux), so the hashing takes
     the cores the run leaves idle (Beam's import, the single-threaded start and end of the run) instead
     of competing with the pipeline's reading and deciding. When :meth:`result` is called, the caller
-    waits: the files no thread has started yet are hashed by new threads at the caller's priority."""
+    waits: the files no thread has started yet are hashed by new threads at the caller's priority, one
+    per usable core."""
 
     def __init__(self, files: list[str], threads: int | None = None, name: str = "license-filter-digests",
                  background: bool = False):
@@ -210,9 +211,13 @@ class BackgroundDigests:
             self._errors.append(exc)
 
     def result(self) -> dict[str, tuple[int, str]]:
-        if not self._pending.empty() and not self._errors:  # the caller waits from now on: at its priority
+        if not self._pending.empty() and not self._errors:
+            # The caller waits from now on (the run is over, or it needs the digests first): the files
+            # no thread has started are hashed at its priority, on as many threads as cores, not left
+            # to the nice-19 threads on a machine that other processes may keep busy.
+            n = max(1, min(_usable_cores(), self._pending.qsize()))
             now = [threading.Thread(target=self._hash, args=(False,), daemon=True, name=f"{self._name}-now-{i}")
-                   for i in range(self._k)]
+                   for i in range(n)]
             for thread in now:
                 thread.start()
             self._threads += now
