@@ -186,6 +186,7 @@ class BackgroundDigests:
                  background: bool = False):
         self._files = files
         self._name = name
+        self._background = background
         self._pending: queue.SimpleQueue[str] = queue.SimpleQueue()
         for path in files:
             self._pending.put(path)
@@ -211,16 +212,16 @@ class BackgroundDigests:
             self._errors.append(exc)
 
     def result(self) -> dict[str, tuple[int, str]]:
-        if not self._pending.empty() and not self._errors:
+        if self._background and not self._pending.empty() and not self._errors:
             # The caller waits from now on (the run is over, or it needs the digests first): the files
             # no thread has started are hashed at its priority, on as many threads as cores, not left
             # to the nice-19 threads on a machine that other processes may keep busy.
             n = max(1, min(_usable_cores(), self._pending.qsize()))
             now = [threading.Thread(target=self._hash, args=(False,), daemon=True, name=f"{self._name}-now-{i}")
                    for i in range(n)]
+            self._threads += now
             for thread in now:
                 thread.start()
-            self._threads += now
         for thread in self._threads:
             thread.join()
         if self._errors:

@@ -27,7 +27,10 @@ def _files(tmp_path, n: int) -> dict[str, bytes]:
 @pytest.mark.parametrize("background", [False, True])
 def test_digests_are_each_files_size_and_sha256_in_input_order(tmp_path, background):
     files = _files(tmp_path, 7)
-    got = BackgroundDigests(list(files), threads=3, background=background).result()
+    hashing = BackgroundDigests(list(files), threads=3, background=background)
+    got = hashing.result()
+    if not background:  # threads already at the caller's priority: none added when it waits
+        assert len(hashing._threads) == 3
     assert list(got) == list(files)
     assert got == {p: (len(d), hashlib.sha256(d).hexdigest()) for p, d in files.items()}
 
