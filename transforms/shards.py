@@ -192,7 +192,7 @@ class BackgroundDigests:
             self._pending.put(path)
         self._got: dict[str, tuple[int, str]] = {}
         self._errors: list[BaseException] = []
-        self._k = max(1, min(threads or min(4, (os.cpu_count() or 2) // 2), len(files)))
+        self._k = max(1, min(threads or min(4, _usable_cores() // 2), len(files)))
         self._threads = [threading.Thread(target=self._hash, args=(background,), daemon=True, name=f"{name}-{i}")
                          for i in range(self._k)]
         for thread in self._threads:
