@@ -1,8 +1,10 @@
-"""The three ways of filtering that the filter benchmark compares, each run in its own process.
+"""The three ways of filtering that the filter benchmark compares, and Beam's own fixed cost, each
+run in its own process.
 
     python -m benchmarks.variants ours  --spec SPEC.json --result RESULT.json
     python -m benchmarks.variants floor --spec SPEC.json --result RESULT.json
     python -m benchmarks.variants naive --spec SPEC.json --result RESULT.json
+    python -m benchmarks.variants beam_empty --spec SPEC.json --result RESULT.json
 
 ``ours``   the ``license-filter filter`` command (``pipelines.cli.main``) on the local FnApiRunner;
 ``floor``  pyarrow reads every row group of every shard and writes exactly the rows ``ours`` kept
@@ -11,6 +13,10 @@
 ``naive``  what most people write: ``beam.io.ReadFromParquet`` (one dict per row) -> ``Map`` that
            decides the row with the ``license_rules`` functions -> ``Filter`` -> ``WriteToParquet``.
            It makes the same decisions (the benchmark checks the kept rows are the same rows).
+``beam_empty`` no rows at all: the interpreter, ``import apache_beam`` and a one-element pipeline
+           on the same runner with the same worker flags as ``ours``, then exit. It is the part of
+           ``ours``' fixed cost that any Beam pipeline in Python pays on this machine; what ``ours``
+           adds above it is the part this project can remove.
 
 Each variant writes a JSON result: the rows it kept, a digest of the kept SAMPLE_IDs, and the
 seconds of its own work (``work_s``, without the interpreter start and imports). The parent
@@ -239,14 +245,33 @@ def run_naive(spec: dict) -> dict:
     return {"kept": int(len(ids)), "digest": ids_digest(ids), "work_s": work}
 
 
+def _identity(value):
+    return value
+
+
+def run_beam_empty(spec: dict) -> dict:
+    """An empty Beam pipeline: one element through one ``Map``, on the runner and with the worker flags
+    (``spec["extra"]``, e.g. ``--direct_num_workers=4 --direct_running_mode=multi_processing``) that
+    ``ours`` was given. Its wall time is Beam's fixed cost: interpreter, imports, runner and workers
+    up and down."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    flags = [f for f in spec.get("extra", []) if f.startswith("--direct_")]
+    started = time.perf_counter()
+    with beam.Pipeline(options=PipelineOptions(flags=flags, runner="FnApiRunner")) as p:
+        p | "One" >> beam.Create([0]) | "Map" >> beam.Map(_identity)
+    return {"kept": 0, "digest": None, "work_s": time.perf_counter() - started, "flags": flags}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.variants")
-    parser.add_argument("variant", choices=("ours", "floor", "naive"))
+    parser.add_argument("variant", choices=("ours", "floor", "naive", "beam_empty"))
     parser.add_argument("--spec", required=True, help="JSON file with input, output, signals, optout, ...")
     parser.add_argument("--result", required=True, help="where to write the JSON result")
     args = parser.parse_args(argv)
     spec = json.loads(Path(args.spec).read_text("utf-8"))
-    run = {"ours": run_ours, "floor": run_floor, "naive": run_naive}[args.variant]
+    run = {"ours": run_ours, "floor": run_floor, "naive": run_naive, "beam_empty": run_beam_empty}[args.variant]
     result = run(spec)
     Path(args.result).write_text(json.dumps(result, indent=1), "utf-8")
     if args.variant == "ours":

@@ -66,6 +66,12 @@ def test_smoke_run_is_consistent(tmp_path, capsys):
     assert sum(size["ours"]["by_reason"].values()) == size["rows"]
     # one in-process worker decodes on every core this process may use (benchmarks/README item 30)
     assert ours["fixed_costs"]["decode_threads"] == len(os.sched_getaffinity(0))
+    # Beam's own fixed cost, measured in the same command: an empty pipeline is never free, and what
+    # ours adds above it is ours' fixed cost less Beam's
+    fixed = ours["fixed_costs"]
+    assert len(fixed["beam_empty_walls"]) == 1 and fixed["beam_empty_s"] == min(fixed["beam_empty_walls"]) > 0.1
+    assert fixed["fixed_above_beam_s"] == pytest.approx(fixed["fixed_s"] - fixed["beam_empty_s"], abs=0.002)
+    assert "Beam empty s" in out
     crawl = result["crawl"]
     for run in ("fetcher", "pipeline"):
         hits = crawl[run]["hits"]
