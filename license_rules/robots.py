@@ -4,6 +4,8 @@ Public API::
 
     MAX_ROBOTS_BYTES = 512 * 1024
     parse_robots(body: bytes) -> RobotsTxt          # never raises on any bytes
+    split_sitemaps(body) -> (body without its Sitemap lines, sitemaps) | None
+    RobotsTxt.for_site_records(sitemaps, size) -> RobotsTxt   # the same rules and lookup caches
     RobotsTxt.truncated / .bom / .size               # facts about the body, for evidence
     RobotsTxt.allowed(url_or_path, product_token) -> bool
     RobotsTxt.match(url_or_path, product_token) -> RuleMatch     # which rule and group decided
@@ -61,6 +63,7 @@ Decisions (RFC 9309 unless marked *policy*):
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 from collections.abc import Iterable, Iterator
@@ -944,6 +947,15 @@ class RobotsTxt:
         more = f" and {len(self.garbled_lines) - 5} more" if len(self.garbled_lines) > 5 else ""
         return f"line(s) {lines}{more} hold robots directives that do not parse (encoding {self.encoding})"
 
+    def for_site_records(self, sitemaps: Iterable[str], size: int) -> RobotsTxt:
+        """This file as served with other Sitemap lines (see :func:`split_sitemaps`): its own
+        ``sitemaps`` and ``size``, and the same groups and the same lookup caches (shared, not
+        copied: a rule resolved for one host is resolved for every host that serves these rules)."""
+        twin = copy.copy(self)
+        twin.sitemaps = tuple(sitemaps)
+        twin.size = size
+        return twin
+
     def __repr__(self) -> str:
         return (f"RobotsTxt(groups={len(self._groups)}, size={self.size}, "
                 f"truncated={self.truncated}, bom={self.bom})")
@@ -955,3 +967,47 @@ def parse_robots(body: bytes) -> RobotsTxt:
     rep = parse_rep(text)
     return RobotsTxt(rep.groups, rep.orphans, rep.sitemaps, truncated=truncated, bom=bom, size=size,
                      encoding=encoding, licenses=rep.licenses, garbled=rep.garbled)
+
+
+#: A line that may be a Sitemap record: from a line start (the body's, or after a CR or LF) to the
+#: next line break. :func:`split_sitemaps` empties it only after ``_read_line`` has read it so.
+_SITEMAP_LINE = re.compile(rb"(?im)(?:^|(?<=\r))[ \t]*sitemap[ \t]*:[^\r\n]*")
+
+
+class _NotASitemap(Exception):
+    pass
+
+
+def split_sitemaps(body: bytes) -> tuple[bytes, tuple[str, ...]] | None:
+    """``body`` with its Sitemap lines emptied (their line breaks stay, so every other line keeps
+    its number), and the sitemaps they named, in file order; None when there are none, or when the
+    rest of the parse could differ: a body that is not plain ASCII or holds NUL bytes (byte-order
+    marks and UTF-16 are sniffed from the bytes), one over MAX_ROBOTS_BYTES (cut by size), or a
+    matched line that the parser would not read as a Sitemap record.
+
+    A Sitemap record belongs to no group and ends no run of user-agent lines (RFC 9309 2.2.4; see
+    ``parse_rep``), and an empty line affects nothing, so ``parse_robots(rules)`` equals
+    ``parse_robots(body)`` in everything but ``sitemaps`` and ``size``:
+    ``parse_robots(rules).for_site_records(sitemaps, len(body))`` is the body's parse, provided
+    ``parse_robots(rules).sitemaps`` is empty: a Sitemap record in a form this does not match (a
+    misspelt name, a missing colon, a form feed before it) stays in ``rules``, and then only the
+    body's own parse has every sitemap in order. Hosting
+    platforms serve one robots.txt to thousands of hosts that differs only in its Sitemap line
+    (``Sitemap: https://<host>/sitemap.xml``): their rules parse and resolve once."""
+    if len(body) > MAX_ROBOTS_BYTES or b"\x00" in body or not body.isascii():
+        return None
+    sitemaps: list[str] = []
+
+    def empty(match: re.Match[bytes]) -> bytes:
+        got = _read_line(match.group().decode("ascii"))
+        if not (isinstance(got, tuple) and got[0] == "sitemap" and got[2] == "site-wide"):
+            raise _NotASitemap
+        if got[1]:
+            sitemaps.append(got[1])
+        return b""
+
+    try:
+        rules, count = _SITEMAP_LINE.subn(empty, body)
+    except _NotASitemap:
+        return None
+    return (rules, tuple(sitemaps)) if count else None

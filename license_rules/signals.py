@@ -23,7 +23,7 @@ from .aipref import VOCAB_VERSION, combine_verdicts, content_signal_verdict, usa
 from .aitxt import parse_ai_txt
 from .links import parse_link_licenses
 from .records import Outcome, Verdict, evidence_time
-from .robots import parse_robots
+from .robots import parse_robots, split_sitemaps
 from .rsl import RSL_VERSION, parse_rsl
 from .tdmrep import parse_tdm_headers, parse_tdmrep_json
 from .xrobots import parse_x_robots_tag
@@ -106,7 +106,8 @@ def _fetch_problem(source: str, record: Mapping[str, Any]) -> SourceVerdict:
 
 #: Parsed files shared by the authorities that serve the same body (hosting platforms, CDN and CMS
 #: defaults): parsed once per worker. The parsed objects are immutable (their lookup caches are pure),
-#: the key is the body itself (exact, no hash trust); bounded in body size and in bodies held.
+#: the key is the body itself (exact, no hash trust), for robots.txt the body without its Sitemap
+#: lines (``_parsed_robots``); bounded in body size and in bodies held.
 _PARSED: dict[tuple[Any, bytes], Any] = {}
 _PARSED_MAX_BODY = 64 * 1024
 _PARSED_MAX_BYTES = 8 * 1024 * 1024  # of bodies held; the whole cache is dropped when it would pass this
@@ -141,6 +142,20 @@ def _line_verdict(source: str, what: str, key: str, results: list[tuple[str, str
     return SourceVerdict(source, Verdict.UNKNOWN, f"no {what} applies", **prov)
 
 
+def _parsed_robots(body: Any) -> Any:
+    """A robots.txt body, parsed through ``_PARSED``. Bodies that differ only in their Sitemap lines
+    (a hosting platform's one file per host) share one parse of their rules and its lookup caches
+    (``split_sitemaps``); each keeps its own ``sitemaps`` and ``size``."""
+    split = split_sitemaps(body) if isinstance(body, bytes) and len(body) <= _PARSED_MAX_BODY else None
+    if split is None:
+        return _parsed(parse_robots, body)
+    rules, sitemaps = split
+    shared = _parsed(parse_robots, rules)
+    if shared.sitemaps:  # a Sitemap record the split left in place: only the body's own parse orders them all
+        return _parsed(parse_robots, body)
+    return shared.for_site_records(sitemaps, len(body))
+
+
 class AuthoritySignals:
     """The parsed files of one authority; evaluate any number of URL paths against them."""
 
@@ -161,7 +176,7 @@ class AuthoritySignals:
         self._robots = None
         self._robots_invalid = None
         if robots_rec is not None and robots_rec.get("outcome") in (Outcome.OK, Outcome.INVALID):
-            parsed = _parsed(parse_robots, robots_rec.get("body") or b"")
+            parsed = _parsed_robots(robots_rec.get("body") or b"")
             self._robots_invalid = parsed.invalid or (
                 "the crawl classified the body as invalid" if robots_rec.get("outcome") == Outcome.INVALID else None)
             if self._robots_invalid is None:

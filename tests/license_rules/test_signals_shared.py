@@ -3,6 +3,7 @@ their evidence: each answer equals the one computed on its own."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import pytest
 
@@ -94,3 +95,77 @@ def test_policy_token_without_token_characters_still_raises():
     robots = parse_robots(ROBOTS.encode())
     with pytest.raises(ValueError, match="no token characters"):
         robots.match_many("/", ["GPTBot", "///"])
+
+
+# -- robots.txt files that differ only in their Sitemap lines share one parse ---------------------
+
+from license_rules.robots import MAX_ROBOTS_BYTES, split_sitemaps  # noqa: E402
+from license_rules.signals import _parsed_robots  # noqa: E402
+from tests.license_rules.test_robots_corpus import CORPUS  # noqa: E402
+
+_SHAPES = [
+    "Sitemap: https://{h}/sitemap.xml\n" + ROBOTS,  # before any group
+    ROBOTS.replace("User-agent: CCBot/2.0\n", "Sitemap: https://{h}/a.xml\nUser-agent: CCBot/2.0\n"),  # inside a run
+    ROBOTS + "\nSitemap: https://{h}/sitemap.xml\nsitemap:https://{h}/news.xml # news\nSITEMAP :\n",  # after, odd forms
+    ROBOTS.replace("\n", "\r\n") + "Sitemap: https://{h}/s.xml\r\n",  # CRLF
+    ROBOTS.replace("\n", "\r") + "Sitemap: https://{h}/s.xml\rDisallow: /after-cr/\r",  # CR only
+    "\fSitemap: https://{h}/ff.xml\n" + ROBOTS + "Sitemap: https://{h}/s.xml\n",  # a form the split leaves in place
+    "Site-map: https://{h}/typo.xml\n" + ROBOTS + "Sitemap: https://{h}/s.xml\n",
+    "User-agent: *\nSitemap: https://{h}/s.xml\nLicense: https://{h}/license.xml\nDisallow: /p/\n",
+    "Sitemap: https://{h}/only.xml\n",
+]
+_BODIES = ([shape.format(h=h).encode() for shape in _SHAPES for h in ("a.example", "b.example:8080")]
+           + [case[1] for case in CORPUS]
+           + [case[1] + b"Sitemap: https://a.example/s.xml\n" for case in CORPUS])
+_PATHS = PATHS + ["/p/a", "/a.jpg", "/after-cr/x"]
+_TOKENS = TOKENS + ("GPTBot/1.0", "other-bot")
+
+
+def _everything(robots) -> tuple:
+    """What a parse answers: its facts and every lookup the decider makes."""
+    facts = (robots.groups(), robots.orphan_records, robots.sitemaps, robots.licenses, robots.garbled_lines,
+             robots.size, robots.truncated, robots.bom, robots.encoding, robots.invalid,
+             robots.token_classes(_TOKENS))
+    looks = tuple((robots.match(p, t), robots.content_usage(p, t), robots.content_signal(t), robots.ai_training(p, t),
+                   robots.has_lines(t, "content-usage"))
+                  for p in _PATHS for t in _TOKENS)
+    return facts, looks
+
+
+@pytest.mark.parametrize("body", _BODIES)
+def test_rfc9309_2_2_4_shared_parse_equals_the_bodys_own_parse(body):
+    """A Sitemap record belongs to no group: the parse shared by bodies that differ in their Sitemap
+    lines answers exactly as the body's own parse, line numbers, sitemaps and size included."""
+    assert _everything(_parsed_robots(body)) == _everything(parse_robots(body))
+
+
+def test_policy_hosts_serving_one_file_but_their_sitemap_share_its_rules_and_caches():
+    bodies = [_SHAPES[2].format(h=h).encode() for h in ("a.example", "b.example", "c.example")]
+    parsed = [_parsed_robots(b) for b in bodies]
+    assert parsed[0]._cache is parsed[1]._cache is parsed[2]._cache  # resolved once for all three
+    assert parsed[1].sitemaps == ("https://b.example/sitemap.xml", "https://b.example/news.xml")
+    assert [p.size for p in parsed] == [len(b) for b in bodies]
+    # a form the split leaves in place (form feed before it): the body's own parse, every sitemap in order
+    odd = _SHAPES[5].format(h="a.example").encode()
+    assert _parsed_robots(odd).sitemaps == ("https://a.example/ff.xml", "https://a.example/s.xml")
+    # each authority keeps its own evidence
+    when = dt.datetime(2026, 5, 1, tzinfo=dt.timezone.utc)
+    for host, body in zip(("a.example", "b.example"), bodies):
+        rec = {"robots": fetch_record(f"https://{host}", "robots", "ok", body, url=f"https://{host}/robots.txt",
+                                      status=200, fetched_at=when, elapsed_ms=5, error=None).to_dict()}
+        got = AuthoritySignals(f"https://{host}", rec, TOKENS).evaluate("/private/a.jpg")["robots"]
+        assert (got.verdict, got.url, got.tokens) == ("deny", f"https://{host}/robots.txt", ("GPTBot", "CCBot"))
+        assert got.detail == "Disallow: /private/ (group GPTBot); Disallow: /private/ (group CCBot/2.0)"
+        assert got.sha256 == hashlib.sha256(body).hexdigest()
+
+
+@pytest.mark.parametrize("body", [
+    b"User-agent: *\nDisallow: /\n",  # no Sitemap line
+    "Sitemap: https://caf\u00e9.example/s.xml\nUser-agent: *\nDisallow: /\n".encode(),  # not ASCII
+    "\ufeffSitemap: https://a.example/s.xml\nUser-agent: *\n".encode("utf-16-le"),  # UTF-16
+    b"Sitemap: https://a.example/s.xml\nUser-agent: *\nDisallow: /\x00\n",  # a NUL byte
+    b"Sitemap: https://a.example/s.xml\n" + b"# padding\n" * (MAX_ROBOTS_BYTES // 10),  # cut by size
+], ids=["none", "non_ascii", "utf16", "nul", "oversize"])
+def test_policy_split_sitemaps_declines_what_could_parse_otherwise(body):
+    assert split_sitemaps(body) is None
+    assert _everything(_parsed_robots(body))[0] == _everything(parse_robots(body))[0]
