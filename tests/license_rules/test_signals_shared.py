@@ -150,7 +150,7 @@ def test_policy_hosts_serving_one_file_but_their_sitemap_share_its_rules_and_cac
     assert _parsed_robots(odd).sitemaps == ("https://a.example/ff.xml", "https://a.example/s.xml")
     # each authority keeps its own evidence
     when = dt.datetime(2026, 5, 1, tzinfo=dt.timezone.utc)
-    for host, body in zip(("a.example", "b.example"), bodies):
+    for host, body in zip(("a.example", "b.example"), bodies[:2], strict=True):
         rec = {"robots": fetch_record(f"https://{host}", "robots", "ok", body, url=f"https://{host}/robots.txt",
                                       status=200, fetched_at=when, elapsed_ms=5, error=None).to_dict()}
         got = AuthoritySignals(f"https://{host}", rec, TOKENS).evaluate("/private/a.jpg")["robots"]

@@ -100,3 +100,28 @@ def test_filter_with_a_lazily_read_snapshot_gives_the_same_outputs(tmp_path):
         summary = json.loads((out / "audit" / "summary.json").read_text())
         outs[name] = (sorted(rows), summary["by_reason"], summary["accounting"])
     assert outs["lazy"] == outs["whole"]
+
+
+def test_index_fetched_at_values_equal_the_columns_own_and_show_the_same_evidence():
+    """The index reads UTC timestamps as naive values made aware (faster than a zoned to_pylist):
+    the same instants, timezone-aware, the same evidence text, and the newer of two records wins."""
+    import datetime as dt
+
+    from license_rules.records import evidence_time
+    from tests.conftest import fetch_record
+    from transforms.snapshot import records_to_table
+
+    utc = dt.timezone.utc
+    times = [dt.datetime(2026, 1, 15, 12, 0, tzinfo=utc), dt.datetime(2026, 3, 1, 0, 0, 0, 1, tzinfo=utc),
+             dt.datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=utc),
+             dt.datetime(2026, 3, 1, 0, 0, 0, 2, tzinfo=utc)]  # the newer duplicate of the second
+    hosts = ["http://a.example", "http://b.example", "http://c.example", "http://b.example"]
+    table = records_to_table([fetch_record(h, "robots", "ok", b"User-agent: *\nDisallow:\n", fetched_at=t)
+                              for h, t in zip(hosts, times, strict=True)])
+    index = SignalsIndex(table)
+    got = {a: kinds["robots"]["fetched_at"] for a, kinds in index.by_authority.items()}
+    assert got == {"http://a.example": times[0], "http://b.example": times[3], "http://c.example": times[2]}
+    assert all(v.utcoffset() == dt.timedelta(0) for v in got.values())
+    column = dict(zip(hosts, table.column("fetched_at").to_pylist(), strict=True))  # the zoned conversion
+    assert [evidence_time(got[h]) for h in hosts[:3]] == [evidence_time(column[h]) for h in hosts[:3]] == [
+        "2026-01-15T12:00:00Z", "2026-03-01T00:00:00.000002Z", "1999-12-31T23:59:59.999999Z"]
