@@ -70,6 +70,7 @@ class BatchDecider:
         got = self._authorities.get(authority, False)
         if got is not False:
             return got
+        self.signals.ensure((authority,))  # built or read already when a batch asked for its authorities
         records = self.signals.by_authority.get(authority)
         obj = None
         if records is not None:

@@ -30,17 +30,30 @@ class SignalsIndex:
 
     Built from a whole snapshot table (``SignalsIndex(table)``), or by :meth:`open`, which loads a
     large snapshot lazily (:class:`LazySignalsIndex`): only the authorities a batch needs are read.
+
+    ``deferred``: the table stays in memory as Arrow, and an authority's records become Python
+    objects when a batch first needs them (:meth:`ensure`, which the decider calls per batch): a
+    worker builds only the authorities its shards hold, and its first batch does not wait for the
+    whole snapshot. Image-URL records (headers, registry, items) are built at once.
     """
 
-    def __init__(self, table: pa.Table | None = None):
+    def __init__(self, table: pa.Table | None = None, *, deferred: bool = False):
         self.by_authority: dict[str, dict[str, dict[str, Any]]] = {}
         self.headers: dict[str, dict[str, Any]] = {}
         self.registry: dict[str, dict[str, Any]] = {}
         self.items: dict[str, dict[str, Any]] = {}  # image URL -> its item-license record (Commons/Flickr API)
         self.header_urls = pa.array([], pa.string())
         self.item_urls = pa.array([], pa.string())
+        self._pending: pa.Table | None = None  # deferred: the authorities' records not built yet
+        self._built: set[str] = set()
         if table is not None and table.num_rows:
-            self.add_table(table)
+            if deferred:
+                per_url = pc.is_in(table.column("kind"), value_set=pa.array(_URL_KINDS, pa.string()))
+                self.add_table(table.filter(per_url))
+                pending = table.filter(pc.invert(per_url))
+                self._pending = pending if pending.num_rows else None
+            else:
+                self.add_table(table)
             self.header_urls = pa.array(sorted(self.headers), pa.string())
             self.item_urls = pa.array(sorted(self.items), pa.string())
 
@@ -51,7 +64,7 @@ class SignalsIndex:
         files = snapshot_files(directory)
         rows = sum(pq.ParquetFile(handle).metadata.num_rows for handle in _open_all(files))
         if rows <= eager_max_rows:
-            return SignalsIndex(read_snapshot(directory))
+            return SignalsIndex(read_snapshot(directory), deferred=True)
         return LazySignalsIndex(files)
 
     def add_table(self, table: pa.Table) -> None:
@@ -69,10 +82,26 @@ class SignalsIndex:
                 _keep_newer(self.by_authority.setdefault(rec["authority"], {}), kind, rec)
 
     def ensure(self, authorities) -> None:
-        """Make sure these authorities' records are loaded (the whole index is: nothing to do)."""
+        """Make sure these authorities' records are built (a whole, not deferred, index is: nothing
+        to do). All of an authority's records are built at once, so the newer of two wins as in a
+        whole index."""
+        pending = self._pending
+        if pending is None:
+            return
+        need = [a for a in authorities if a is not None and a not in self._built]
+        if not need:
+            return
+        self._built.update(need)
+        hit = pending.filter(pc.is_in(pending.column("authority"), value_set=pa.array(need, pa.string())))
+        if hit.num_rows:
+            self.add_table(hit)
 
     def __len__(self) -> int:
         return len(self.by_authority)
+
+
+#: Snapshot records keyed by image URL, not by authority.
+_URL_KINDS = ("headers", "registry", "item")
 
 
 def _values(column: pa.ChunkedArray) -> list:

@@ -58,6 +58,55 @@ def test_lazy_index_decides_exactly_like_the_whole_table(parts, cache):
     assert {r[2] for r in eager} >= {"kept", "robots_disallowed", "x_robots_tag_reserved", "registry_optout"}
 
 
+def test_deferred_index_decides_exactly_like_the_whole_table(parts):
+    """The index a worker opens (``SignalsIndex.open``) builds each authority's records when a batch
+    first needs them: the same decisions and evidence as the index built whole."""
+    d, _, table = parts
+    policy = load_policy("permissive")
+    optout = parse_optout_list(open("sample_data/optout.txt", encoding="utf-8").read(), "sample_data/optout.txt")
+    eager = _decisions(BatchDecider(policy, SignalsIndex(table), optout))
+    opened = SignalsIndex.open(str(d))
+    assert type(opened) is SignalsIndex and not opened.by_authority  # nothing built before a batch asks
+    assert _decisions(BatchDecider(policy, opened, optout)) == eager
+    assert _decisions(BatchDecider(policy, SignalsIndex(table, deferred=True), optout)) == eager
+
+
+def test_deferred_index_builds_what_is_asked_with_the_newer_record_winning(parts):
+    import datetime as dt
+
+    from tests.conftest import fetch_record
+    from transforms.snapshot import records_to_table
+
+    _, _, table = parts
+    whole = SignalsIndex(table)
+    deferred = SignalsIndex(table, deferred=True)
+    # image-URL records are there at once; authorities only when asked
+    assert (deferred.headers, deferred.registry, deferred.items) == (whole.headers, whole.registry, whole.items)
+    assert deferred.header_urls.equals(whole.header_urls) and deferred.item_urls.equals(whole.item_urls)
+    some = sorted(whole.by_authority)[:3]
+    deferred.ensure(set(some) | {None, "http://not-in-the-snapshot.example"})
+    assert deferred.by_authority == {a: whole.by_authority[a] for a in some}
+    deferred.ensure(some)  # built already: nothing added twice
+    assert len(deferred) == 3
+    # a caller that never asked (explain's url_verdicts) still gets the authority's records
+    policy = load_policy("permissive")
+    url, authority = "http://tdm-reserved.example.com/a.jpg", "http://tdm-reserved.example.com"
+    assert authority not in deferred.by_authority
+    got = BatchDecider(policy, deferred, None).url_verdicts(url, authority, "tdm-reserved.example.com", "/a.jpg")
+    assert got == BatchDecider(policy, whole, None).url_verdicts(url, authority, "tdm-reserved.example.com", "/a.jpg")
+    assert got[0]["tdmrep"].verdict == "deny"
+    # two records of one authority and kind: the newer wins, whichever comes first in the table
+    utc = dt.timezone.utc
+    old, new = dt.datetime(2026, 1, 1, tzinfo=utc), dt.datetime(2026, 2, 1, tzinfo=utc)
+    recs = records_to_table([fetch_record("http://x.example", "robots", "ok", b"User-agent: *\nDisallow: /new\n",
+                                          fetched_at=new),
+                             fetch_record("http://x.example", "robots", "ok", b"User-agent: *\nDisallow: /old\n",
+                                          fetched_at=old)])
+    for index in (SignalsIndex(recs, deferred=True), SignalsIndex(recs.take(pa.array([1, 0])), deferred=True)):
+        index.ensure({"http://x.example"})
+        assert index.by_authority["http://x.example"]["robots"]["fetched_at"] == new
+
+
 def test_lazy_index_reads_only_row_groups_that_can_hold_the_authorities(parts, monkeypatch):
     _, paths, _ = parts
     index = LazySignalsIndex(paths)
@@ -77,7 +126,7 @@ def test_lazy_index_reads_only_row_groups_that_can_hold_the_authorities(parts, m
 
 def test_open_chooses_lazy_above_the_threshold(parts):
     d, _, table = parts
-    assert type(SignalsIndex.open(str(d))) is SignalsIndex
+    assert type(SignalsIndex.open(str(d))) is SignalsIndex  # deferred, in memory
     lazy = SignalsIndex.open(str(d), eager_max_rows=0)
     assert isinstance(lazy, LazySignalsIndex)
     assert sorted(lazy.header_urls.to_pylist()) == sorted(SignalsIndex(table).header_urls.to_pylist())
