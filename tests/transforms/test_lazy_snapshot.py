@@ -107,6 +107,22 @@ def test_deferred_index_builds_what_is_asked_with_the_newer_record_winning(parts
         assert index.by_authority["http://x.example"]["robots"]["fetched_at"] == new
 
 
+def test_deferred_index_lets_the_arrow_copy_go_and_builds_a_large_table_whole(parts, monkeypatch):
+    import transforms.signals_index as si
+
+    _, _, table = parts
+    whole = SignalsIndex(table)
+    deferred = SignalsIndex(table, deferred=True)
+    everything = sorted(whole.by_authority)
+    deferred.ensure(everything[:-1])
+    assert deferred._pending is not None  # one authority still to build
+    deferred.ensure(everything)
+    assert deferred._pending is None and deferred.by_authority == whole.by_authority
+    monkeypatch.setattr(si, "_DEFER_MAX_BYTES", table.nbytes - 1)  # too large to keep twice: built whole
+    big = SignalsIndex(table, deferred=True)
+    assert big._pending is None and big.by_authority == whole.by_authority
+
+
 def test_lazy_index_reads_only_row_groups_that_can_hold_the_authorities(parts, monkeypatch):
     _, paths, _ = parts
     index = LazySignalsIndex(paths)
