@@ -48,7 +48,7 @@ class SignalsIndex:
         self.item_urls = pa.array([], pa.string())
         self._pending: pa.Table | None = None  # deferred: the authorities' records not built yet
         self._unbuilt = 0  # deferred: authorities in ``_pending`` not built yet
-        self._built: set[str] = set()
+        self._built: set[str] = set()  # authorities whose records are in memory (deferred and lazy indexes)
         if table is not None and table.num_rows:
             if deferred and table.nbytes <= _DEFER_MAX_BYTES:
                 per_url = pc.is_in(table.column("kind"), value_set=pa.array(_URL_KINDS, pa.string()))
@@ -146,7 +146,6 @@ class LazySignalsIndex(SignalsIndex):
         super().__init__(None)
         self.files = [pq.ParquetFile(handle) for handle in _open_all(files)]  # the open snapshot parts
         self._max = max_authorities
-        self._loaded: set[str] = set()
         ranges = []
         urls = []
         item_urls = []
@@ -166,11 +165,11 @@ class LazySignalsIndex(SignalsIndex):
 
     def ensure(self, authorities) -> None:
         requested = {a for a in authorities if a is not None}
-        need = requested - self._loaded
+        need = requested - self._built
         if not need:
             return
-        if len(self._loaded) + len(need) > self._max:  # start over, keeping what this batch needs
-            for store in (self.by_authority, self.headers, self.registry, self.items, self._loaded):
+        if len(self._built) + len(need) > self._max:  # start over, keeping what this batch needs
+            for store in (self.by_authority, self.headers, self.registry, self.items, self._built):
                 store.clear()
             need = requested
         ordered = sorted(need)
@@ -185,4 +184,4 @@ class LazySignalsIndex(SignalsIndex):
             hit = table.filter(pc.is_in(table.column("authority"), value_set=wanted))
             if hit.num_rows:
                 self.add_table(hit)
-        self._loaded |= need
+        self._built |= need
